@@ -1,0 +1,1 @@
+//! Anomaly detectors and their model file.

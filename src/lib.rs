@@ -1,0 +1,1 @@
+//! The isoserve inference server: the SageMaker container contract over the `forest` detectors.

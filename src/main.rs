@@ -1,0 +1,3 @@
+//! Thin entry point of the inference server.
+
+fn main() {}

@@ -1,0 +1,35 @@
+# Shared helpers for tests/run.sh and the suites in tests/suites/. Sourced, never run.
+# Everything a suite needs is installed here on first use, so a fresh machine needs nothing by hand.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS="$ROOT/.tools"        # git-ignored: virtualenvs, unpacked packages, scratch state
+mkdir -p "$TOOLS"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# apt-get install, once per run, quietly; apt-get update only the first time it is needed.
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ ! -f "$TOOLS/.apt-updated" ]; then
+    apt-get update -qq && touch "$TOOLS/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# A Python virtualenv under .tools/venv-NAME with the given pip requirements; prints its bin dir.
+ensure_venv() {
+  local name=$1; shift
+  local venv="$TOOLS/venv-$name" stamp
+  stamp=$(printf '%s\n' "$@" | sha256sum | cut -c1-16)
+  if [ ! -f "$venv/.stamp-$stamp" ]; then
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check "$@" >&2
+    touch "$venv/.stamp-$stamp"
+  fi
+  echo "$venv/bin"
+}
+
+# The release binaries built by `cargo test --release` / `cargo build --release`.
+release_bin() { echo "$ROOT/target/release/$1"; }

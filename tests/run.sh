@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as a newcomer and CI run it: formatting, lints, every Rust test (release
+# profile, so the binaries the end-to-end suites drive are built once), then each end-to-end suite in
+# tests/suites/ in name order. Each suite installs and starts what it needs by itself.
+#
+#   tests/run.sh            everything
+#   tests/run.sh quick      fmt, clippy and the Rust tests only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/common.sh
+
+mode=${1:-all}
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (release)"
+cargo test --workspace --release --locked
+
+[ "$mode" = quick ] && exit 0
+
+passed=0 failed=0 failures=()
+for suite in tests/suites/*.sh; do
+  [ -e "$suite" ] || continue
+  step "suite $(basename "$suite")"
+  start=$SECONDS
+  if bash "$suite"; then
+    passed=$((passed + 1))
+    echo "suite $(basename "$suite") passed in $((SECONDS - start)) s"
+  else
+    failed=$((failed + 1))
+    failures+=("$(basename "$suite")")
+    echo "suite $(basename "$suite") FAILED after $((SECONDS - start)) s"
+  fi
+done
+[ ${#failures[@]} -eq 0 ] || echo "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,3 @@
+//! Trainer CLI entry point.
+
+fn main() {}
