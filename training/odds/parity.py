@@ -5,6 +5,8 @@
     parity.py edges MODEL.joblib DATA.csv OUT.csv              rows sitting on the trees' thresholds
     parity.py check-json MODEL.joblib MODEL.json DATA.csv      the JSON alone reproduces sklearn
     parity.py compare MODEL.joblib DATA.csv SCORES.csv         our `trainer score` output vs sklearn
+    parity.py records DATA.csv OUT.json                        rows as JSON records for curl
+    parity.py served MODEL.joblib DATA.csv NATIVE.json SKLEARN.json   the server's answers vs sklearn
 
 `compare` exits non-zero unless score_samples and decision_function agree within 1e-12 and
 predict is identical on every row.
@@ -162,12 +164,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model", type=Path)
     p.add_argument("json", type=Path)
     p.add_argument("data", type=Path)
+    p = sub.add_parser("records", help="rows as a JSON array of records keyed by feature name")
+    p.add_argument("data", type=Path)
+    p.add_argument("out", type=Path)
+    p = sub.add_parser("served", help="the server's answers (native and sklearn shapes) vs sklearn")
+    p.add_argument("model", type=Path)
+    p.add_argument("data", type=Path)
+    p.add_argument("native", type=Path)
+    p.add_argument("sklearn", type=Path)
     p = sub.add_parser("compare")
     p.add_argument("model", type=Path)
     p.add_argument("data", type=Path)
     p.add_argument("scores", type=Path)
     args = parser.parse_args(argv)
 
+    if args.cmd == "records":
+        # NaN becomes null, which the server reads as a missing value; repr keeps every bit.
+        frame = read_features(args.data)
+        records = [
+            {k: (None if np.isnan(v) else float(v)) for k, v in zip(frame.columns, row)}
+            for row in frame.to_numpy(float)
+        ]
+        args.out.write_text(json.dumps(records, allow_nan=False))
+        return 0
     if args.cmd == "random":
         x = random_data(args.rows, args.features, args.seed, args.beyond_float32)
         frame = pd.DataFrame(x, columns=[f"x{j}" for j in range(args.features)])
@@ -196,6 +215,21 @@ def main(argv: list[str] | None = None) -> int:
         diff = np.abs(score_from_json(doc, frame.to_numpy()) - model.score_samples(x)).max()
         print(f"  JSON re-derivation: max |json - sklearn| = {diff:.3g}")
         return 0 if diff <= TOLERANCE else 1
+    if args.cmd == "served":
+        native = json.loads(args.native.read_text())["predictions"]
+        labels = json.loads(args.sklearn.read_text())["predictions"]
+        served = pd.DataFrame({"score": [p["score"] for p in native]})
+        served["score_samples"] = -served["score"]
+        served["decision_function"] = served["score_samples"] - model.offset_
+        served["predict"] = [-1 if p["anomaly"] else 1 for p in native]
+        problems = compare(model, x, served)
+        if labels != model.predict(x).tolist():
+            problems.append("format=sklearn predictions differ from sklearn's predict")
+        else:
+            print(f"  format=sklearn: {len(labels)} labels identical to sklearn's predict")
+        for problem in problems:
+            print(f"  MISMATCH {problem}", file=sys.stderr)
+        return 1 if problems else 0
     ours = pd.read_csv(args.scores)
     problems = compare(model, x, ours)
     for problem in problems:
