@@ -1,0 +1,330 @@
+//! Server configuration: flags and the SageMaker environment, parsed once into [`Config`].
+//!
+//! Every setting is a flag with an environment fallback (clap's `env`), so tests inject values as
+//! flags and never touch the process environment. [`ServeArgs`] is the raw, stringly layer;
+//! [`Config::from_args`] validates it into the typed value the server runs on.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Port variable SageMaker sets for inference pipelines and multi-container endpoints.
+pub const ENV_PORT: &str = "SAGEMAKER_BIND_TO_PORT";
+/// Explicit model path (a `.isof` file or a directory holding one).
+pub const ENV_MODEL: &str = "ISOSERVE_MODEL";
+/// Directory SageMaker unpacks `ModelDataUrl` into.
+pub const ENV_MODEL_DIR: &str = "ISOSERVE_MODEL_DIR";
+/// Body limit in MiB (SageMaker batch transform sets it; real-time caps at 6 MiB).
+pub const ENV_MAX_PAYLOAD: &str = "SAGEMAKER_MAX_PAYLOAD_IN_MB";
+/// Per-request deadline in seconds.
+pub const ENV_TIMEOUT: &str = "SAGEMAKER_MODEL_SERVER_TIMEOUT";
+/// Media type answered when `Accept` is missing or `*/*`.
+pub const ENV_DEFAULT_ACCEPT: &str = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT";
+/// Server-wide compatibility shape: `native`, `rcf` or `sklearn`.
+pub const ENV_OUTPUT_FORMAT: &str = "ISOSERVE_OUTPUT_FORMAT";
+/// Largest number of rows one request may carry.
+pub const ENV_MAX_ROWS: &str = "ISOSERVE_MAX_ROWS";
+/// Reported to batch transform as `MaxConcurrentTransforms`.
+pub const ENV_WORKERS: &str = "SAGEMAKER_MODEL_SERVER_WORKERS";
+/// Python numeric log level (10 debug, 20 info, 30 warning, 40 error, 50 critical).
+pub const ENV_LOG_LEVEL: &str = "SAGEMAKER_CONTAINER_LOG_LEVEL";
+/// Rows at or above which a batch is scored on the blocking pool with rayon.
+pub const ENV_PARALLEL_ROWS: &str = "ISOSERVE_PARALLEL_ROWS";
+
+/// The SageMaker container port.
+pub const DEFAULT_PORT: u16 = 8080;
+/// SageMaker's real-time `InvokeEndpoint` body cap, in MiB.
+pub const DEFAULT_MAX_PAYLOAD_MB: u64 = 6;
+/// The batch-transform ceiling for `MaxPayloadInMB`.
+pub const MAX_PAYLOAD_MB_CEILING: u64 = 100;
+/// SageMaker's response deadline for `/invocations`, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
+/// Default answer type.
+pub const DEFAULT_ACCEPT: &str = "application/json";
+/// Default row cap: far above what 100 MiB of CSV can carry for typical widths.
+pub const DEFAULT_MAX_ROWS: usize = 5_000_000;
+/// Default parallel-scoring threshold (see `docs/benchmarks.md`, http section).
+pub const DEFAULT_PARALLEL_ROWS: usize = 2_048;
+/// Where SageMaker unpacks the model artifact.
+pub const DEFAULT_MODEL_DIR: &str = "/opt/ml/model";
+/// SageMaker sends SIGKILL 30 s after SIGTERM; drain well before that.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 25;
+
+/// Raw serve flags; each falls back to its environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (all interfaces unless --bind says otherwise).
+    #[arg(long, env = ENV_PORT, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, env = "ISOSERVE_BIND", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    pub bind: IpAddr,
+    /// Model file or directory; overrides discovery.
+    #[arg(long, env = ENV_MODEL)]
+    pub model: Option<PathBuf>,
+    /// Directory searched for a model file before the baked-in path.
+    #[arg(long, env = ENV_MODEL_DIR, default_value = DEFAULT_MODEL_DIR)]
+    pub model_dir: PathBuf,
+    /// Body limit in MiB (1..=100).
+    #[arg(long, env = ENV_MAX_PAYLOAD, default_value_t = DEFAULT_MAX_PAYLOAD_MB)]
+    pub max_payload_mb: u64,
+    /// Per-request deadline in seconds (fractions allowed).
+    #[arg(long, env = ENV_TIMEOUT, default_value_t = DEFAULT_TIMEOUT_SECS)]
+    pub timeout_secs: f64,
+    /// Media type used when Accept is missing or `*/*`.
+    #[arg(long, env = ENV_DEFAULT_ACCEPT, default_value = DEFAULT_ACCEPT)]
+    pub default_accept: String,
+    /// Default compatibility shape: native, rcf or sklearn.
+    #[arg(long, env = ENV_OUTPUT_FORMAT, default_value = "native")]
+    pub output_format: String,
+    /// Largest number of rows in one request.
+    #[arg(long, env = ENV_MAX_ROWS, default_value_t = DEFAULT_MAX_ROWS)]
+    pub max_rows: usize,
+    /// MaxConcurrentTransforms for batch transform (default: the number of CPUs).
+    #[arg(long, env = ENV_WORKERS)]
+    pub workers: Option<usize>,
+    /// Rows at or above which a batch is scored in parallel off the async executor.
+    #[arg(long, env = ENV_PARALLEL_ROWS, default_value_t = DEFAULT_PARALLEL_ROWS)]
+    pub parallel_rows: usize,
+    /// Seconds to finish in-flight requests after SIGTERM/SIGINT.
+    #[arg(long, env = "ISOSERVE_SHUTDOWN_GRACE", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS)]
+    pub shutdown_grace_secs: u64,
+    /// Python numeric log level (RUST_LOG wins when set).
+    #[arg(long, env = ENV_LOG_LEVEL)]
+    pub log_level: Option<String>,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The payload limit is outside SageMaker's range.
+    #[error("{ENV_MAX_PAYLOAD} must be between 1 and {MAX_PAYLOAD_MB_CEILING}, got {0}")]
+    Payload(u64),
+    /// A count that must be positive is zero.
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+    /// The deadline is not a positive number of seconds up to an hour.
+    #[error("{ENV_TIMEOUT} must be above 0 and at most 3600 seconds, got {0}")]
+    Timeout(f64),
+    /// The default Accept is not a type the server can answer.
+    #[error("{ENV_DEFAULT_ACCEPT}: {0}")]
+    Accept(String),
+    /// Unknown compatibility shape.
+    #[error("{ENV_OUTPUT_FORMAT}: {0}")]
+    Shape(String),
+    /// Unparsable log level.
+    #[error("{ENV_LOG_LEVEL} must be a Python level (10, 20, 30, 40, 50 or a name), got {0:?}")]
+    LogLevel(String),
+}
+
+/// The validated configuration the server runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Explicit model path, if any.
+    pub model: Option<PathBuf>,
+    /// SageMaker model directory.
+    pub model_dir: PathBuf,
+    /// Body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Body limit in MiB, as reported by `/execution-parameters`.
+    pub max_payload_mb: u64,
+    /// Per-request deadline.
+    pub timeout: Duration,
+    /// Answer type for a missing or wildcard Accept.
+    pub default_accept: codec::OutputFormat,
+    /// Server-wide compatibility shape.
+    pub default_shape: codec::Shape,
+    /// Row cap per request.
+    pub max_rows: usize,
+    /// Reported `MaxConcurrentTransforms`.
+    pub workers: usize,
+    /// Parallel-scoring threshold in rows.
+    pub parallel_rows: usize,
+    /// Drain time after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// `tracing` level derived from the SageMaker log level.
+    pub log_level: tracing::Level,
+}
+
+impl Config {
+    /// Validates raw flags.
+    pub fn from_args(args: ServeArgs) -> Result<Config, ConfigError> {
+        if !(1..=MAX_PAYLOAD_MB_CEILING).contains(&args.max_payload_mb) {
+            return Err(ConfigError::Payload(args.max_payload_mb));
+        }
+        let workers = match args.workers {
+            Some(0) => return Err(ConfigError::Zero(ENV_WORKERS)),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if args.max_rows == 0 {
+            return Err(ConfigError::Zero(ENV_MAX_ROWS));
+        }
+        if !(args.timeout_secs > 0.0 && args.timeout_secs <= 3600.0) {
+            return Err(ConfigError::Timeout(args.timeout_secs));
+        }
+        let default_accept: codec::OutputFormat = args
+            .default_accept
+            .parse()
+            .map_err(|e: codec::DecodeError| ConfigError::Accept(e.to_string()))?;
+        let default_shape: codec::Shape = args
+            .output_format
+            .parse()
+            .map_err(|e: codec::DecodeError| ConfigError::Shape(e.to_string()))?;
+        let log_level = match args.log_level.as_deref() {
+            None => tracing::Level::INFO,
+            Some(raw) => python_level(raw).ok_or_else(|| ConfigError::LogLevel(raw.into()))?,
+        };
+        Ok(Config {
+            addr: SocketAddr::new(args.bind, args.port),
+            model: args.model,
+            model_dir: args.model_dir,
+            max_body_bytes: (args.max_payload_mb as usize) << 20,
+            max_payload_mb: args.max_payload_mb,
+            timeout: Duration::from_secs_f64(args.timeout_secs),
+            default_accept,
+            default_shape,
+            max_rows: args.max_rows,
+            workers,
+            parallel_rows: args.parallel_rows,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+            log_level,
+        })
+    }
+}
+
+/// Maps Python's `logging` levels (numbers or names) onto `tracing` levels.
+fn python_level(raw: &str) -> Option<tracing::Level> {
+    use tracing::Level;
+    let raw = raw.trim();
+    if let Ok(n) = raw.parse::<u32>() {
+        return Some(match n {
+            0..=9 => Level::TRACE,
+            10..=19 => Level::DEBUG,
+            20..=29 => Level::INFO,
+            30..=39 => Level::WARN,
+            _ => Level::ERROR,
+        });
+    }
+    match raw.to_ascii_uppercase().as_str() {
+        "TRACE" | "NOTSET" => Some(Level::TRACE),
+        "DEBUG" => Some(Level::DEBUG),
+        "INFO" => Some(Level::INFO),
+        "WARN" | "WARNING" => Some(Level::WARN),
+        "ERROR" | "CRITICAL" | "FATAL" => Some(Level::ERROR),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<Config, ConfigError> {
+        let argv = std::iter::once("isoserve").chain(flags.iter().copied());
+        let matches = Cli::command().get_matches_from(argv);
+        Config::from_args(Cli::from_arg_matches(&matches).unwrap().args)
+    }
+
+    #[test]
+    fn defaults_follow_sagemaker() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.addr.port(), 8080);
+        assert!(c.addr.ip().is_unspecified());
+        assert_eq!(c.max_body_bytes, 6 * 1024 * 1024);
+        assert_eq!(c.timeout, Duration::from_secs(60));
+        assert_eq!(c.default_shape, codec::Shape::Native);
+        assert_eq!(c.log_level, tracing::Level::INFO);
+        assert!(c.workers >= 1);
+    }
+
+    #[test]
+    fn flags_map_onto_the_sagemaker_variables() {
+        let cmd = Cli::command();
+        let env_of = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(env_of("port").as_deref(), Some(ENV_PORT));
+        assert_eq!(env_of("model").as_deref(), Some(ENV_MODEL));
+        assert_eq!(env_of("max_payload_mb").as_deref(), Some(ENV_MAX_PAYLOAD));
+        assert_eq!(env_of("timeout_secs").as_deref(), Some(ENV_TIMEOUT));
+        assert_eq!(
+            env_of("default_accept").as_deref(),
+            Some(ENV_DEFAULT_ACCEPT)
+        );
+        assert_eq!(env_of("workers").as_deref(), Some(ENV_WORKERS));
+        assert_eq!(env_of("log_level").as_deref(), Some(ENV_LOG_LEVEL));
+        assert_eq!(env_of("output_format").as_deref(), Some(ENV_OUTPUT_FORMAT));
+    }
+
+    #[test]
+    fn payload_limit_is_bounded() {
+        assert_eq!(
+            parse(&["--max-payload-mb", "100"]).unwrap().max_body_bytes,
+            100 << 20
+        );
+        assert!(matches!(
+            parse(&["--max-payload-mb", "101"]),
+            Err(ConfigError::Payload(101))
+        ));
+        assert!(matches!(
+            parse(&["--max-payload-mb", "0"]),
+            Err(ConfigError::Payload(0))
+        ));
+    }
+
+    #[test]
+    fn python_log_levels() {
+        let level = |l: &str| parse(&["--log-level", l]).map(|c| c.log_level);
+        assert_eq!(level("10").unwrap(), tracing::Level::DEBUG);
+        assert_eq!(level("20").unwrap(), tracing::Level::INFO);
+        assert_eq!(level("30").unwrap(), tracing::Level::WARN);
+        assert_eq!(level("40").unwrap(), tracing::Level::ERROR);
+        assert_eq!(level("50").unwrap(), tracing::Level::ERROR);
+        assert_eq!(level("warning").unwrap(), tracing::Level::WARN);
+        assert!(matches!(level("loud"), Err(ConfigError::LogLevel(_))));
+    }
+
+    #[test]
+    fn shapes_accept_and_counts_are_validated() {
+        assert_eq!(
+            parse(&["--output-format", "rcf"]).unwrap().default_shape,
+            codec::Shape::Rcf
+        );
+        assert!(matches!(
+            parse(&["--output-format", "xml"]),
+            Err(ConfigError::Shape(_))
+        ));
+        assert!(matches!(
+            parse(&["--default-accept", "image/png"]),
+            Err(ConfigError::Accept(_))
+        ));
+        assert!(matches!(
+            parse(&["--timeout-secs", "0"]),
+            Err(ConfigError::Timeout(_))
+        ));
+        assert_eq!(
+            parse(&["--timeout-secs", "0.25"]).unwrap().timeout,
+            Duration::from_millis(250)
+        );
+        assert!(matches!(
+            parse(&["--workers", "0"]),
+            Err(ConfigError::Zero(ENV_WORKERS))
+        ));
+        assert_eq!(parse(&["--workers", "3"]).unwrap().workers, 3);
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP routes of the SageMaker container contract.
+
+pub mod execution_parameters;
+pub mod invocations;
+pub mod ping;
+
+pub use execution_parameters::execution_parameters;
+pub use invocations::invocations;
+pub use ping::ping;

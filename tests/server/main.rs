@@ -1,0 +1,9 @@
+//! Integration tests of the inference server: the router in-process (`oneshot`) and the real
+//! binary over a socket.
+
+mod common;
+mod compat;
+mod errors;
+mod inputs;
+mod outputs;
+mod socket;

@@ -1,0 +1,332 @@
+//! The real binary on a real socket: start-up, readiness around model load, shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_isoserve");
+
+/// A running server process and its log lines (JSON, since stdout is a pipe).
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    logs: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("RUST_LOG", "info")
+        .env("ISOSERVE_BIND", "127.0.0.1")
+        .env_remove("SAGEMAKER_BIND_TO_PORT")
+        .env_remove("ISOSERVE_MODEL")
+        // No /opt/ml/model on the test machine is assumed; point discovery at an empty place.
+        .env("ISOSERVE_MODEL_DIR", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    cmd
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Server {
+        let mut child = cmd.spawn().expect("start isoserve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, logs) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let addr = loop {
+            let line = logs
+                .recv_timeout(Duration::from_secs(10))
+                .expect("server logs 'listening'");
+            let json: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+            seen.push(line);
+            if json["message"] == "listening" {
+                break json["addr"].as_str().unwrap().parse().unwrap();
+            }
+        };
+        Server {
+            child,
+            addr,
+            logs,
+            seen,
+        }
+    }
+
+    fn request(&self, raw: &str) -> RawReply {
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        stream.write_all(raw.as_bytes()).unwrap();
+        RawReply::read(stream)
+    }
+
+    fn get(&self, path: &str) -> RawReply {
+        self.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        ))
+    }
+
+    fn wait_ready(&self) {
+        let until = Instant::now() + Duration::from_secs(10);
+        while self.get("/ping").status != 200 {
+            assert!(Instant::now() < until, "not ready within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every log line so far.
+    fn logs(&mut self) -> &[String] {
+        while let Ok(line) = self.logs.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < until,
+                "server still running after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response read off the wire (the request said `Connection: close`).
+struct RawReply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl RawReply {
+    fn read(mut stream: TcpStream) -> RawReply {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read response");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("complete head");
+        let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+        let status = head[9..12].parse().unwrap();
+        let reply = RawReply {
+            status,
+            head,
+            body: raw[split + 4..].to_vec(),
+        };
+        assert_eq!(
+            reply
+                .header("content-length")
+                .map(|v| v.parse::<usize>().unwrap()),
+            Some(reply.body.len()),
+            "Content-Length on the wire: {}",
+            reply.head
+        );
+        reply
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+fn save_model(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("model.isof");
+    model().save(&path).unwrap();
+    path
+}
+
+#[test]
+fn ping_is_503_while_the_model_loads_then_200() {
+    let dir = tempfile::tempdir().unwrap();
+    // A FIFO holds the loader inside its read until the test writes the model: loading is
+    // observably in progress without any test-only switch in the server.
+    let fifo = dir.path().join("model.isof");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let server = Server::start(command(&[
+        "serve",
+        "--port",
+        "0",
+        "--model",
+        fifo.to_str().unwrap(),
+    ]));
+
+    for _ in 0..3 {
+        let reply = server.get("/ping");
+        assert_eq!(reply.status, 503);
+        assert!(String::from_utf8_lossy(&reply.body).contains("model_not_ready"));
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    std::fs::write(&fifo, model().to_bytes()).unwrap();
+    server.wait_ready();
+    let reply = server.get("/ping");
+    assert!(reply.body.is_empty());
+
+    let body = csv(&sample_rows());
+    let reply = server.request(&format!(
+        "POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\nAccept: text/csv\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("text/csv"));
+    assert_eq!(String::from_utf8(reply.body).unwrap().lines().count(), 4);
+}
+
+#[test]
+fn a_failed_load_is_logged_once_and_ping_stays_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.isof");
+    std::fs::write(&bad, b"definitely not a model").unwrap();
+    let mut server = Server::start(command(&["--port", "0", "--model", bad.to_str().unwrap()]));
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..3 {
+        assert_eq!(server.get("/ping").status, 503);
+    }
+    let errors: Vec<&String> = server
+        .logs()
+        .iter()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("broken.isof"), "{}", errors[0]);
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = save_model(dir.path());
+    let mut server = Server::start(command(&[
+        "--port",
+        "0",
+        "--model",
+        model_path.to_str().unwrap(),
+    ]));
+    server.wait_ready();
+
+    let rows = sample_rows();
+    let body = csv(&rows);
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\nAccept: text/csv\r\n\
+         Content-Length: {}\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    server.signal("TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        TcpStream::connect(server.addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+
+    stream.write_all(rest.as_bytes()).unwrap();
+    let reply = RawReply::read(stream);
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let scores: Vec<f64> = String::from_utf8(reply.body)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(scores, library_scores(model(), &rows));
+
+    let status = server.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sagemaker_bind_to_port_is_honoured_with_and_without_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = save_model(dir.path());
+    for args in [&["serve"][..], &[][..]] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = command(args);
+        cmd.env("SAGEMAKER_BIND_TO_PORT", port.to_string())
+            .env("ISOSERVE_MODEL", &model_path)
+            .env("SAGEMAKER_MAX_PAYLOAD_IN_MB", "20")
+            .env("SAGEMAKER_MODEL_SERVER_WORKERS", "3");
+        let server = Server::start(cmd);
+        assert_eq!(server.addr.port(), port);
+        server.wait_ready();
+        let reply = server.get("/execution-parameters");
+        let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"MaxConcurrentTransforms": 3, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 20})
+        );
+    }
+}
+
+#[test]
+fn unknown_commands_and_bad_settings_are_usage_errors() {
+    let out = Command::new(BIN).arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(BIN)
+        .args(["serve", "--port", "0"])
+        .env("SAGEMAKER_MAX_PAYLOAD_IN_MB", "500")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SAGEMAKER_MAX_PAYLOAD_IN_MB"), "{stderr}");
+}
