@@ -1,0 +1,119 @@
+//! `application/json` and `application/jsonlines` request bodies.
+//!
+//! Decoding is typed and streaming: serde visitors write values straight into
+//! the row matrix, so no `serde_json::Value` is built per value. Values are
+//! JSON numbers or `null` (a missing value, NaN); strings, booleans and
+//! nested containers are rejected with the row and feature named.
+//!
+//! Row shapes (a JSON body's elements, or one JSON Lines line):
+//! * an array of numbers, in model column order;
+//! * a record: an object keyed by feature name (extra keys ignored);
+//! * `{"features": [...]}`;
+//! * `{"data": {"features": {"values": [...]}}}`, or its sparse form with
+//!   `keys` and `shape` (absent keys are 0).
+//!
+//! Body shapes: an array of rows, a single flat array of numbers (one row),
+//! a single row object, or `{"instances": [rows...]}`.
+
+mod body;
+mod row;
+mod sparse;
+
+use serde::de::DeserializeSeed;
+
+use crate::error::DecodeError;
+use crate::limits::Limits;
+use crate::rows::{Rows, RowsBuilder};
+
+use body::{BodySeed, LineSeed};
+use row::Ctx;
+
+/// Decodes an `application/json` body into rows in the model's column order.
+pub fn decode_json(
+    body: &[u8],
+    feature_names: &[String],
+    limits: &Limits,
+) -> Result<Rows, DecodeError> {
+    match decode_json_value(body, feature_names, limits)? {
+        JsonOutcome::Done(rows) => Ok(rows),
+        JsonOutcome::TrailingData(err) => Err(err),
+    }
+}
+
+/// The result of reading one JSON document from a body that may hold more.
+pub(crate) enum JsonOutcome {
+    /// The body was exactly one JSON document.
+    Done(Rows),
+    /// The first document decoded but more data follows (the error to report
+    /// if the body is meant to be one document).
+    TrailingData(DecodeError),
+}
+
+/// Decodes one JSON document and reports separately whether data follows it,
+/// so stream records can fall back to JSON Lines.
+pub(crate) fn decode_json_value(
+    body: &[u8],
+    feature_names: &[String],
+    limits: &Limits,
+) -> Result<JsonOutcome, DecodeError> {
+    let body = strip_bom(body);
+    if body.trim_ascii().is_empty() {
+        return Err(DecodeError::NoRows);
+    }
+    let mut out = RowsBuilder::new(feature_names.len(), *limits);
+    out.reserve_for_body(body.len());
+    let mut ctx = Ctx::new(feature_names, out, None);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let result = BodySeed { ctx: &mut ctx }.deserialize(&mut de);
+    if let Err(err) = result {
+        return Err(ctx.take_error(err));
+    }
+    let trailing = de.end().err().map(|err| json_error(&err, None));
+    let rows = ctx.into_builder().finish()?;
+    Ok(match trailing {
+        None => JsonOutcome::Done(rows),
+        Some(err) => JsonOutcome::TrailingData(err),
+    })
+}
+
+/// Decodes an `application/jsonlines` body: one row per non-blank line.
+/// Errors name the physical line (1-based, blank lines counted).
+pub fn decode_jsonlines(
+    body: &[u8],
+    feature_names: &[String],
+    limits: &Limits,
+) -> Result<Rows, DecodeError> {
+    let body = strip_bom(body);
+    let mut out = RowsBuilder::new(feature_names.len(), *limits);
+    out.reserve_for_body(body.len());
+    let mut ctx = Ctx::new(feature_names, out, None);
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        ctx.line = Some(i + 1);
+        let mut de = serde_json::Deserializer::from_slice(line);
+        if let Err(err) = (LineSeed { ctx: &mut ctx }).deserialize(&mut de) {
+            return Err(ctx.take_error(err));
+        }
+        de.end().map_err(|err| json_error(&err, ctx.line))?;
+    }
+    ctx.into_builder().finish()
+}
+
+fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// A syntax error from serde_json, with its line and column; `line` is the
+/// JSON Lines line, if any.
+pub(crate) fn json_error(err: &serde_json::Error, line: Option<usize>) -> DecodeError {
+    let prefix = line.map_or_else(String::new, |l| format!("line {l}: "));
+    DecodeError::Json {
+        prefix,
+        message: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

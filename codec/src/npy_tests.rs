@@ -1,0 +1,149 @@
+use npyz::WriterBuilder;
+
+use super::*;
+
+fn names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("feature_{i}")).collect()
+}
+
+/// Writes an npy file with the given dtype string (e.g. `<f8`), shape and order.
+fn npy<T: npyz::Serialize + Copy>(descr: &str, shape: &[u64], order: Order, data: &[T]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let dtype = DType::Plain(descr.parse().unwrap());
+    let mut w = npyz::WriteOptions::<T>::new()
+        .dtype(dtype)
+        .shape(shape)
+        .order(order)
+        .writer(&mut buf)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+    buf
+}
+
+fn decode(body: &[u8], n: usize) -> Result<Rows, DecodeError> {
+    decode_npy(body, &names(n), &Limits::default())
+}
+
+#[test]
+fn float64_2d_little_and_big_endian() {
+    for descr in ["<f8", ">f8"] {
+        let body = npy(descr, &[2, 3], Order::C, &[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.5]);
+        let rows = decode(&body, 3).unwrap();
+        assert_eq!(
+            rows,
+            Rows {
+                values: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.5],
+                n_rows: 2,
+                n_cols: 3
+            },
+            "{descr}"
+        );
+    }
+}
+
+#[test]
+fn float32_2d_little_and_big_endian() {
+    for descr in ["<f4", ">f4"] {
+        let body = npy(descr, &[2, 2], Order::C, &[1.5f32, -2.0, 0.25, 8.0]);
+        assert_eq!(
+            decode(&body, 2).unwrap().values,
+            vec![1.5, -2.0, 0.25, 8.0],
+            "{descr}"
+        );
+    }
+}
+
+#[test]
+fn one_dimensional_is_one_row() {
+    let body = npy("<f8", &[3], Order::C, &[1.0f64, 2.0, 3.0]);
+    let rows = decode(&body, 3).unwrap();
+    assert_eq!(
+        (rows.n_rows, rows.n_cols, rows.values),
+        (1, 3, vec![1.0, 2.0, 3.0])
+    );
+    let body = npy("<f4", &[2], Order::C, &[1.0f32, 2.0]);
+    assert_eq!(decode(&body, 2).unwrap().values, vec![1.0, 2.0]);
+}
+
+#[test]
+fn fortran_order_is_transposed_to_rows() {
+    // The matrix [[1, 2, 3], [4, 5, 6]] stored column after column.
+    let body = npy(
+        "<f8",
+        &[2, 3],
+        Order::Fortran,
+        &[1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0],
+    );
+    assert_eq!(
+        decode(&body, 3).unwrap().values,
+        vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    );
+}
+
+#[test]
+fn nan_is_missing_and_infinity_rejected() {
+    let body = npy("<f8", &[1, 2], Order::C, &[f64::NAN, 1.0]);
+    assert!(decode(&body, 2).unwrap().values[0].is_nan());
+    let body = npy("<f4", &[2, 2], Order::C, &[1.0f32, 2.0, 3.0, f32::INFINITY]);
+    assert_eq!(
+        decode(&body, 2).unwrap_err().to_string(),
+        "row 2, feature_2: \"inf\" is not a finite number (infinity is not accepted)"
+    );
+}
+
+#[test]
+fn wrong_dtype_is_precise() {
+    let body = npy("<i8", &[1, 2], Order::C, &[1i64, 2]);
+    assert_eq!(
+        decode(&body, 2).unwrap_err().to_string(),
+        "invalid npy: unsupported dtype '<i8'; expected float32 or float64 ('<f4', '>f4', '<f8' or '>f8')"
+    );
+}
+
+#[test]
+fn wrong_shape_is_precise() {
+    let body = npy("<f8", &[2, 3], Order::C, &[0.0f64; 6]);
+    assert_eq!(
+        decode(&body, 4).unwrap_err().to_string(),
+        "invalid npy: expected shape (n, 4), found (2, 3)"
+    );
+    let body = npy("<f8", &[3], Order::C, &[0.0f64; 3]);
+    assert_eq!(
+        decode(&body, 2).unwrap_err().to_string(),
+        "invalid npy: expected shape (2,), found (3,)"
+    );
+    let body = npy("<f8", &[1, 2, 2], Order::C, &[0.0f64; 4]);
+    assert_eq!(
+        decode(&body, 2).unwrap_err().to_string(),
+        "invalid npy: expected a 1-D or 2-D array, found shape (1, 2, 2)"
+    );
+}
+
+#[test]
+fn empty_arrays_and_bodies_are_no_rows() {
+    let body = npy::<f64>("<f8", &[0, 2], Order::C, &[]);
+    assert_eq!(decode(&body, 2), Err(DecodeError::NoRows));
+    assert_eq!(decode(b"", 2), Err(DecodeError::NoRows));
+}
+
+#[test]
+fn truncated_or_garbage_bodies_are_errors() {
+    let body = npy("<f8", &[2, 2], Order::C, &[1.0f64, 2.0, 3.0, 4.0]);
+    let err = decode(&body[..body.len() - 8], 2).unwrap_err();
+    assert!(matches!(err, DecodeError::Npy { .. }), "{err}");
+    let err = decode(b"not an npy file at all", 2).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid npy: cannot read the header"),
+        "{err}"
+    );
+}
+
+#[test]
+fn row_limit_applies() {
+    let body = npy("<f8", &[3, 1], Order::C, &[1.0f64, 2.0, 3.0]);
+    let err = decode_npy(&body, &names(1), &Limits::with_max_rows(2)).unwrap_err();
+    assert_eq!(err, DecodeError::TooManyRows { limit: 2 });
+}

@@ -1,0 +1,110 @@
+//! Stream records (Kinesis data) whose format is not declared: the content
+//! decides. A record starting with `[` or `{` (after whitespace and an
+//! optional BOM) is JSON — one document (any JSON body shape) or several
+//! (JSON Lines); anything else is CSV (one or more lines, optional header).
+
+use crate::csv::decode_csv;
+use crate::error::DecodeError;
+use crate::json::{JsonOutcome, decode_json_value, decode_jsonlines};
+use crate::limits::Limits;
+use crate::media::InputFormat;
+use crate::rows::Rows;
+
+/// The format [`decode_record`] will use for `bytes`.
+pub fn sniff_record(bytes: &[u8]) -> InputFormat {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match bytes.trim_ascii_start().first() {
+        Some(b'[' | b'{') => InputFormat::Json,
+        _ => InputFormat::Csv,
+    }
+}
+
+/// Decodes one stream record that may hold one or several rows, as a CSV
+/// line (or lines), a JSON record keyed by feature name, a JSON array, an
+/// array of rows, or JSON Lines. Errors are those of the format chosen.
+pub fn decode_record(bytes: &[u8], feature_names: &[String]) -> Result<Rows, DecodeError> {
+    let limits = Limits::default();
+    match sniff_record(bytes) {
+        InputFormat::Json => match decode_json_value(bytes, feature_names, &limits)? {
+            JsonOutcome::Done(rows) => Ok(rows),
+            // Several JSON documents: read it as JSON Lines so errors name the line.
+            JsonOutcome::TrailingData(err) => decode_jsonlines(bytes, feature_names, &limits)
+                .map_err(|e| {
+                    if matches!(e, DecodeError::Json { .. }) {
+                        err
+                    } else {
+                        e
+                    }
+                }),
+        },
+        _ => decode_csv(bytes, feature_names, &limits),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        vec!["a".into(), "b".into()]
+    }
+
+    #[test]
+    fn record_shapes() {
+        let cases: &[&[u8]] = &[
+            b"1,2",
+            b"1,2\n",
+            b"a,b\n1,2",
+            b"b,a\r\n2,1\r\n",
+            b"{\"a\":1,\"b\":2}",
+            b"{\"b\":2,\"a\":1,\"ts\":\"2024\"}",
+            b"[1,2]",
+            b"[[1,2]]",
+            b"  {\"features\":[1,2]}\n",
+        ];
+        for case in cases {
+            let rows = decode_record(case, &names()).unwrap();
+            assert_eq!(
+                rows.values,
+                vec![1.0, 2.0],
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+
+    #[test]
+    fn several_rows_in_one_record() {
+        let expect = vec![1.0, 2.0, 3.0, 4.0];
+        for case in [
+            &b"1,2\n3,4\n"[..],
+            b"[[1,2],[3,4]]",
+            b"{\"a\":1,\"b\":2}\n{\"a\":3,\"b\":4}\n",
+            b"[1,2]\n[3,4]",
+        ] {
+            let rows = decode_record(case, &names()).unwrap();
+            assert_eq!((rows.n_rows, rows.values), (2, expect.clone()));
+        }
+    }
+
+    #[test]
+    fn record_errors_are_precise() {
+        let err = decode_record(b"{\"a\":1}", &names()).unwrap_err();
+        assert_eq!(err.to_string(), "record 1: missing key \"b\"");
+        let err = decode_record(b"[1,2]\n[3]", &names()).unwrap_err();
+        assert_eq!(err.to_string(), "line 2: expected 2 values, found 1");
+        let err = decode_record(b"1,x", &names()).unwrap_err();
+        assert_eq!(err.to_string(), "row 1, b: \"x\" is not a number");
+        assert_eq!(decode_record(b"", &names()), Err(DecodeError::NoRows));
+        assert_eq!(decode_record(b"  \n", &names()), Err(DecodeError::NoRows));
+    }
+
+    #[test]
+    fn invalid_json_after_a_document_reports_the_syntax_error() {
+        let err = decode_record(b"[1,2] garbage", &names()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid JSON: trailing characters at line 1 column 7"
+        );
+    }
+}
