@@ -1,0 +1,92 @@
+//! Axis-parallel isolation forests (fitted here or imported from scikit-learn): scoring.
+
+use crate::layout::PerfectForest;
+use crate::tree::AxisTree;
+use crate::{average_path_length, isolation_score};
+
+/// Rows cast to f32 and scored together; small enough that the rows stay in L1 beside one tree.
+const BLOCK: usize = 256;
+
+/// An axis-parallel forest: the stored trees plus the fast layout derived from them.
+#[derive(Debug, Clone)]
+pub(crate) struct AxisForest {
+    pub n_features: usize,
+    /// ψ: rows per tree, which sets the normaliser c(ψ).
+    pub sample_size: usize,
+    pub trees: Vec<AxisTree>,
+    perfect: Option<PerfectForest>,
+}
+
+impl AxisForest {
+    pub(crate) fn new(n_features: usize, sample_size: usize, trees: Vec<AxisTree>) -> Self {
+        let perfect = PerfectForest::build(&trees);
+        Self { n_features, sample_size, trees, perfect }
+    }
+
+    fn denominator(&self) -> f64 {
+        self.trees.len() as f64 * average_path_length(self.sample_size)
+    }
+
+    /// Score of one row of the right width.
+    pub(crate) fn score_row(&self, row: &[f64]) -> f64 {
+        let mut buf = [0f32; 64];
+        let mut heap = Vec::new();
+        let x: &mut [f32] = if row.len() <= buf.len() {
+            &mut buf[..row.len()]
+        } else {
+            heap.resize(row.len(), 0.0);
+            &mut heap
+        };
+        let mut has_nan = false;
+        for (xi, &v) in x.iter_mut().zip(row) {
+            *xi = v as f32;
+            has_nan |= v.is_nan();
+        }
+        let sum = match &self.perfect {
+            Some(p) if !has_nan => p.path_length_sum(x),
+            _ => self.general_sum(x),
+        };
+        isolation_score(sum, self.denominator())
+    }
+
+    fn general_sum(&self, x: &[f32]) -> f64 {
+        let mut sum = 0.0;
+        for t in &self.trees {
+            sum += t.path_length(x);
+        }
+        sum
+    }
+
+    /// Scores rows given row-major (`rows.len() == out.len() * d`) into `out`.
+    pub(crate) fn score_rows(&self, rows: &[f64], out: &mut [f64]) {
+        let d = self.n_features;
+        let denom = self.denominator();
+        let Some(perfect) = &self.perfect else {
+            for (row, o) in rows.chunks_exact(d).zip(out.iter_mut()) {
+                *o = self.score_row(row);
+            }
+            return;
+        };
+        let mut xs: Vec<f32> = Vec::with_capacity(BLOCK * d);
+        let mut pos: Vec<usize> = Vec::with_capacity(BLOCK);
+        let mut sums = vec![0.0; BLOCK];
+        for (block, out_block) in rows.chunks(BLOCK * d).zip(out.chunks_mut(BLOCK)) {
+            xs.clear();
+            pos.clear();
+            for (r, row) in block.chunks_exact(d).enumerate() {
+                if row.iter().any(|v| v.is_nan()) {
+                    out_block[r] = self.score_row(row);
+                } else {
+                    xs.extend(row.iter().map(|&v| v as f32));
+                    pos.push(r);
+                }
+            }
+            let sums = &mut sums[..pos.len()];
+            sums.fill(0.0);
+            perfect.add_path_lengths(&xs, d, sums);
+            for (&r, &s) in pos.iter().zip(sums.iter()) {
+                out_block[r] = isolation_score(s, denom);
+            }
+        }
+    }
+}

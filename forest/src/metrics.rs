@@ -1,0 +1,1 @@
+//! Evaluation metrics on anomaly scores and 0/1 labels.

@@ -1,0 +1,258 @@
+//! [`Model`]: fitting, thresholds and scoring for every detector kind.
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::axis::AxisForest;
+use crate::extended::{ExtForest, grow_ext_tree};
+use crate::fit::{depth_limit, grow_axis_tree, sample_rows, tree_rng};
+use crate::kmeans::KMeansDetector;
+use crate::{Contamination, DetectorParams, Error, ForestParams, Metadata, ThresholdSelection, percentile};
+
+/// Rows per rayon task in [`Model::score_batch_parallel`]: large enough to amortise the task, small
+/// enough to balance two to a few dozen cores.
+const PARALLEL_CHUNK: usize = 2048;
+
+/// The fitted detector inside a model.
+#[derive(Debug, Clone)]
+pub(crate) enum Detector {
+    Axis(AxisForest),
+    Extended(ExtForest),
+    KMeans(KMeansDetector),
+}
+
+/// A fitted anomaly detector with its metadata. Cheap to share across threads (`Sync`).
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub(crate) metadata: Metadata,
+    pub(crate) detector: Detector,
+}
+
+impl Model {
+    /// Fits a detector on `data` (n rows × d features). `feature_names` must be empty (names
+    /// `feature_1..feature_d` are generated) or hold d distinct names.
+    pub fn fit(data: ArrayView2<'_, f64>, feature_names: Vec<String>, params: &DetectorParams) -> Result<Model, Error> {
+        let (n, d) = data.dim();
+        if n == 0 || d == 0 {
+            return Err(Error::EmptyData { rows: n, columns: d });
+        }
+        let feature_names = check_names(feature_names, d)?;
+        for ((r, c), &v) in data.indexed_iter() {
+            if !v.is_finite() {
+                return Err(Error::NonFiniteTrainingValue { row: r + 1, column: c + 1, value: v });
+            }
+        }
+        let (detector, sample_size) = match params {
+            DetectorParams::IsolationForest(p) => {
+                p.validate(n, d)?;
+                let psi = p.sample_size(n);
+                (fit_forest(data, p, psi), Some(psi))
+            }
+            DetectorParams::KMeans(p) => {
+                p.validate(n)?;
+                (Detector::KMeans(KMeansDetector::fit(data, p)?), None)
+            }
+        };
+        let metadata = Metadata {
+            kind: params.kind(),
+            params: params.clone(),
+            feature_names,
+            n_features: d,
+            threshold: 0.5,
+            seed: params.seed(),
+            training_rows: n,
+            training_data_hash: data_hash(data),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            sample_size,
+            source: None,
+            threshold_selection: None,
+            extra: Default::default(),
+        };
+        let mut model = Model { metadata, detector };
+        if let DetectorParams::IsolationForest(ForestParams { contamination: Contamination::Fraction(c), .. }) = params {
+            // scikit-learn: offset_ = percentile(score_samples(X), 100c) with score_samples = -s.
+            let scores = model.score_batch_parallel(data)?;
+            let neg: Vec<f64> = scores.iter().map(|s| -s).collect();
+            model.metadata.threshold = -percentile(&neg, 100.0 * c);
+        }
+        Ok(model)
+    }
+
+    /// The model's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Number of features a row must have.
+    pub fn n_features(&self) -> usize {
+        self.metadata.n_features
+    }
+
+    /// Feature names in scoring order.
+    pub fn feature_names(&self) -> &[String] {
+        &self.metadata.feature_names
+    }
+
+    /// Score threshold: a score above it is an anomaly.
+    pub fn threshold(&self) -> f64 {
+        self.metadata.threshold
+    }
+
+    /// `score > threshold`.
+    pub fn is_anomaly(&self, score: f64) -> bool {
+        score > self.metadata.threshold
+    }
+
+    /// Replaces the threshold with one chosen elsewhere (e.g. on validation data) and records how.
+    pub fn with_threshold(mut self, threshold: f64, mut selection: ThresholdSelection) -> Model {
+        selection.previous_threshold = Some(self.metadata.threshold);
+        self.metadata.threshold = threshold;
+        self.metadata.threshold_selection = Some(selection);
+        self
+    }
+
+    /// Adds (or replaces) a keyed metadata record, e.g. a preprocessing spec.
+    pub fn with_extra(mut self, key: impl Into<String>, value: serde_json::Value) -> Model {
+        self.metadata.extra.insert(key.into(), value);
+        self
+    }
+
+    /// Scores one row; a row of the wrong width is an error.
+    pub fn score_row(&self, row: &[f64]) -> Result<f64, Error> {
+        self.check_width(row.len(), 1)?;
+        Ok(self.score_row_unchecked(row))
+    }
+
+    fn score_row_unchecked(&self, row: &[f64]) -> f64 {
+        match &self.detector {
+            Detector::Axis(f) => f.score_row(row),
+            Detector::Extended(f) => f.score_row(row),
+            Detector::KMeans(k) => k.score_row(row),
+        }
+    }
+
+    fn check_width(&self, found: usize, row: usize) -> Result<(), Error> {
+        let expected = self.n_features();
+        if found == expected { Ok(()) } else { Err(Error::WidthMismatch { row, expected, found }) }
+    }
+
+    /// Scores every row on the calling thread.
+    pub fn score_batch(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<f64>, Error> {
+        self.check_width(rows.ncols(), 1)?;
+        let mut out = vec![0.0; rows.nrows()];
+        match rows.as_slice() {
+            Some(flat) => self.score_flat(flat, &mut out),
+            None => self.score_flat(&rows.iter().copied().collect::<Vec<_>>(), &mut out),
+        }
+        Ok(out)
+    }
+
+    /// Scores rows given as a flat row-major slice (`rows.len()` must be a multiple of the feature
+    /// count); the natural input for decoded request bodies.
+    pub fn score_slice(&self, rows: &[f64]) -> Result<Vec<f64>, Error> {
+        let d = self.n_features();
+        if rows.len() % d != 0 {
+            return Err(Error::WidthMismatch { row: rows.len() / d + 1, expected: d, found: rows.len() % d });
+        }
+        let mut out = vec![0.0; rows.len() / d];
+        self.score_flat(rows, &mut out);
+        Ok(out)
+    }
+
+    fn score_flat(&self, flat: &[f64], out: &mut [f64]) {
+        match &self.detector {
+            Detector::Axis(f) => f.score_rows(flat, out),
+            _ => {
+                for (row, o) in flat.chunks_exact(self.n_features()).zip(out.iter_mut()) {
+                    *o = self.score_row_unchecked(row);
+                }
+            }
+        }
+    }
+
+    /// Scores every row, splitting the rows across rayon's thread pool. Same scores as
+    /// [`Model::score_batch`], bit for bit.
+    pub fn score_batch_parallel(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<f64>, Error> {
+        self.check_width(rows.ncols(), 1)?;
+        let owned;
+        let flat = match rows.as_slice() {
+            Some(flat) => flat,
+            None => {
+                owned = rows.iter().copied().collect::<Vec<_>>();
+                &owned
+            }
+        };
+        let d = self.n_features();
+        let mut out = vec![0.0; rows.nrows()];
+        out.par_chunks_mut(PARALLEL_CHUNK)
+            .zip(flat.par_chunks(PARALLEL_CHUNK * d))
+            .for_each(|(o, x)| self.score_flat(x, o));
+        Ok(out)
+    }
+}
+
+fn fit_forest(data: ArrayView2<'_, f64>, p: &ForestParams, psi: usize) -> Detector {
+    let (n, d) = data.dim();
+    let max_depth = depth_limit(psi);
+    if p.extension_level == 0 {
+        // Column-major f32: scikit-learn fits on float32, and each node scans one column.
+        let mut cols = vec![0f32; n * d];
+        for ((r, c), &v) in data.indexed_iter() {
+            cols[c * n + r] = v as f32;
+        }
+        let trees = (0..p.n_trees)
+            .into_par_iter()
+            .map(|t| {
+                let mut rng = tree_rng(p.seed, t);
+                let rows = sample_rows(&mut rng, n, psi, p.bootstrap);
+                grow_axis_tree(&cols, n, d, &rows, max_depth, &mut rng)
+            })
+            .collect();
+        Detector::Axis(AxisForest::new(d, psi, trees))
+    } else {
+        let flat: Vec<f64> = data.iter().copied().collect();
+        let k = p.extension_level + 1;
+        let trees = (0..p.n_trees)
+            .into_par_iter()
+            .map(|t| {
+                let mut rng = tree_rng(p.seed, t);
+                let rows = sample_rows(&mut rng, n, psi, p.bootstrap);
+                grow_ext_tree(&flat, d, &rows, k, max_depth, &mut rng)
+            })
+            .collect();
+        Detector::Extended(ExtForest { n_features: d, sample_size: psi, k, trees })
+    }
+}
+
+fn check_names(names: Vec<String>, d: usize) -> Result<Vec<String>, Error> {
+    if names.is_empty() {
+        return Ok((1..=d).map(|i| format!("feature_{i}")).collect());
+    }
+    if names.len() != d {
+        return Err(Error::FeatureNames(format!("{} names given for {d} columns", names.len())));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for n in &names {
+        if !seen.insert(n.as_str()) {
+            return Err(Error::FeatureNames(format!("duplicate name {n:?}")));
+        }
+    }
+    Ok(names)
+}
+
+/// SHA-256 (hex) of the matrix as little-endian f64, row-major.
+pub(crate) fn data_hash(data: ArrayView2<'_, f64>) -> String {
+    let mut h = Sha256::new();
+    for row in data.rows() {
+        for v in row {
+            h.update(v.to_le_bytes());
+        }
+    }
+    hex(&h.finalize())
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

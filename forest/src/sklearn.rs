@@ -1,0 +1,1 @@
+//! Import of scikit-learn `IsolationForest` models from the interchange JSON.
