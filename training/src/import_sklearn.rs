@@ -18,10 +18,17 @@ pub struct ImportSklearnArgs {
 
 /// Reads the export, rebuilds the forest and saves it.
 pub fn run(a: ImportSklearnArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&a.json).with_context(|| format!("cannot read {}", a.json.display()))?;
-    let model = forest::sklearn::import_json(&text)
-        .with_context(|| format!("{}: not a usable scikit-learn IsolationForest export", a.json.display()))?;
-    model.save(&a.out).with_context(|| format!("cannot write the model to {}", a.out.display()))?;
+    let text = std::fs::read_to_string(&a.json)
+        .with_context(|| format!("cannot read {}", a.json.display()))?;
+    let model = forest::sklearn::import_json(&text).with_context(|| {
+        format!(
+            "{}: not a usable scikit-learn IsolationForest export",
+            a.json.display()
+        )
+    })?;
+    model
+        .save(&a.out)
+        .with_context(|| format!("cannot write the model to {}", a.out.display()))?;
     eprintln!(
         "model written to {}: {} features ({}), threshold {} (scikit-learn offset_ {})",
         a.out.display(),

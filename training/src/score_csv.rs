@@ -50,7 +50,12 @@ impl SklearnRow {
         // Same operation, in the same order, as scikit-learn: score_samples - offset_.
         let decision_function = score_samples - offset;
         let predict = if decision_function < 0.0 { -1 } else { 1 };
-        SklearnRow { score, score_samples, decision_function, predict }
+        SklearnRow {
+            score,
+            score_samples,
+            decision_function,
+            predict,
+        }
     }
 }
 
@@ -61,7 +66,8 @@ pub fn run(a: ScoreArgs, progress: &Progress) -> anyhow::Result<()> {
     let scores = score_table(&model, &table, progress)?;
     let sink: Box<dyn Write> = match &a.out {
         Some(path) => Box::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         ),
         None => Box::new(std::io::stdout().lock()),
     };
@@ -70,12 +76,20 @@ pub fn run(a: ScoreArgs, progress: &Progress) -> anyhow::Result<()> {
     for &s in &scores {
         let r = SklearnRow::new(s, model.threshold());
         // `{}` prints the shortest text that parses back to the same f64.
-        writeln!(w, "{},{},{},{}", r.score, r.score_samples, r.decision_function, r.predict)?;
+        writeln!(
+            w,
+            "{},{},{},{}",
+            r.score, r.score_samples, r.decision_function, r.predict
+        )?;
     }
     w.flush().context("cannot write the scores")?;
     if let Some(path) = &a.out {
         let flagged = scores.iter().filter(|&&s| model.is_anomaly(s)).count();
-        eprintln!("{} rows scored ({flagged} anomalies) into {}", scores.len(), path.display());
+        eprintln!(
+            "{} rows scored ({flagged} anomalies) into {}",
+            scores.len(),
+            path.display()
+        );
     }
     Ok(())
 }

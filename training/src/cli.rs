@@ -1,0 +1,366 @@
+//! The command line: argument definitions (clap derive) and one function per subcommand.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use forest::{Contamination, DetectorParams, ForestParams, KMeansParams, MaxSamples};
+
+use crate::data::{Columns, read_labels, read_table};
+use crate::evaluate::evaluate;
+use crate::generate::{self, DEFAULT_START, GenerateParams, Trend};
+use crate::progress::Progress;
+use crate::report::{ReportInput, render};
+use crate::score::{load_model, read_for_model, score_table};
+use crate::{inspect, train};
+
+/// Train, evaluate and inspect anomaly-detection models.
+#[derive(Debug, Parser)]
+#[command(name = "trainer", version, about, long_about = None)]
+pub struct Cli {
+    /// Never draw progress bars (they are drawn only on a terminal anyway).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate synthetic trending sensor data with injected anomalies, and its labels.
+    Generate(GenerateArgs),
+    /// Fit a detector on a CSV file and write the model file.
+    Train(TrainArgs),
+    /// Score labelled data with a model: precision, recall, F1, ROC-AUC, PR-AUC, thresholds.
+    Evaluate(EvaluateArgs),
+    /// Write a self-contained HTML page with the evaluation and its charts.
+    Report(ReportArgs),
+    /// Print a model file's metadata.
+    Inspect(InspectArgs),
+    /// Score a CSV file: per-row score and scikit-learn's score_samples, decision_function, predict.
+    Score(crate::score_csv::ScoreArgs),
+    /// Convert a scikit-learn IsolationForest export (training/sklearn_export.py) into a model file.
+    ImportSklearn(crate::import_sklearn::ImportSklearnArgs),
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of rows.
+    #[arg(long, default_value_t = 10_000)]
+    pub rows: usize,
+    /// Number of features (columns feature_1..feature_N).
+    #[arg(long, default_value_t = 5)]
+    pub features: usize,
+    /// Anomalous rows injected per feature (distinct rows, ± U(50, 200) added).
+    #[arg(long, default_value_t = 500)]
+    pub anomalies: usize,
+    /// Underlying trend of every feature.
+    #[arg(long, value_enum, default_value_t = Trend::Linear)]
+    pub trend: Trend,
+    /// Seed of the random stream; the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Data CSV to write.
+    #[arg(long, default_value = "data.csv")]
+    pub out: PathBuf,
+    /// Labels CSV to write (one 0/1 column per feature and the row-level `anomaly`).
+    #[arg(long, default_value = "labels.csv")]
+    pub labels: PathBuf,
+    /// Add a first column `timestamp` at one-minute steps (ISO 8601, UTC).
+    #[arg(long)]
+    pub timestamp: bool,
+    /// Time of the first row, RFC 3339 (implies --timestamp).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+}
+
+/// Which detector `train` fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Detector {
+    /// Isolation forest (axis-parallel or extended splits).
+    Iforest,
+    /// Distance to the nearest k-means centroid.
+    Kmeans,
+}
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data: CSV with a header.
+    pub data: PathBuf,
+    /// Model file to write.
+    #[arg(long, short, default_value = "model.isof")]
+    pub out: PathBuf,
+    /// Columns to train on, comma-separated [default: every numeric column except `timestamp`].
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Detector to fit.
+    #[arg(long, value_enum, default_value_t = Detector::Iforest)]
+    pub detector: Detector,
+    /// Number of trees.
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    /// Rows per tree: `auto` (min(256, n)), a count, or a fraction in (0, 1] such as 0.5.
+    #[arg(long, default_value = "auto", value_parser = parse_max_samples)]
+    pub max_samples: MaxSamples,
+    /// Share of anomalies assumed: `auto` (threshold 0.5; k-means: 0.05) or a fraction in (0, 0.5].
+    #[arg(long, default_value = "auto", value_parser = parse_contamination)]
+    pub contamination: Contamination,
+    /// Draw each tree's rows with replacement.
+    #[arg(long)]
+    pub bootstrap: bool,
+    /// 0 = axis-parallel splits (scikit-learn); up to features−1 = fully extended hyperplanes.
+    #[arg(long, default_value_t = 0)]
+    pub extension_level: usize,
+    /// Seed of the fit; the same seed and data give a byte-identical model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// k-means: number of clusters.
+    #[arg(long, default_value_t = 8)]
+    pub k: usize,
+    /// k-means: iteration limit.
+    #[arg(long, default_value_t = 300)]
+    pub max_iter: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Model file.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// Data CSV with the model's feature columns.
+    #[arg(long, short)]
+    pub data: PathBuf,
+    /// Labels CSV: the row-level `anomaly` column (or its only column), 0/1.
+    #[arg(long, short)]
+    pub labels: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Model file.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// Data CSV with the model's feature columns.
+    #[arg(long, short)]
+    pub data: PathBuf,
+    /// Labels CSV (per-feature columns are used for the feature charts when present).
+    #[arg(long, short)]
+    pub labels: PathBuf,
+    /// HTML file to write.
+    #[arg(long, short, default_value = "report.html")]
+    pub out: PathBuf,
+    /// Page title.
+    #[arg(long, default_value = "Anomaly detection report")]
+    pub title: String,
+}
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Model file.
+    pub model: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_max_samples(text: &str) -> Result<MaxSamples, String> {
+    if text == "auto" {
+        return Ok(MaxSamples::Auto);
+    }
+    if let Ok(n) = text.parse::<usize>() {
+        return Ok(MaxSamples::Count(n));
+    }
+    match text.parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 1.0 => Ok(MaxSamples::Fraction(f)),
+        _ => Err(format!(
+            "expected `auto`, a row count, or a fraction in (0, 1], found {text:?}"
+        )),
+    }
+}
+
+fn parse_contamination(text: &str) -> Result<Contamination, String> {
+    if text == "auto" {
+        return Ok(Contamination::Auto);
+    }
+    match text.parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 0.5 => Ok(Contamination::Fraction(f)),
+        _ => Err(format!(
+            "expected `auto` or a fraction in (0, 0.5], found {text:?}"
+        )),
+    }
+}
+
+impl TrainArgs {
+    /// The detector parameters these flags describe.
+    pub fn params(&self) -> DetectorParams {
+        match self.detector {
+            Detector::Iforest => DetectorParams::IsolationForest(ForestParams {
+                n_trees: self.trees,
+                max_samples: self.max_samples,
+                contamination: self.contamination,
+                bootstrap: self.bootstrap,
+                extension_level: self.extension_level,
+                seed: self.seed,
+            }),
+            Detector::Kmeans => DetectorParams::KMeans(KMeansParams {
+                k: self.k,
+                contamination: match self.contamination {
+                    Contamination::Auto => KMeansParams::default().contamination,
+                    Contamination::Fraction(f) => f,
+                },
+                seed: self.seed,
+                max_iter: self.max_iter,
+            }),
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let progress = Progress::new(cli.quiet);
+    match cli.command {
+        Command::Generate(a) => run_generate(a, &progress),
+        Command::Train(a) => run_train(a, &progress),
+        Command::Evaluate(a) => run_evaluate(a, &progress),
+        Command::Report(a) => run_report(a, &progress),
+        Command::Inspect(a) => run_inspect(a),
+        Command::Score(a) => crate::score_csv::run(a, &progress),
+        Command::ImportSklearn(a) => crate::import_sklearn::run(a),
+    }
+}
+
+fn run_generate(a: GenerateArgs, progress: &Progress) -> anyhow::Result<()> {
+    let start = match (&a.start, a.timestamp) {
+        (Some(text), _) => Some(generate::parse_start(text)?),
+        (None, true) => Some(generate::parse_start(DEFAULT_START)?),
+        (None, false) => None,
+    };
+    let params = GenerateParams {
+        rows: a.rows,
+        features: a.features,
+        anomalies: a.anomalies,
+        trend: a.trend,
+        seed: a.seed,
+        start,
+    };
+    let data = generate::generate(&params)?;
+    generate::write_data(&data, &a.out, progress)?;
+    generate::write_labels(&data, &a.labels)?;
+    let anomalous = (0..data.n_rows()).filter(|&r| data.row_anomaly(r)).count();
+    eprintln!(
+        "wrote {} rows x {} features to {} and labels ({anomalous} anomalous rows) to {}",
+        a.rows,
+        a.features,
+        a.out.display(),
+        a.labels.display()
+    );
+    Ok(())
+}
+
+fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
+    let columns = a
+        .columns
+        .clone()
+        .map_or(Columns::AllNumeric, Columns::Named);
+    let table = read_table(&a.data, &columns, progress)?;
+    let (model, summary) = train::fit(&table, &a.params(), progress)?;
+    model
+        .save(&a.out)
+        .with_context(|| format!("cannot write the model to {}", a.out.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", summary.to_text());
+        println!("model written to {}", a.out.display());
+    }
+    Ok(())
+}
+
+fn run_evaluate(a: EvaluateArgs, progress: &Progress) -> anyhow::Result<()> {
+    let model = load_model(&a.model)?;
+    let table = read_for_model(&model, &a.data, progress)?;
+    let labels = read_labels(&a.labels, Some(table.n_rows))?;
+    let scores = score_table(&model, &table, progress)?;
+    let evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print!("{}", evaluation.to_text());
+    }
+    Ok(())
+}
+
+fn run_report(a: ReportArgs, progress: &Progress) -> anyhow::Result<()> {
+    let model = load_model(&a.model)?;
+    let table = read_for_model(&model, &a.data, progress)?;
+    let labels = read_labels(&a.labels, Some(table.n_rows))?;
+    let scores = score_table(&model, &table, progress)?;
+    let evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    let spinner = progress.spinner("drawing charts");
+    let html = render(&ReportInput {
+        title: &a.title,
+        model_facts: inspect::facts(&model),
+        table: &table,
+        scores: &scores,
+        threshold: model.threshold(),
+        labels: &labels,
+        evaluation: &evaluation,
+    })?;
+    spinner.finish_and_clear();
+    std::fs::write(&a.out, html).with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!("report written to {}", a.out.display());
+    Ok(())
+}
+
+fn run_inspect(a: InspectArgs) -> anyhow::Result<()> {
+    let model = load_model(&a.model)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inspect::to_json(&model))?
+        );
+    } else {
+        for (k, v) in inspect::facts(&model) {
+            println!("{k:<20} {v}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_samples_and_contamination_parse_every_form() {
+        assert_eq!(parse_max_samples("auto"), Ok(MaxSamples::Auto));
+        assert_eq!(parse_max_samples("128"), Ok(MaxSamples::Count(128)));
+        assert_eq!(parse_max_samples("0.5"), Ok(MaxSamples::Fraction(0.5)));
+        assert!(parse_max_samples("1.5").is_err() && parse_max_samples("many").is_err());
+        assert_eq!(parse_contamination("auto"), Ok(Contamination::Auto));
+        assert_eq!(
+            parse_contamination("0.05"),
+            Ok(Contamination::Fraction(0.05))
+        );
+        assert!(parse_contamination("0.6").is_err() && parse_contamination("0").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,316 @@
+//! The report's charts, drawn as SVG strings with plotters' SVG backend.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Width of the wide charts in pixels.
+const WIDE: u32 = 960;
+/// Longest line drawn per feature: longer series are reduced to the min and max of each bucket,
+/// which keeps every spike visible.
+const MAX_LINE_POINTS: usize = 4000;
+
+const TRUE_COLOR: RGBColor = RGBColor(214, 39, 40);
+const FLAG_COLOR: RGBColor = RGBColor(255, 127, 14);
+const LINE_COLOR: RGBColor = RGBColor(31, 119, 180);
+const GRID: RGBColor = RGBColor(232, 232, 232);
+
+fn plot_err(e: impl std::fmt::Display) -> Error {
+    Error::Report(e.to_string())
+}
+
+fn draw(
+    size: (u32, u32),
+    paint: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        paint(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo > hi {
+        (0.0, 1.0)
+    } else if lo == hi {
+        (lo - 1.0, hi + 1.0)
+    } else {
+        let pad = (hi - lo) * 0.03;
+        (lo - pad, hi + pad)
+    }
+}
+
+/// `(row, value)` points of the line, reduced to each bucket's min and max beyond [`MAX_LINE_POINTS`].
+fn line_points(values: &[f64]) -> Vec<(f64, f64)> {
+    if values.len() <= MAX_LINE_POINTS {
+        return values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (i as f64, v))
+            .collect();
+    }
+    let bucket = values.len().div_ceil(MAX_LINE_POINTS / 2);
+    let mut points = Vec::with_capacity(MAX_LINE_POINTS);
+    for (b, chunk) in values.chunks(bucket).enumerate() {
+        let start = b * bucket;
+        let (mut lo, mut hi) = (0, 0);
+        for (i, v) in chunk.iter().enumerate() {
+            if *v < chunk[lo] {
+                lo = i;
+            }
+            if *v > chunk[hi] {
+                hi = i;
+            }
+        }
+        for i in if lo <= hi { [lo, hi] } else { [hi, lo] } {
+            points.push(((start + i) as f64, chunk[i]));
+        }
+    }
+    points
+}
+
+/// One feature over time: the values as a line, true anomalies as red rings, rows the model
+/// flags as orange triangles.
+pub fn feature_chart(
+    name: &str,
+    values: &[f64],
+    truth: &[bool],
+    flagged: &[bool],
+) -> Result<String> {
+    draw((WIDE, 260), |root| {
+        let (lo, hi) = range(values.iter().copied());
+        let mut chart = ChartBuilder::on(root)
+            .caption(name, ("sans-serif", 18))
+            .margin(8)
+            .x_label_area_size(32)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..values.len().max(1) as f64, lo..hi)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("row")
+            .y_desc("value")
+            .max_light_lines(0)
+            .bold_line_style(GRID)
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                line_points(values),
+                LINE_COLOR.stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+        let at = |marks: &[bool]| -> Vec<(f64, f64)> {
+            marks
+                .iter()
+                .zip(values)
+                .enumerate()
+                .filter(|(_, (m, _))| **m)
+                .map(|(i, (_, &v))| (i as f64, v))
+                .collect()
+        };
+        chart
+            .draw_series(
+                at(truth)
+                    .into_iter()
+                    .map(|p| Circle::new(p, 4, TRUE_COLOR.stroke_width(1))),
+            )
+            .map_err(plot_err)?
+            .label("true anomaly")
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, TRUE_COLOR.stroke_width(1)));
+        chart
+            .draw_series(
+                at(flagged)
+                    .into_iter()
+                    .map(|p| TriangleMarker::new(p, 4, FLAG_COLOR.filled())),
+            )
+            .map_err(plot_err)?
+            .label("flagged by the model")
+            .legend(|(x, y)| TriangleMarker::new((x + 10, y), 4, FLAG_COLOR.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)
+    })
+}
+
+/// Histogram of the scores, normal and anomalous rows stacked apart, with the threshold as a
+/// vertical line.
+pub fn score_histogram(scores: &[f64], labels: &[bool], threshold: f64) -> Result<String> {
+    const BINS: usize = 60;
+    let (lo, hi) = range(scores.iter().copied().chain([threshold]));
+    let width = (hi - lo) / BINS as f64;
+    let mut counts = [[0u32; BINS]; 2];
+    for (&s, &l) in scores.iter().zip(labels) {
+        let bin = (((s - lo) / width) as usize).min(BINS - 1);
+        counts[usize::from(l)][bin] += 1;
+    }
+    let top = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64 * 1.08;
+    draw((WIDE, 320), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Score distribution", ("sans-serif", 18))
+            .margin(8)
+            .x_label_area_size(32)
+            .y_label_area_size(64)
+            .build_cartesian_2d(lo..hi, 0f64..top)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("score")
+            .y_desc("rows")
+            .max_light_lines(0)
+            .bold_line_style(GRID)
+            .draw()
+            .map_err(plot_err)?;
+        for (class, color, label) in [
+            (0, LINE_COLOR, "labelled normal"),
+            (1, TRUE_COLOR, "labelled anomalous"),
+        ] {
+            let bars = counts[class]
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(move |(b, &c)| {
+                    let x0 = lo + b as f64 * width;
+                    Rectangle::new(
+                        [(x0, 0.0), (x0 + width, c as f64)],
+                        color.mix(0.55).filled(),
+                    )
+                });
+            chart
+                .draw_series(bars)
+                .map_err(plot_err)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.55).filled())
+                });
+        }
+        chart
+            .draw_series(LineSeries::new(
+                [(threshold, 0.0), (threshold, top)],
+                BLACK.stroke_width(2),
+            ))
+            .map_err(plot_err)?
+            .label(format!("threshold {threshold:.4}"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)
+    })
+}
+
+/// `(false positive rate, true positive rate)` at every distinct score, from (0, 0) to (1, 1).
+pub fn roc_points(scores: &[f64], labels: &[bool]) -> Vec<(f64, f64)> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let pos = labels.iter().filter(|&&l| l).count().max(1) as f64;
+    let neg = (labels.len() as f64 - pos).max(1.0);
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut points = vec![(0.0, 0.0)];
+    for (k, &i) in order.iter().enumerate() {
+        if labels[i] {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
+        let last_of_tie = order.get(k + 1).is_none_or(|&j| scores[j] != scores[i]);
+        if last_of_tie {
+            points.push((fp / neg, tp / pos));
+        }
+    }
+    points
+}
+
+/// The ROC curve with the chance diagonal.
+pub fn roc_chart(scores: &[f64], labels: &[bool], auc: f64) -> Result<String> {
+    let points = roc_points(scores, labels);
+    draw((460, 440), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("ROC curve (AUC {auc:.4})"), ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("false positive rate")
+            .y_desc("true positive rate")
+            .max_light_lines(0)
+            .bold_line_style(GRID)
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                6,
+                4,
+                BLACK.mix(0.4).stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(points, TRUE_COLOR.stroke_width(2)))
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roc_points_step_through_ties() {
+        let pts = roc_points(&[0.9, 0.5, 0.5, 0.1], &[true, true, false, false]);
+        assert_eq!(pts, [(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]);
+    }
+
+    #[test]
+    fn long_lines_keep_their_spikes() {
+        let mut values = vec![0.0; 100_000];
+        values[77_777] = 500.0;
+        values[12_345] = -500.0;
+        let pts = line_points(&values);
+        assert!(pts.len() <= MAX_LINE_POINTS);
+        assert!(pts.contains(&(77_777.0, 500.0)) && pts.contains(&(12_345.0, -500.0)));
+    }
+
+    #[test]
+    fn charts_are_svg_with_their_markers() {
+        let svg = feature_chart(
+            "f<1>",
+            &[1.0, 5.0, 2.0],
+            &[false, true, false],
+            &[false, true, true],
+        )
+        .unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<circle"),
+            "{}",
+            &svg[..200]
+        );
+        assert!(svg.contains("<polygon") || svg.contains("<path"));
+        let hist = score_histogram(&[0.2, 0.3, 0.8], &[false, false, true], 0.5).unwrap();
+        assert!(hist.contains("<rect"));
+        assert!(
+            roc_chart(&[0.2, 0.3, 0.8], &[false, false, true], 1.0)
+                .unwrap()
+                .contains("<polyline")
+        );
+    }
+}
