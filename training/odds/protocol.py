@@ -109,6 +109,8 @@ def markdown(results: list[dict], n_seeds: int) -> str:
         )
     lines.append("")
     lines.append(f"ROC-AUC on the 40 % test part, mean ± standard deviation over {n_seeds} seeds.")
+    lines += ["", "How each set is rebuilt from mlbench:", "", "| data | recipe |", "|---|---|"]
+    lines += [f"| {r['name']} | {r['recipe']} |" for r in results]
     return "\n".join(lines) + "\n"
 
 

@@ -6,16 +6,16 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::metrics;
+use forest::metrics::{self, Confusion};
 
 /// Contamination rates of the threshold table: the top 0.5 %, 1 %, 2 %, 5 % and 10 % of scores.
 pub const CONTAMINATIONS: [f64; 5] = [0.005, 0.01, 0.02, 0.05, 0.10];
 /// `k` of the `mean + k·σ` thresholds.
 pub const SIGMAS: [f64; 3] = [2.0, 3.0, 4.0];
 
-/// Counts of a binary decision against labels.
+/// Counts of a binary decision against labels, as reported.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Confusion {
+pub struct ConfusionCounts {
     /// Flagged and labelled anomalous.
     pub true_positives: usize,
     /// Flagged but labelled normal.
@@ -26,50 +26,21 @@ pub struct Confusion {
     pub false_negatives: usize,
 }
 
-impl Confusion {
-    /// Counts `score > threshold` against `labels`.
-    pub fn at(scores: &[f64], labels: &[bool], threshold: f64) -> Self {
-        let mut c = Self::default();
-        for (&s, &l) in scores.iter().zip(labels) {
-            match (s > threshold, l) {
-                (true, true) => c.true_positives += 1,
-                (true, false) => c.false_positives += 1,
-                (false, false) => c.true_negatives += 1,
-                (false, true) => c.false_negatives += 1,
-            }
+impl From<Confusion> for ConfusionCounts {
+    fn from(c: Confusion) -> Self {
+        Self {
+            true_positives: c.tp,
+            false_positives: c.fp,
+            true_negatives: c.tn,
+            false_negatives: c.fn_,
         }
-        c
-    }
-
-    /// Rows flagged.
-    pub fn flagged(&self) -> usize {
-        self.true_positives + self.false_positives
-    }
-
-    /// TP / (TP + FP), 0 when nothing is flagged.
-    pub fn precision(&self) -> f64 {
-        ratio(self.true_positives, self.flagged())
-    }
-
-    /// TP / (TP + FN), 0 when nothing is labelled anomalous.
-    pub fn recall(&self) -> f64 {
-        ratio(
-            self.true_positives,
-            self.true_positives + self.false_negatives,
-        )
-    }
-
-    /// Harmonic mean of precision and recall, 0 when both are 0.
-    pub fn f1(&self) -> f64 {
-        ratio(
-            2 * self.true_positives,
-            2 * self.true_positives + self.false_positives + self.false_negatives,
-        )
     }
 }
 
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+/// The decisions `score > threshold` counted against `labels`.
+pub fn confusion_at(scores: &[f64], labels: &[bool], threshold: f64) -> Confusion {
+    let predicted: Vec<bool> = scores.iter().map(|&s| s > threshold).collect();
+    Confusion::new(&predicted, labels)
 }
 
 /// Figures at one threshold.
@@ -92,11 +63,11 @@ pub struct ThresholdRow {
 impl ThresholdRow {
     /// The figures of `score > threshold`.
     pub fn new(rule: impl Into<String>, scores: &[f64], labels: &[bool], threshold: f64) -> Self {
-        let c = Confusion::at(scores, labels, threshold);
+        let c = confusion_at(scores, labels, threshold);
         Self {
             rule: rule.into(),
             threshold,
-            flagged: c.flagged(),
+            flagged: c.tp + c.fp,
             precision: c.precision(),
             recall: c.recall(),
             f1: c.f1(),
@@ -114,7 +85,7 @@ pub struct Evaluation {
     /// The model's threshold.
     pub threshold: f64,
     /// Decisions at the model's threshold.
-    pub confusion: Confusion,
+    pub confusion: ConfusionCounts,
     /// Precision at the model's threshold.
     pub precision: f64,
     /// Recall at the model's threshold.
@@ -127,13 +98,6 @@ pub struct Evaluation {
     pub pr_auc: f64,
     /// The model's threshold, then contamination percentiles, then `mean + k·σ`.
     pub thresholds: Vec<ThresholdRow>,
-}
-
-/// numpy's `percentile` with linear interpolation, `q` in [0, 1], on sorted values.
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 /// Mean and population standard deviation.
@@ -165,11 +129,9 @@ pub fn evaluate(scores: &[f64], labels: &[bool], threshold: f64) -> Result<Evalu
             labels.len()
         )));
     }
-    let mut sorted = scores.to_vec();
-    sorted.sort_by(f64::total_cmp);
     let mut thresholds = vec![ThresholdRow::new("model", scores, labels, threshold)];
     for c in CONTAMINATIONS {
-        let t = quantile(&sorted, 1.0 - c);
+        let t = forest::percentile(scores, 100.0 * (1.0 - c));
         thresholds.push(ThresholdRow::new(
             format!("top {}%", c * 100.0),
             scores,
@@ -186,12 +148,12 @@ pub fn evaluate(scores: &[f64], labels: &[bool], threshold: f64) -> Result<Evalu
             mean + k * sd,
         ));
     }
-    let confusion = Confusion::at(scores, labels, threshold);
+    let confusion = confusion_at(scores, labels, threshold);
     Ok(Evaluation {
         rows: scores.len(),
         positives,
         threshold,
-        confusion,
+        confusion: confusion.into(),
         precision: confusion.precision(),
         recall: confusion.recall(),
         f1: confusion.f1(),
@@ -249,35 +211,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn confusion_and_ratios_on_a_hand_case() {
-        let scores = [0.9, 0.8, 0.7, 0.4, 0.3, 0.2];
+    fn confusion_counts_scores_strictly_above_the_threshold() {
+        let scores = [0.9, 0.8, 0.7, 0.5, 0.3, 0.2];
         let labels = [true, false, true, true, false, false];
-        let c = Confusion::at(&scores, &labels, 0.5);
-        assert_eq!(
-            (
-                c.true_positives,
-                c.false_positives,
-                c.true_negatives,
-                c.false_negatives
-            ),
-            (2, 1, 2, 1)
-        );
-        assert!((c.precision() - 2.0 / 3.0).abs() < 1e-12);
-        assert!((c.recall() - 2.0 / 3.0).abs() < 1e-12);
-        assert!((c.f1() - 2.0 / 3.0).abs() < 1e-12);
-        let none = Confusion::at(&scores, &labels, 1.0);
-        assert_eq!(
-            (none.precision(), none.recall(), none.f1()),
-            (0.0, 0.0, 0.0)
-        );
-    }
-
-    #[test]
-    fn quantile_matches_numpy_linear_interpolation() {
-        let v = [1.0, 2.0, 3.0, 4.0, 10.0];
-        assert_eq!(quantile(&v, 0.5), 3.0);
-        assert!((quantile(&v, 0.9) - 7.6).abs() < 1e-12); // numpy.percentile(v, 90) = 7.6
-        assert_eq!(quantile(&v, 1.0), 10.0);
+        let c = ConfusionCounts::from(confusion_at(&scores, &labels, 0.5));
+        let expected = ConfusionCounts {
+            true_positives: 2,
+            false_positives: 1,
+            true_negatives: 2,
+            false_negatives: 1,
+        };
+        assert_eq!(c, expected);
     }
 
     #[test]

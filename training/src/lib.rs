@@ -9,7 +9,6 @@ pub mod evaluate;
 pub mod generate;
 pub mod import_sklearn;
 pub mod inspect;
-pub mod metrics;
 pub mod plots;
 pub mod progress;
 pub mod report;

@@ -214,31 +214,9 @@ pub fn score_histogram(scores: &[f64], labels: &[bool], threshold: f64) -> Resul
     })
 }
 
-/// `(false positive rate, true positive rate)` at every distinct score, from (0, 0) to (1, 1).
-pub fn roc_points(scores: &[f64], labels: &[bool]) -> Vec<(f64, f64)> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let pos = labels.iter().filter(|&&l| l).count().max(1) as f64;
-    let neg = (labels.len() as f64 - pos).max(1.0);
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let mut points = vec![(0.0, 0.0)];
-    for (k, &i) in order.iter().enumerate() {
-        if labels[i] {
-            tp += 1.0
-        } else {
-            fp += 1.0
-        }
-        let last_of_tie = order.get(k + 1).is_none_or(|&j| scores[j] != scores[i]);
-        if last_of_tie {
-            points.push((fp / neg, tp / pos));
-        }
-    }
-    points
-}
-
 /// The ROC curve with the chance diagonal.
 pub fn roc_chart(scores: &[f64], labels: &[bool], auc: f64) -> Result<String> {
-    let points = roc_points(scores, labels);
+    let points = forest::metrics::roc_curve(scores, labels);
     draw((460, 440), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(format!("ROC curve (AUC {auc:.4})"), ("sans-serif", 18))
@@ -273,12 +251,6 @@ pub fn roc_chart(scores: &[f64], labels: &[bool], auc: f64) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roc_points_step_through_ties() {
-        let pts = roc_points(&[0.9, 0.5, 0.5, 0.1], &[true, true, false, false]);
-        assert_eq!(pts, [(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]);
-    }
 
     #[test]
     fn long_lines_keep_their_spikes() {
