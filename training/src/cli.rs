@@ -260,13 +260,13 @@ fn run_generate(a: GenerateArgs, progress: &Progress) -> anyhow::Result<()> {
     generate::write_data(&data, &a.out, progress)?;
     generate::write_labels(&data, &a.labels)?;
     let anomalous = (0..data.n_rows()).filter(|&r| data.row_anomaly(r)).count();
-    eprintln!(
+    progress.note(format_args!(
         "wrote {} rows x {} features to {} and labels ({anomalous} anomalous rows) to {}",
         a.rows,
         a.features,
         a.out.display(),
         a.labels.display()
-    );
+    ));
     Ok(())
 }
 
@@ -321,7 +321,7 @@ fn run_report(a: ReportArgs, progress: &Progress) -> anyhow::Result<()> {
     })?;
     spinner.finish_and_clear();
     std::fs::write(&a.out, html).with_context(|| format!("cannot write {}", a.out.display()))?;
-    eprintln!("report written to {}", a.out.display());
+    progress.note(format_args!("report written to {}", a.out.display()));
     Ok(())
 }
 

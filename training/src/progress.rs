@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
     visible: bool,
+    quiet: bool,
 }
 
 impl Progress {
@@ -17,12 +18,23 @@ impl Progress {
     pub fn new(quiet: bool) -> Self {
         Self {
             visible: !quiet && std::io::stderr().is_terminal(),
+            quiet,
         }
     }
 
     /// Never draws anything (library callers and tests).
     pub fn hidden() -> Self {
-        Self { visible: false }
+        Self {
+            visible: false,
+            quiet: true,
+        }
+    }
+
+    /// Prints an informational line on stderr unless the user asked for `--quiet`.
+    pub fn note(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
     }
 
     /// A bar counting `len` units of `what`.

@@ -437,3 +437,33 @@ fn report_writes_one_self_contained_page_with_all_charts() {
                 == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
     );
 }
+
+#[test]
+fn no_progress_bars_on_a_pipe_and_quiet_silences_notes() {
+    let w = Work::new();
+    let loud = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["generate", "--rows", "200000", "--anomalies", "10", "--out"])
+        .arg(w.path("big.csv"))
+        .arg("--labels")
+        .arg(w.path("big.labels.csv"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8(loud.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "only the summary line on a pipe: {stderr:?}"
+    );
+    assert!(
+        stderr.starts_with("wrote 200000 rows x 5 features"),
+        "{stderr}"
+    );
+    let quiet = trainer()
+        .args(["generate", "--rows", "100", "--anomalies", "1", "--out"])
+        .arg(w.path("q.csv"))
+        .arg("--labels")
+        .arg(w.path("q.labels.csv"))
+        .assert()
+        .success();
+    assert!(quiet.get_output().stderr.is_empty());
+}
