@@ -66,8 +66,7 @@ engine_start() {
     -H "$DOCKER_HOST" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
     --ip-masq=false --userland-proxy=false >"$run/dockerd.log" 2>&1 &
   ENGINE_PID=$!
-  local i
-  for i in $(seq 1 150); do
+  for _ in $(seq 1 150); do
     engine_running && { echo "dockerd $ENGINE_PID up on $DOCKER_HOST"; return 0; }
     kill -0 "$ENGINE_PID" 2>/dev/null || break
     sleep 0.2
@@ -80,8 +79,7 @@ engine_start() {
 engine_stop() {
   [ -n "$ENGINE_PID" ] || return 0
   kill -TERM "$ENGINE_PID" 2>/dev/null || true
-  local i
-  for i in $(seq 1 150); do kill -0 "$ENGINE_PID" 2>/dev/null || break; sleep 0.2; done
+  for _ in $(seq 1 150); do kill -0 "$ENGINE_PID" 2>/dev/null || break; sleep 0.2; done
   kill -KILL "$ENGINE_PID" 2>/dev/null || true
   # dockerd bind-mounts its data root onto itself and leaves an nsfs mount under the exec root.
   local m

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Creates a SageMaker model, endpoint configuration and real-time endpoint for an isoserve image,
+# waits until the endpoint is InService, and smoke-tests it with one CSV row.
+#
+# Usage: deploy/create-endpoint.sh --name NAME --image URI --role ARN [options]
+#
+#   --name NAME            endpoint name; also the model and endpoint-config name unless
+#                          --model-name / --config-name say otherwise      (env ENDPOINT_NAME)
+#   --image URI            image URI, e.g. from build-and-push.sh          (env IMAGE_URI)
+#   --role ARN             execution role SageMaker assumes (ECR pull, S3 read, logs)
+#                                                                          (env SAGEMAKER_ROLE_ARN)
+#   --model-data-url S3    model.tar.gz from package-model.sh; without it the baked model serves
+#   --env KEY=VALUE        container environment, repeatable (e.g. ISOSERVE_OUTPUT_FORMAT=rcf)
+#   --instance-type TYPE   default ml.m5.large
+#   --instance-count N     default 1
+#   --variant NAME         production variant name, default AllTraffic
+#   --model-name NAME      default: --name
+#   --config-name NAME     default: --name
+#   --smoke-row CSV        the row to invoke with (one value per model feature)
+#                          (env SMOKE_ROW, default 0,0,0,0,0: the default model's five features)
+#   --no-smoke             skip the smoke invocation
+#   --wait-timeout SECS    give up waiting for InService after this long, default 1800
+#   --region REGION        AWS region (default: the CLI's configuration)
+#   -h, --help             this text
+#
+# Idempotent: an existing model or endpoint configuration of the same name is reused (they are
+# immutable in SageMaker: change the names to roll out a new image or model), and an existing
+# endpoint is waited for instead of created.
+# Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL[_SAGEMAKER|_SAGEMAKER_RUNTIME] and the
+# other aws CLI variables.
+# shellcheck source=deploy/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+name=${ENDPOINT_NAME:-} image=${IMAGE_URI:-} role=${SAGEMAKER_ROLE_ARN:-} model_data=""
+envs=() instance_type=ml.m5.large instance_count=1 variant=AllTraffic model_name="" config_name=""
+smoke_row=${SMOKE_ROW:-0,0,0,0,0} smoke=true wait_timeout=1800
+while [ $# -gt 0 ]; do
+  case $1 in
+    --name) need_value "$@"; name=$2; shift 2 ;;
+    --image) need_value "$@"; image=$2; shift 2 ;;
+    --role) need_value "$@"; role=$2; shift 2 ;;
+    --model-data-url) need_value "$@"; model_data=$2; shift 2 ;;
+    --env) need_value "$@"; [[ $2 == ?*=* ]] || die "--env wants KEY=VALUE, got $2"; envs+=("$2"); shift 2 ;;
+    --instance-type) need_value "$@"; instance_type=$2; shift 2 ;;
+    --instance-count) need_value "$@"; instance_count=$2; shift 2 ;;
+    --variant) need_value "$@"; variant=$2; shift 2 ;;
+    --model-name) need_value "$@"; model_name=$2; shift 2 ;;
+    --config-name) need_value "$@"; config_name=$2; shift 2 ;;
+    --smoke-row) need_value "$@"; smoke_row=$2; shift 2 ;;
+    --no-smoke) smoke=false; shift ;;
+    --wait-timeout) need_value "$@"; wait_timeout=$2; shift 2 ;;
+    --region) need_value "$@"; set_region "$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+[ -n "$name" ] || die "--name is required (see --help)"
+[ -n "$image" ] || die "--image is required (see --help)"
+[ -n "$role" ] || die "--role is required (see --help)"
+[[ $instance_count =~ ^[1-9][0-9]*$ ]] || die "--instance-count must be a positive integer"
+[[ $wait_timeout =~ ^[0-9]+$ ]] || die "--wait-timeout must be a number of seconds"
+model_name=${model_name:-$name} config_name=${config_name:-$name}
+require "$AWS_BIN" "set AWS_CLI to the aws CLI"
+
+# The container definition as JSON, so environment values may hold any character.
+env_json="" sep=""
+for kv in ${envs[@]+"${envs[@]}"}; do
+  env_json+="$sep$(json_str "${kv%%=*}"):$(json_str "${kv#*=}")"; sep=","
+done
+container="{\"Image\":$(json_str "$image"),\"Mode\":\"SingleModel\",\"Environment\":{$env_json}"
+[ -z "$model_data" ] || container+=",\"ModelDataUrl\":$(json_str "$model_data")"
+container+="}"
+
+if aws_try sagemaker describe-model --model-name "$model_name"; then
+  log "model $model_name exists; reusing it"
+elif is_not_found "$AWS_ERR"; then
+  log "create-model $model_name ($image${model_data:+, $model_data})"
+  aws_cli sagemaker create-model --model-name "$model_name" --execution-role-arn "$role" \
+    --primary-container "$container" >/dev/null
+else
+  die "describe-model: $AWS_ERR"
+fi
+
+if aws_try sagemaker describe-endpoint-config --endpoint-config-name "$config_name"; then
+  log "endpoint config $config_name exists; reusing it"
+elif is_not_found "$AWS_ERR"; then
+  log "create-endpoint-config $config_name ($instance_count x $instance_type, variant $variant)"
+  aws_cli sagemaker create-endpoint-config --endpoint-config-name "$config_name" \
+    --production-variants "VariantName=$variant,ModelName=$model_name,InitialInstanceCount=$instance_count,InstanceType=$instance_type,InitialVariantWeight=1" \
+    >/dev/null
+else
+  die "describe-endpoint-config: $AWS_ERR"
+fi
+
+if aws_try sagemaker describe-endpoint --endpoint-name "$name"; then
+  log "endpoint $name exists"
+elif is_not_found "$AWS_ERR"; then
+  log "create-endpoint $name"
+  aws_cli sagemaker create-endpoint --endpoint-name "$name" --endpoint-config-name "$config_name" >/dev/null
+else
+  die "describe-endpoint: $AWS_ERR"
+fi
+
+# Poll rather than `aws sagemaker wait endpoint-in-service`, to report progress and stop at once
+# on Failed with SageMaker's reason.
+deadline=$((SECONDS + wait_timeout))
+while :; do
+  status=$(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text)
+  case $status in
+    InService) log "endpoint $name is InService"; break ;;
+    Failed|OutOfService)
+      reason=$(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query FailureReason --output text)
+      die "endpoint $name is $status: $reason" ;;
+  esac
+  [ "$SECONDS" -lt "$deadline" ] || die "endpoint $name still $status after ${wait_timeout}s"
+  log "endpoint $name is $status; waiting"
+  sleep 15
+done
+
+if $smoke; then
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  printf '%s\n' "$smoke_row" > "$scratch/row.csv"
+  aws_cli sagemaker-runtime invoke-endpoint --endpoint-name "$name" \
+    --content-type text/csv --accept application/json \
+    --body "fileb://$scratch/row.csv" "$scratch/answer" >/dev/null
+  log "smoke invoke-endpoint with [$smoke_row] answered: $(head -c 500 "$scratch/answer")"
+fi
+echo "$name"

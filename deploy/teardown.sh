@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Deletes what create-endpoint.sh (and optionally build-and-push.sh, package-model.sh and the
+# CloudFormation stack) created. Anything already gone is skipped, so it is safe to run again.
+#
+# Usage: deploy/teardown.sh --name NAME [options]
+#
+#   --name NAME              endpoint name (and model/config name unless overridden)
+#                                                               (env ENDPOINT_NAME)
+#   --model-name NAME        default: --name
+#   --config-name NAME       default: --name
+#   --ecr-repository NAME    also delete this ECR repository with all its images
+#   --model-data-url S3      also delete this S3 object (the model.tar.gz)
+#   --stack-name NAME        also delete this CloudFormation stack and wait for it
+#   --region REGION          AWS region (default: the CLI's configuration)
+#   -h, --help               this text
+#
+# With only --stack-name (no --name), only the stack is deleted.
+# Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>] and the other aws CLI variables.
+# shellcheck source=deploy/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+name=${ENDPOINT_NAME:-} model_name="" config_name="" repository="" model_data="" stack=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --name) need_value "$@"; name=$2; shift 2 ;;
+    --model-name) need_value "$@"; model_name=$2; shift 2 ;;
+    --config-name) need_value "$@"; config_name=$2; shift 2 ;;
+    --ecr-repository) need_value "$@"; repository=$2; shift 2 ;;
+    --model-data-url) need_value "$@"; model_data=$2; shift 2 ;;
+    --stack-name) need_value "$@"; stack=$2; shift 2 ;;
+    --region) need_value "$@"; set_region "$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+[ -n "$name" ] || [ -n "$stack" ] || die "--name or --stack-name is required (see --help)"
+require "$AWS_BIN" "set AWS_CLI to the aws CLI"
+
+# `delete WHAT ARGS...`: runs a delete call; "not found" counts as done.
+delete() {
+  local what=$1; shift
+  if aws_try "$@"; then
+    log "deleted $what"
+  elif is_not_found "$AWS_ERR"; then
+    log "$what: already gone"
+  else
+    die "deleting $what: $AWS_ERR"
+  fi
+}
+
+if [ -n "$name" ]; then
+  model_name=${model_name:-$name} config_name=${config_name:-$name}
+  delete "endpoint $name" sagemaker delete-endpoint --endpoint-name "$name"
+  # The endpoint config and model may go while the endpoint is Deleting, but wait so that a
+  # following create-endpoint.sh of the same name does not race the deletion.
+  for _ in $(seq 1 120); do
+    aws_try sagemaker describe-endpoint --endpoint-name "$name" || break
+    log "endpoint $name is $(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text 2>/dev/null || echo gone); waiting"
+    sleep 10
+  done
+  delete "endpoint config $config_name" sagemaker delete-endpoint-config --endpoint-config-name "$config_name"
+  delete "model $model_name" sagemaker delete-model --model-name "$model_name"
+fi
+if [ -n "$repository" ]; then
+  delete "ECR repository $repository" ecr delete-repository --repository-name "$repository" --force
+fi
+if [ -n "$model_data" ]; then
+  # S3 deletes of a missing key succeed, so this is idempotent as it stands.
+  delete "$model_data" s3 rm "$model_data"
+fi
+if [ -n "$stack" ]; then
+  delete "stack $stack (requested)" cloudformation delete-stack --stack-name "$stack"
+  aws_cli cloudformation wait stack-delete-complete --stack-name "$stack"
+  log "stack $stack deleted"
+fi
