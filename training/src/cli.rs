@@ -12,6 +12,8 @@ use crate::generate::{self, DEFAULT_START, GenerateParams, Trend};
 use crate::progress::Progress;
 use crate::report::{ReportInput, render};
 use crate::score::{load_model, read_for_model, score_table};
+use crate::threshold::ThresholdMethod;
+use crate::train::Validation;
 use crate::{inspect, train};
 
 /// Train, evaluate and inspect anomaly-detection models.
@@ -124,6 +126,16 @@ pub struct TrainArgs {
     /// k-means: iteration limit.
     #[arg(long, default_value_t = 300)]
     pub max_iter: u64,
+    /// Choose the threshold on this labelled validation CSV instead of by contamination.
+    #[arg(long, value_name = "VALIDATION_CSV", requires = "labels")]
+    pub threshold_from: Option<PathBuf>,
+    /// Labels of the validation CSV (its row-level `anomaly` column).
+    #[arg(long, value_name = "LABELS_CSV", requires = "threshold_from")]
+    pub labels: Option<PathBuf>,
+    /// How to choose it: best-f1, precision:P (most recall at precision ≥ P) or recall:R (most
+    /// precision at recall ≥ R).
+    #[arg(long, default_value = "best-f1", requires = "threshold_from")]
+    pub threshold_method: ThresholdMethod,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -276,7 +288,20 @@ fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
         .clone()
         .map_or(Columns::AllNumeric, Columns::Named);
     let table = read_table(&a.data, &columns, progress)?;
-    let (model, summary) = train::fit(&table, &a.params(), progress)?;
+    let validation = match (&a.threshold_from, &a.labels) {
+        (Some(data), Some(labels)) => {
+            let table = read_table(data, &Columns::Named(table.names.clone()), progress)?;
+            let labels = read_labels(labels, Some(table.n_rows))?;
+            Some((table, labels))
+        }
+        _ => None,
+    };
+    let validation = validation.as_ref().map(|(table, labels)| Validation {
+        table,
+        labels: &labels.rows,
+        method: a.threshold_method,
+    });
+    let (model, summary) = train::fit(&table, &a.params(), validation.as_ref(), progress)?;
     model
         .save(&a.out)
         .with_context(|| format!("cannot write the model to {}", a.out.display()))?;

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod report;
 pub mod score;
 pub mod score_csv;
+pub mod threshold;
 pub mod train;
 
 pub use error::{Error, Result};

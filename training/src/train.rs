@@ -8,6 +8,18 @@ use serde::Serialize;
 use crate::data::Table;
 use crate::error::Result;
 use crate::progress::Progress;
+use crate::threshold::{ThresholdMethod, choose};
+
+/// Labelled validation rows to choose the threshold on.
+#[derive(Debug, Clone)]
+pub struct Validation<'a> {
+    /// Validation rows, in the model's column order.
+    pub table: &'a Table,
+    /// Row-level labels.
+    pub labels: &'a [bool],
+    /// How to choose.
+    pub method: ThresholdMethod,
+}
 
 /// What a fit produced, for the user.
 #[derive(Debug, Clone, Serialize)]
@@ -29,22 +41,35 @@ pub struct TrainSummary {
     pub fit_time: Duration,
     /// The parameters used.
     pub params: DetectorParams,
+    /// How the threshold was chosen on validation data, if it was.
+    pub threshold_selection: Option<forest::ThresholdSelection>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1e3)
 }
 
-/// Fits `params` on every row of `table`, then scores the training rows for the summary.
+/// Fits `params` on every row of `table`, optionally replaces the threshold with one chosen on
+/// `validation`, then scores the training rows for the summary.
 pub fn fit(
     table: &Table,
     params: &DetectorParams,
+    validation: Option<&Validation<'_>>,
     progress: &Progress,
 ) -> Result<(Model, TrainSummary)> {
     let spinner = progress.spinner("fitting");
     let start = Instant::now();
     let model = Model::fit(table.view(), table.names.clone(), params)?;
     let fit_time = start.elapsed();
+    let model = match validation {
+        Some(v) => {
+            spinner.set_message("choosing the threshold");
+            let scores = model.score_batch_parallel(v.table.view())?;
+            let choice = choose(&scores, v.labels, v.method)?;
+            model.with_threshold(choice.threshold, choice.selection)
+        }
+        None => model,
+    };
     spinner.set_message("scoring the training rows");
     let scores = model.score_batch_parallel(table.view())?;
     spinner.finish_and_clear();
@@ -57,6 +82,7 @@ pub fn fit(
         flagged_training_rows: scores.iter().filter(|&&s| model.is_anomaly(s)).count(),
         fit_time,
         params: params.clone(),
+        threshold_selection: model.metadata().threshold_selection.clone(),
     };
     Ok((model, summary))
 }
@@ -78,6 +104,18 @@ impl TrainSummary {
             "parameters: {}\n",
             serde_json::to_string(&self.params).unwrap_or_default()
         );
+        if let Some(t) = &self.threshold_selection {
+            let figure = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
+            s += &format!(
+                "threshold chosen on validation data by {}{} (was {}): precision {}, recall {}, F1 {}\n",
+                t.method,
+                t.target.map_or(String::new(), |v| format!(" {v}")),
+                figure(t.previous_threshold),
+                figure(t.precision),
+                figure(t.recall),
+                figure(t.f1)
+            );
+        }
         s += &format!(
             "threshold {:.6}: flags {} of {} training rows ({:.2}%)\nfit in {:.1} ms\n",
             self.threshold,

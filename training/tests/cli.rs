@@ -467,3 +467,112 @@ fn no_progress_bars_on_a_pipe_and_quiet_silences_notes() {
         .success();
     assert!(quiet.get_output().stderr.is_empty());
 }
+
+#[test]
+fn threshold_from_validation_data_is_chosen_recorded_and_helps() {
+    let w = Work::new();
+    let (train, _) = w.generate("train", &["--seed", "1"]);
+    let (val, val_labels) = w.generate("val", &["--seed", "2"]);
+    let (test, test_labels) = w.generate("test", &["--seed", "3"]);
+    let f1_of = |model: &Path| {
+        let out = trainer()
+            .args(["evaluate", "--json", "--model"])
+            .arg(model)
+            .arg("--data")
+            .arg(&test)
+            .arg("--labels")
+            .arg(&test_labels)
+            .assert()
+            .success();
+        json(&out.get_output().stdout)["f1"].as_f64().unwrap()
+    };
+    let auto = w.path("auto.isof");
+    trainer()
+        .arg("train")
+        .arg(&train)
+        .arg("-o")
+        .arg(&auto)
+        .args(["--seed", "4"])
+        .assert()
+        .success();
+    let tuned = w.path("tuned.isof");
+    trainer()
+        .arg("train")
+        .arg(&train)
+        .arg("-o")
+        .arg(&tuned)
+        .args([
+            "--seed",
+            "4",
+            "--threshold-method",
+            "best-f1",
+            "--threshold-from",
+        ])
+        .arg(&val)
+        .arg("--labels")
+        .arg(&val_labels)
+        .assert()
+        .success()
+        .stdout(contains(
+            "threshold chosen on validation data by best_f1 (was 0.5000)",
+        ));
+    let out = trainer()
+        .args(["inspect", "--json"])
+        .arg(&tuned)
+        .assert()
+        .success();
+    let m = json(&out.get_output().stdout);
+    let sel = &m["threshold_selection"];
+    assert_eq!(sel["method"], "best_f1");
+    assert_eq!(sel["previous_threshold"], 0.5);
+    assert!(sel["f1"].as_f64().unwrap() > 0.5, "{sel}");
+    assert_ne!(m["threshold"], 0.5);
+    let (f1_auto, f1_tuned) = (f1_of(&auto), f1_of(&tuned));
+    assert!(
+        f1_tuned > f1_auto + 0.1,
+        "tuned F1 {f1_tuned} vs auto {f1_auto}"
+    );
+
+    let recall = w.path("recall.isof");
+    trainer()
+        .arg("train")
+        .arg(&train)
+        .arg("-o")
+        .arg(&recall)
+        .args(["--threshold-method", "recall:0.9", "--threshold-from"])
+        .arg(&val)
+        .arg("--labels")
+        .arg(&val_labels)
+        .assert()
+        .success();
+    let out = trainer()
+        .args(["inspect", "--json"])
+        .arg(&recall)
+        .assert()
+        .success();
+    let sel = json(&out.get_output().stdout)["threshold_selection"].clone();
+    assert_eq!(
+        (sel["method"].as_str(), sel["target"].as_f64()),
+        (Some("target_recall"), Some(0.9))
+    );
+    assert!(sel["recall"].as_f64().unwrap() >= 0.9, "{sel}");
+
+    trainer()
+        .arg("train")
+        .arg(&train)
+        .arg("--labels")
+        .arg(&val_labels)
+        .assert()
+        .failure()
+        .stderr(contains("--threshold-from"));
+    trainer()
+        .arg("train")
+        .arg(&train)
+        .args(["--threshold-method", "precision:2", "--threshold-from"])
+        .arg(&val)
+        .arg("--labels")
+        .arg(&val_labels)
+        .assert()
+        .failure()
+        .stderr(contains("target must be in (0, 1]"));
+}
