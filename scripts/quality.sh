@@ -3,8 +3,8 @@
 # scikit-learn's on five rebuilt ODDS sets) and the trend baseline. Installs what it needs.
 #
 #   scripts/quality.sh             10 seeds, full sets; rewrites docs/quality.md
-#   scripts/quality.sh --reduced   3 seeds, shuttle subsampled to 8000 rows, ODDS only; prints the
-#                                  table and leaves docs/ alone (tests/suites/40-odds.sh)
+#   scripts/quality.sh --reduced   ODDS only, shuttle subsampled to 10000 rows (stratified); prints
+#                                  the table and leaves docs/ alone (tests/suites/40-odds.sh)
 #
 # Exits non-zero when a set cannot be rebuilt exactly, or when on any set our mean ROC-AUC is
 # below scikit-learn's mean minus one standard deviation.
@@ -52,8 +52,9 @@ trap 'rm -rf "$out"' EXIT
 py() { (cd training && PYTHONWARNINGS=ignore "$venv/python" -m "$@"); }
 
 if [ "$mode" = reduced ]; then
-  step "ODDS acceptance, reduced: 3 seeds, shuttle subsampled to 8000 rows"
-  py odds.protocol --trainer "$trainer" --data-dir "$data" --seeds 3 --max-rows 8000 \
+  # Still 10 seeds: glass has 9 anomalies, and fewer seeds make the bar itself noisy.
+  step "ODDS acceptance, reduced: shuttle subsampled to 10000 rows"
+  py odds.protocol --trainer "$trainer" --data-dir "$data" --seeds 10 --max-rows 10000 \
     --markdown "$out/odds.md"
   cat "$out/odds.md"
   exit 0
@@ -66,7 +67,7 @@ py odds.protocol --trainer "$trainer" --data-dir "$data" --seeds 10 \
 [ -s "$out/odds.md" ] || exit "$status"
 
 step "trend baseline"
-py odds.trend --trainer "$trainer" --pairs 5 --markdown "$out/trend.md"
+py odds.trend --trainer "$trainer" --pairs 10 --markdown "$out/trend.md"
 
 sklearn_version=$("$venv/python" -c 'import sklearn; print(sklearn.__version__)')
 {
@@ -94,17 +95,6 @@ HEAD
   cat "$out/odds.md"
   cat <<'MID'
 
-How each set is rebuilt:
-
-| data | recipe |
-|---|---|
-MID
-  "$venv/python" -c '
-import json, sys
-for r in json.load(open(sys.argv[1])):
-    print(f"| {r[\"name\"]} | {r[\"recipe\"]} |")' "$out/odds.json"
-  cat <<'MID'
-
 The published reference for scikit-learn's forest under this protocol is PyOD's benchmark table
 (shuttle 0.9971, satellite 0.7022, ionosphere 0.8499, glass 0.7569, pima 0.6806).
 
@@ -115,6 +105,9 @@ Global detectors on `trainer generate` data: trending sensor features with injec
 a different seed. "best F1" is the best F1 over all thresholds, so it does not depend on the
 detector's own threshold. A spike that is small next to the trend's range is invisible to a
 global detector: these are the figures a trend-aware mode has to beat (target ROC-AUC ≥ 0.95).
+For comparison, scikit-learn at its defaults on one pair of the Python guide's data scored
+ROC-AUC 0.983 (linear), 0.649 (random_walk) and 0.583 (exponential); random walks differ a lot
+from seed to seed, hence the spread.
 
 MID
   cat "$out/trend.md"
