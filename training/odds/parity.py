@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "random":
         x = random_data(args.rows, args.features, args.seed, args.beyond_float32)
-        frame = pd.DataFrame(x, columns=[f"x{j}" for j in range(args.features)])
+        frame = pd.DataFrame(x, columns=[f"feature_{j + 1}" for j in range(args.features)])
         frame.to_csv(args.out, index=False, float_format="%.17g", na_rep="nan")
         return 0
     if args.cmd == "fit":

@@ -1,0 +1,141 @@
+//! The command line: the argument definitions (clap derive), and one function per subcommand.
+
+mod args;
+
+pub use args::*;
+
+use anyhow::Context;
+
+use crate::data::{Columns, read_labels, read_table};
+use crate::evaluate::evaluate;
+use crate::generate::{self, DEFAULT_START, GenerateParams};
+use crate::progress::Progress;
+use crate::report::{ReportInput, render};
+use crate::score::{load_model, read_for_model, score_table};
+use crate::train::Validation;
+use crate::{inspect, train};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let progress = Progress::new(cli.quiet);
+    match cli.command {
+        Command::Generate(a) => run_generate(a, &progress),
+        Command::Train(a) => run_train(a, &progress),
+        Command::Evaluate(a) => run_evaluate(a, &progress),
+        Command::Report(a) => run_report(a, &progress),
+        Command::Inspect(a) => run_inspect(a),
+        Command::Score(a) => crate::score_csv::run(a, &progress),
+        Command::ImportSklearn(a) => crate::import_sklearn::run(a),
+    }
+}
+
+fn run_generate(a: GenerateArgs, progress: &Progress) -> anyhow::Result<()> {
+    let start = match (&a.start, a.timestamp) {
+        (Some(text), _) => Some(generate::parse_start(text)?),
+        (None, true) => Some(generate::parse_start(DEFAULT_START)?),
+        (None, false) => None,
+    };
+    let params = GenerateParams {
+        rows: a.rows,
+        features: a.features,
+        anomalies: a.anomalies,
+        trend: a.trend,
+        seed: a.seed,
+        start,
+    };
+    let data = generate::generate(&params)?;
+    generate::write_data(&data, &a.out, progress)?;
+    generate::write_labels(&data, &a.labels)?;
+    let anomalous = (0..data.n_rows()).filter(|&r| data.row_anomaly(r)).count();
+    progress.note(format_args!(
+        "wrote {} rows x {} features to {} and labels ({anomalous} anomalous rows) to {}",
+        a.rows,
+        a.features,
+        a.out.display(),
+        a.labels.display()
+    ));
+    Ok(())
+}
+
+fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
+    let columns = a
+        .columns
+        .clone()
+        .map_or(Columns::AllNumeric, Columns::Named);
+    let table = read_table(&a.data, &columns, progress)?;
+    let validation = match (&a.threshold_from, &a.labels) {
+        (Some(data), Some(labels)) => {
+            let table = read_table(data, &Columns::Named(table.names.clone()), progress)?;
+            let labels = read_labels(labels, Some(table.n_rows))?;
+            Some((table, labels))
+        }
+        _ => None,
+    };
+    let validation = validation.as_ref().map(|(table, labels)| Validation {
+        table,
+        labels: &labels.rows,
+        method: a.threshold_method,
+    });
+    let (model, summary) = train::fit(&table, &a.params(), validation.as_ref(), progress)?;
+    model
+        .save(&a.out)
+        .with_context(|| format!("cannot write the model to {}", a.out.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", summary.to_text());
+        println!("model written to {}", a.out.display());
+    }
+    Ok(())
+}
+
+fn run_evaluate(a: EvaluateArgs, progress: &Progress) -> anyhow::Result<()> {
+    let model = load_model(&a.model)?;
+    let table = read_for_model(&model, &a.data, progress)?;
+    let labels = read_labels(&a.labels, Some(table.n_rows))?;
+    let scores = score_table(&model, &table, progress)?;
+    let evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print!("{}", evaluation.to_text());
+    }
+    Ok(())
+}
+
+fn run_report(a: ReportArgs, progress: &Progress) -> anyhow::Result<()> {
+    let model = load_model(&a.model)?;
+    let table = read_for_model(&model, &a.data, progress)?;
+    let labels = read_labels(&a.labels, Some(table.n_rows))?;
+    let scores = score_table(&model, &table, progress)?;
+    let evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    let spinner = progress.spinner("drawing charts");
+    let html = render(&ReportInput {
+        title: &a.title,
+        model_facts: inspect::facts(&model),
+        table: &table,
+        scores: &scores,
+        threshold: model.threshold(),
+        labels: &labels,
+        evaluation: &evaluation,
+    })?;
+    spinner.finish_and_clear();
+    std::fs::write(&a.out, html).with_context(|| format!("cannot write {}", a.out.display()))?;
+    progress.note(format_args!("report written to {}", a.out.display()));
+    Ok(())
+}
+
+fn run_inspect(a: InspectArgs) -> anyhow::Result<()> {
+    let model = load_model(&a.model)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inspect::to_json(&model))?
+        );
+    } else {
+        for (k, v) in inspect::facts(&model) {
+            println!("{k:<20} {v}");
+        }
+    }
+    Ok(())
+}
