@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# HTTP benchmark: isoserve against the Python container it replaces (Flask + gunicorn +
+# scikit-learn IsolationForest), in the same run, on loopback, and rewrites the http section of
+# docs/benchmarks.md.
+#
+#   scripts/bench-http.sh
+#
+# Settings (environment): BENCH_DURATION seconds per cell (default 10), BENCH_CONNECTIONS (8),
+# BENCH_PIN=0 to run unpinned. By default each server is pinned to CPU 0 and wrk to CPU 1, so the
+# server under test owns one core and the load generator never competes with it.
+#
+# Both models are fitted on the same generated data (the default model's recipe: 10,000 rows x 5
+# features, data seed 42): ours with `trainer train`, scikit-learn's with the same settings
+# (100 trees, max_samples=auto). Payloads are the first 1, 100 and 1000 rows of that data: JSON
+# records keyed by feature name for both servers, headerless CSV for ours too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/common.sh
+
+DURATION=${BENCH_DURATION:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-8}
+PIN=${BENCH_PIN:-1}
+SIZES=(1 100 1000)
+OURS_PORT=18080
+PY_PORT=18081
+WORK="$TOOLS/bench-http"
+HERE=scripts/bench-http
+mkdir -p "$WORK"
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+
+server_cpu=() load_cpu=()
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  server_cpu=(taskset -c 0)
+  load_cpu=(taskset -c 1)
+fi
+
+step "tools: wrk, curl, Python venv (flask gunicorn scikit-learn pandas)"
+ensure_apt wrk curl python3-venv
+PY=$(ensure_venv bench-http flask gunicorn scikit-learn pandas joblib)
+
+step "build (release)"
+cargo build --release --locked -p isoserve -p trainer
+TRAINER=$(release_bin trainer)
+ISOSERVE=$(release_bin isoserve)
+
+step "data and models"
+"$TRAINER" generate --rows 10000 --features 5 --anomalies 500 --trend linear --seed 42 \
+  --out "$WORK/train.csv" --labels "$WORK/labels.csv"
+"$TRAINER" train "$WORK/train.csv" --out "$WORK/model.isof" --detector iforest --trees 100 \
+  --max-samples auto --contamination auto --seed 7 >/dev/null
+"$PY/python" "$HERE/fit.py" "$WORK/train.csv" "$WORK/model.joblib"
+"$PY/python" "$HERE/payloads.py" "$WORK/train.csv" "$WORK" "${SIZES[@]}"
+
+SERVER_PID=
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=
+}
+trap stop_server EXIT
+
+wait_ready() {
+  local port=$1
+  for _ in $(seq 1 300); do
+    curl -fs -o /dev/null "http://127.0.0.1:$port/ping" && return 0
+    sleep 0.1
+  done
+  echo "server on port $port not ready after 30 s" >&2
+  return 1
+}
+
+# Peak RSS in KiB of a process and all its descendants (gunicorn: master + workers).
+peak_rss_kb() {
+  local total=0 pid
+  for pid in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")))
+  done
+  echo "$total"
+}
+
+# cell SERVER_LABEL PORT BODY_KIND ROWS
+cell() {
+  local label=$1 port=$2 kind=$3 rows=$4 type line
+  case $kind in
+    json) type=application/json ;;
+    csv) type=text/csv ;;
+  esac
+  # A short warm-up so every cell starts from a hot server.
+  BODY_FILE="$WORK/rows-$rows.$kind" CONTENT_TYPE=$type "${load_cpu[@]}" \
+    wrk -t1 -c"$CONNECTIONS" -d2s --timeout 10s -s "$HERE/post.lua" \
+    "http://127.0.0.1:$port/invocations" >/dev/null
+  line=$(BODY_FILE="$WORK/rows-$rows.$kind" CONTENT_TYPE=$type "${load_cpu[@]}" \
+    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$HERE/post.lua" \
+    "http://127.0.0.1:$port/invocations" | sed -n 's/^BENCH //p')
+  echo "$line" | "$PY/python" -c "
+import json, sys
+cell = json.loads(sys.stdin.read())
+cell.update(server='$label', body='$kind', rows=$rows)
+print(json.dumps(cell))
+rate = cell['requests'] / (cell['duration_us'] / 1e6)
+print(f\"  {cell['server']:<20} {cell['body']:<5} {cell['rows']:>5} rows  {rate:>10,.0f} req/s  \"
+      f\"p50 {cell['p50_us'] / 1000:.2f} ms  p99 {cell['p99_us'] / 1000:.2f} ms  \"
+      f\"errors {cell['non2xx'] + cell['socket_errors']}\", file=sys.stderr)
+" >>"$RESULTS"
+}
+
+step "isoserve ($ISOSERVE)"
+RUST_LOG=warn "${server_cpu[@]}" "$ISOSERVE" serve --bind 127.0.0.1 --port "$OURS_PORT" \
+  --model "$WORK/model.isof" &
+SERVER_PID=$!
+wait_ready "$OURS_PORT"
+for rows in "${SIZES[@]}"; do
+  for kind in csv json; do
+    cell isoserve "$OURS_PORT" "$kind" "$rows"
+  done
+done
+echo "{\"server\": \"isoserve\", \"rss_kb\": $(peak_rss_kb "$SERVER_PID")}" >>"$RESULTS"
+stop_server
+
+for workers in 1 2; do
+  label="gunicorn $workers worker"
+  [ "$workers" -gt 1 ] && label+=s
+  step "$label (Flask + scikit-learn)"
+  MODEL_PATH="$WORK/model.joblib" "${server_cpu[@]}" "$PY/gunicorn" --workers "$workers" \
+    --worker-class sync --bind "127.0.0.1:$PY_PORT" --chdir "$HERE" --log-level warning app:app &
+  SERVER_PID=$!
+  wait_ready "$PY_PORT"
+  for rows in "${SIZES[@]}"; do
+    cell "$label" "$PY_PORT" json "$rows"
+  done
+  echo "{\"server\": \"$label\", \"rss_kb\": $(peak_rss_kb "$SERVER_PID")}" >>"$RESULTS"
+  stop_server
+done
+
+step "report"
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+versions=$("$PY/python" -c "import sklearn, flask, gunicorn, pandas; print(f'scikit-learn {sklearn.__version__}, Flask {flask.__version__}, gunicorn {gunicorn.__version__}, pandas {pandas.__version__}')")
+if [ ${#server_cpu[@]} -gt 0 ]; then
+  pinning="Each server is pinned to CPU 0 and wrk (1 thread) to CPU 1, so a server owns one core (gunicorn's two workers share it)."
+else
+  pinning="Unpinned: servers and wrk share all $(nproc) cores."
+fi
+setup="$(nproc) × $cpu; wrk, $CONNECTIONS connections, ${DURATION} s per cell after a 2 s warm-up, loopback. $pinning Reference stack: $versions. Both models: 100 trees, max_samples=auto, fitted on the same 10,000 × 5 generated rows; the payloads are its first rows."
+"$PY/python" - "$WORK/context.json" "$CONNECTIONS" "$setup" <<'EOF'
+import datetime, json, sys
+json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "connections": int(sys.argv[2]), "setup": sys.argv[3]}, open(sys.argv[1], "w"))
+EOF
+"$PY/python" "$HERE/report.py" "$RESULTS" docs/benchmarks.md "$WORK/context.json"
