@@ -159,6 +159,23 @@ fn generate_is_deterministic_and_writes_headers_labels_and_timestamps() {
         .filter(|l| l.starts_with("1,"))
         .count();
     assert_eq!(per_feature, 60);
+
+    let (d, _) = w.generate(
+        "d",
+        &[
+            "--start",
+            "2025-03-01T12:00:00+02:00",
+            "--trend",
+            "random_walk",
+        ],
+    );
+    let second = read(&d).lines().nth(2).unwrap().to_owned();
+    assert!(second.starts_with("2025-03-01T10:01:00Z,"), "{second}");
+    trainer()
+        .args(["generate", "--start", "noon"])
+        .assert()
+        .failure()
+        .stderr(contains("RFC 3339"));
 }
 
 #[test]
