@@ -33,6 +33,7 @@ pub enum Trend {
     /// `linspace(0, 100 + 20 i, n) + N(0, 5)`.
     Linear,
     /// Cumulative sum of `N(0.1, 1)`.
+    #[value(name = "random_walk")]
     RandomWalk,
     /// `exp(linspace(0, 5 + i, n)) + N(0, 100)`.
     Exponential,
