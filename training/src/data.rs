@@ -154,7 +154,7 @@ pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result
         .cloned()
         .collect();
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    let bar = progress.bar(size, "reading");
+    let bar = progress.bytes_bar(size, "reading");
     let mut values = Vec::new();
     let mut n_rows = 0u64;
     for record in first.into_iter().map(Ok).chain(records) {

@@ -49,6 +49,18 @@ impl Progress {
         bar
     }
 
+    /// A bar counting `len` bytes of `what`.
+    pub fn bytes_bar(&self, len: u64, what: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(Some(len), self.target());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>14} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+                .expect("the template is valid")
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_owned());
+        bar
+    }
+
     /// A spinner for a step of unknown length.
     pub fn spinner(&self, what: &str) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(None, self.target());
