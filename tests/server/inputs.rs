@@ -202,3 +202,26 @@ async fn large_batches_offloaded_and_parallel_score_the_same() {
         expected(&rows)
     );
 }
+
+#[tokio::test]
+async fn empty_fields_nan_and_null_are_missing_values_and_score_like_the_library() {
+    // The rule (codec): an empty CSV field, `nan` in any case and JSON null are a missing value
+    // (NaN), which the forest routes as scikit-learn does; infinity is refused.
+    let row = vec![20.2, f64::NAN, 0.4];
+    let want = model().score_row(&row).unwrap();
+    for (content_type, body) in [
+        ("text/csv", "20.2,,0.4\n"),
+        ("text/csv", "20.2,NaN,0.4\n"),
+        ("application/json", "[[20.2, null, 0.4]]"),
+        (
+            "application/json",
+            r#"[{"temperature": 20.2, "pressure": null, "vibration": 0.4}]"#,
+        ),
+    ] {
+        let got = native(content_type, body).await;
+        assert_eq!(got, vec![(want, model().is_anomaly(want))], "{body}");
+    }
+    let reply = send(&app(), post(Some("text/csv"), None, "20.2,inf,0.4\n")).await;
+    let message = reply.expect_error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(message.starts_with("row 1, pressure:"), "{message}");
+}

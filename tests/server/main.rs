@@ -6,4 +6,5 @@ mod compat;
 mod errors;
 mod inputs;
 mod outputs;
+mod runtime;
 mod socket;

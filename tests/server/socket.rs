@@ -330,3 +330,50 @@ fn unknown_commands_and_bad_settings_are_usage_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("SAGEMAKER_MAX_PAYLOAD_IN_MB"), "{stderr}");
 }
+
+#[test]
+fn requests_are_logged_at_debug_with_rows_status_and_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = save_model(dir.path());
+    let body = csv(&sample_rows());
+    let invoke = format!(
+        "POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    for (level, logged) in [("10", true), ("20", false)] {
+        let mut cmd = command(&["--port", "0", "--model", model_path.to_str().unwrap()]);
+        cmd.env_remove("RUST_LOG")
+            .env("SAGEMAKER_CONTAINER_LOG_LEVEL", level);
+        let mut server = Server::start(cmd);
+        server.wait_ready();
+        assert_eq!(server.request(&invoke).status, 200);
+        assert_eq!(server.get("/ping").status, 200);
+        // The access line is written after the response; give it a moment to arrive.
+        std::thread::sleep(Duration::from_millis(200));
+        let requests: Vec<serde_json::Value> = server
+            .logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|j| j["message"] == "request")
+            .collect();
+        if logged {
+            let invocation = requests
+                .iter()
+                .find(|j| j["path"] == "/invocations")
+                .expect("an access line for /invocations");
+            assert_eq!(invocation["level"], "DEBUG");
+            assert_eq!(invocation["rows"], 4);
+            assert_eq!(invocation["status"], 200);
+            assert!(invocation["latency_us"].is_u64());
+        }
+        // Health checks never reach the log at debug or info.
+        assert!(
+            requests.iter().all(|j| j["path"] != "/ping"),
+            "level {level}: {requests:?}"
+        );
+        if !logged {
+            assert!(requests.is_empty(), "level {level}: {requests:?}");
+        }
+    }
+}
