@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::http::Request;
 use clap::Parser;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use forest::{DetectorParams, ForestParams, Model};
 use isoserve::{AppState, Config, ServeArgs};
 use tower::ServiceExt;
@@ -123,5 +123,9 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+// The macro generates an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+criterion_main!(group::benches);
