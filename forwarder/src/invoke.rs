@@ -1,0 +1,253 @@
+//! Calling the SageMaker endpoint: the [`Endpoint`] abstraction and its InvokeEndpoint
+//! implementation, which maps the SDK's errors onto [`InvokeError`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_sagemakerruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
+use aws_sdk_sagemakerruntime::primitives::Blob;
+
+use crate::codecs;
+use crate::retry::InvokeError;
+
+/// The model's verdict on one row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// Anomaly score (higher = more anomalous).
+    pub score: f64,
+    /// Whether the model flags the row.
+    pub anomaly: bool,
+}
+
+/// Something that scores a CSV body of `n_rows` rows: the SageMaker endpoint in production, a
+/// fake in tests.
+pub trait Endpoint: Send + Sync {
+    /// Scores the rows of `body` (text/csv); the answer holds exactly `n_rows` scores.
+    fn invoke(
+        &self,
+        body: Vec<u8>,
+        n_rows: usize,
+    ) -> impl Future<Output = Result<Vec<Score>, InvokeError>> + Send;
+}
+
+/// InvokeEndpoint through the AWS SDK. Build the client with SDK retries disabled: the forwarder's
+/// own policy ([`crate::retry`]) decides what to retry.
+#[derive(Debug, Clone)]
+pub struct SageMakerEndpoint {
+    client: aws_sdk_sagemakerruntime::Client,
+    name: String,
+}
+
+impl SageMakerEndpoint {
+    /// An endpoint called `name` reached through `client`.
+    pub fn new(client: aws_sdk_sagemakerruntime::Client, name: impl Into<String>) -> Self {
+        SageMakerEndpoint {
+            client,
+            name: name.into(),
+        }
+    }
+
+    /// A client for `sdk_config` without SDK-level retries, with `timeout` per attempt and
+    /// optionally an explicit endpoint URL.
+    pub fn client(
+        sdk_config: &aws_config::SdkConfig,
+        timeout: Duration,
+        endpoint_url: Option<&str>,
+    ) -> aws_sdk_sagemakerruntime::Client {
+        let mut conf = aws_sdk_sagemakerruntime::config::Builder::from(sdk_config);
+        if let Some(url) = endpoint_url {
+            conf = conf.endpoint_url(url);
+        }
+        let conf = conf
+            .retry_config(aws_sdk_sagemakerruntime::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_sdk_sagemakerruntime::config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(timeout)
+                    .build(),
+            )
+            .build();
+        aws_sdk_sagemakerruntime::Client::from_conf(conf)
+    }
+}
+
+impl Endpoint for SageMakerEndpoint {
+    async fn invoke(&self, body: Vec<u8>, n_rows: usize) -> Result<Vec<Score>, InvokeError> {
+        let out = self
+            .client
+            .invoke_endpoint()
+            .endpoint_name(&self.name)
+            .content_type("text/csv")
+            .accept("application/json")
+            .body(Blob::new(body))
+            .send()
+            .await
+            .map_err(classify)?;
+        let body = out.body().map(|b| b.as_ref()).unwrap_or_default();
+        codecs::decode_scores(body, out.content_type(), n_rows)
+    }
+}
+
+/// Maps an InvokeEndpoint failure onto the forwarder's error classes.
+pub fn classify<R>(err: SdkError<InvokeEndpointError, R>) -> InvokeError
+where
+    R: std::fmt::Debug + HasStatus,
+{
+    match err {
+        SdkError::TimeoutError(e) => InvokeError::Timeout(format!("{e:?}")),
+        SdkError::DispatchFailure(e) => InvokeError::Timeout(format!("{e:?}")),
+        SdkError::ConstructionFailure(e) => InvokeError::Validation(format!("{e:?}")),
+        SdkError::ResponseError(e) => {
+            let status = e.raw().status_code();
+            if status >= 500 {
+                InvokeError::Service {
+                    status,
+                    message: "unparseable error response".into(),
+                }
+            } else {
+                InvokeError::BadResponse(format!("HTTP {status}: unparseable response"))
+            }
+        }
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status_code();
+            let err = ctx.into_err();
+            let message = err.message().unwrap_or_default().to_string();
+            match err {
+                InvokeEndpointError::ModelError(m) => InvokeError::Model {
+                    original_status: m.original_status_code().and_then(|c| u16::try_from(c).ok()),
+                    message: m.original_message().map(str::to_string).unwrap_or(message),
+                },
+                InvokeEndpointError::ModelNotReadyException(_) => {
+                    InvokeError::ModelNotReady(message)
+                }
+                InvokeEndpointError::ServiceUnavailable(_)
+                | InvokeEndpointError::InternalFailure(_)
+                | InvokeEndpointError::InternalDependencyException(_) => {
+                    InvokeError::Service { status, message }
+                }
+                InvokeEndpointError::ValidationError(_) => InvokeError::Validation(message),
+                other => {
+                    let code = other.code().unwrap_or_default();
+                    if is_throttling(code) || status == 429 {
+                        InvokeError::Throttled(format!("{code} {message}"))
+                    } else if status >= 500 {
+                        InvokeError::Service {
+                            status,
+                            message: format!("{code} {message}"),
+                        }
+                    } else {
+                        InvokeError::Validation(format!("HTTP {status} {code} {message}"))
+                    }
+                }
+            }
+        }
+        other => InvokeError::Timeout(format!("{other:?}")),
+    }
+}
+
+/// The throttling error codes the AWS SDKs recognise.
+fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "SlowDown"
+    )
+}
+
+/// Access to the HTTP status of a raw response (lets [`classify`] be tested without a network).
+pub trait HasStatus {
+    /// The status code.
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_sagemakerruntime::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sagemakerruntime::config::http::HttpResponse;
+    use aws_sdk_sagemakerruntime::error::ErrorMetadata;
+    use aws_sdk_sagemakerruntime::types::error::{
+        ModelError, ModelNotReadyException, ServiceUnavailable, ValidationError,
+    };
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use crate::retry::Disposition;
+
+    fn service(status: u16, err: InvokeEndpointError) -> InvokeError {
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        classify(SdkError::service_error(err, raw))
+    }
+
+    #[test]
+    fn sdk_errors_map_onto_dispositions() {
+        let m4 = ModelError::builder()
+            .original_status_code(400)
+            .original_message("row 1: expected 4 values")
+            .build();
+        let e = service(424, InvokeEndpointError::ModelError(m4));
+        assert_eq!(
+            e,
+            InvokeError::Model {
+                original_status: Some(400),
+                message: "row 1: expected 4 values".into()
+            }
+        );
+        assert_eq!(e.disposition(), Disposition::Poison);
+
+        let m5 = ModelError::builder().original_status_code(500).build();
+        let e = service(424, InvokeEndpointError::ModelError(m5));
+        assert_eq!(e.disposition(), Disposition::Retry);
+
+        let e = service(
+            429,
+            InvokeEndpointError::ModelNotReadyException(ModelNotReadyException::builder().build()),
+        );
+        assert!(matches!(e, InvokeError::ModelNotReady(_)));
+        assert_eq!(e.disposition(), Disposition::Retry);
+
+        let e = service(
+            503,
+            InvokeEndpointError::ServiceUnavailable(ServiceUnavailable::builder().build()),
+        );
+        assert_eq!(
+            e,
+            InvokeError::Service {
+                status: 503,
+                message: String::new()
+            }
+        );
+        assert_eq!(e.disposition(), Disposition::Retry);
+
+        let throttle = InvokeEndpointError::generic(
+            ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build(),
+        );
+        let e = service(400, throttle);
+        assert!(matches!(e, InvokeError::Throttled(_)), "{e:?}");
+        assert_eq!(e.disposition(), Disposition::Retry);
+
+        let e = service(
+            400,
+            InvokeEndpointError::ValidationError(
+                ValidationError::builder()
+                    .message("Endpoint x not found")
+                    .build(),
+            ),
+        );
+        assert_eq!(e, InvokeError::Validation("Endpoint x not found".into()));
+        assert_eq!(e.disposition(), Disposition::Fatal);
+    }
+}

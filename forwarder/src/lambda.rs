@@ -1,0 +1,123 @@
+//! Lambda mode: a handler for Kinesis events that reports a partial batch response.
+//!
+//! Lambda's event-source mapping delivers the records of one shard in order. When the endpoint
+//! still fails after retries, the handler returns the sequence number of the first record it
+//! did not process in `batchItemFailures`; with `ReportBatchItemFailures` enabled, Lambda
+//! checkpoints everything before it and retries from there. Undecodable records never fail the
+//! batch (they are dead-lettered and skipped).
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::streams::KinesisEventResponse;
+
+use crate::invoke::Endpoint;
+use crate::pipeline::Forwarder;
+use crate::record::Record;
+use crate::sinks::Sinks;
+
+/// The forwarder's records for a Lambda event. The shard id is the part of `eventID` before
+/// the colon (`shardId-000000000000:4959...`).
+pub fn records(event: &KinesisEvent) -> Vec<Record> {
+    event
+        .records
+        .iter()
+        .map(|r| Record {
+            shard_id: r
+                .event_id
+                .as_deref()
+                .and_then(|id| id.split_once(':'))
+                .map_or_else(|| "unknown".to_string(), |(shard, _)| shard.to_string()),
+            sequence_number: r.kinesis.sequence_number.clone(),
+            partition_key: r.kinesis.partition_key.clone(),
+            data: r.kinesis.data.0.clone(),
+            arrival: Some(*r.kinesis.approximate_arrival_timestamp),
+        })
+        .collect()
+}
+
+/// Handles one event. Lambda's iterator age is the age of the last record of the batch.
+pub async fn handle<E: Endpoint, S: Sinks>(
+    forwarder: &Forwarder<E, S>,
+    event: &KinesisEvent,
+) -> KinesisEventResponse {
+    let records = records(event);
+    let age = records
+        .last()
+        .and_then(|r| r.arrival)
+        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64);
+    let outcome = forwarder.process(&records, age).await;
+    let mut response = KinesisEventResponse::default();
+    if outcome.failure.is_some()
+        && let Some(first) = records.get(outcome.done)
+    {
+        response.add_failure(first.sequence_number.clone());
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::MemorySinks;
+    use crate::testing::{FakeEndpoint, forwarder};
+
+    const FIXTURE: &str = include_str!("../tests/fixtures/kinesis-event.json");
+
+    fn event() -> KinesisEvent {
+        serde_json::from_str(FIXTURE).unwrap()
+    }
+
+    #[test]
+    fn events_map_to_records() {
+        let recs = records(&event());
+        assert_eq!(recs.len(), 5);
+        assert_eq!(recs[0].shard_id, "shardId-000000000000");
+        assert_eq!(
+            recs[0].sequence_number,
+            "49568167373333333333333333333333333333333333333333333333"
+        );
+        assert_eq!(recs[0].data, b"0.1,0.2,0.3");
+        assert_eq!(recs[0].arrival.unwrap().timestamp(), 1480641523);
+    }
+
+    #[tokio::test]
+    async fn a_healthy_batch_reports_no_failure() {
+        let fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
+        let resp = handle(&fwd, &event()).await;
+        let json = serde_json::to_value(&resp).unwrap();
+        assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
+        // The undecodable record went to the dead-letter queue with its sequence number.
+        let dead = fwd.sinks().dead.lock().unwrap().clone();
+        assert_eq!(dead.len(), 1);
+        let letter: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+        assert_eq!(
+            letter["sequence_number"],
+            "49568167373333333334444444444444444444444444444444444445"
+        );
+        // One alert for the batch: the fixture's rows with a first value above 0.5 are flagged.
+        let alerts = fwd.sinks().alerts.lock().unwrap().clone();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].0, "2 anomalies on test-stream");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endpoint_outage_reports_the_first_unprocessed_record() {
+        // Calls succeed for the first request only; then the endpoint keeps answering 503.
+        let endpoint = FakeEndpoint::failing_after(1);
+        let mut fwd = forwarder(endpoint, MemorySinks::default());
+        fwd.settings_mut().budget = crate::batch::Budget::new(2, 1 << 20);
+        let resp = handle(&fwd, &event()).await;
+        let json = serde_json::to_value(&resp).unwrap();
+        // Rows of records 1 and 2 went in the first request; record 3 is undecodable (skipped),
+        // so the first record not processed is record 4.
+        assert_eq!(
+            json,
+            serde_json::json!({"batchItemFailures": [
+                {"itemIdentifier": "49568167373333333334444444444444444444444444444444444446"}
+            ]})
+        );
+        // Alerts cover only processed records.
+        let alerts = fwd.sinks().alerts.lock().unwrap().clone();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].0, "1 anomaly on test-stream");
+    }
+}

@@ -1,0 +1,389 @@
+//! The forwarder core: records in, scores out, routed; shared by the Lambda handler and the
+//! standalone shard readers.
+//!
+//! Delivery rule: [`Forwarder::process`] reports how many leading records are done (scored and
+//! routed, or dead-lettered). The caller checkpoints exactly that prefix, so a failure replays
+//! from the first record that is not done and nothing is lost.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+
+use crate::batch::{Budget, Invocation, Packer, RowRef};
+use crate::emf::{Emf, Stats};
+use crate::invoke::{Endpoint, Score};
+use crate::record::{DeadLetter, Origin, Record, ScoredRow};
+use crate::retry::{Disposition, InvokeError, RetryPolicy, retry};
+use crate::route;
+use crate::sinks::Sinks;
+use crate::{codecs, kpl};
+
+/// Settings of the core.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Stream name (for alerts and dead letters).
+    pub stream: String,
+    /// The model's feature names, in column order (maps JSON records keyed by name).
+    pub feature_names: Vec<String>,
+    /// Rows and bytes per InvokeEndpoint call.
+    pub budget: Budget,
+    /// Retry policy of InvokeEndpoint.
+    pub retry: RetryPolicy,
+    /// InvokeEndpoint calls in flight at once.
+    pub concurrency: usize,
+}
+
+/// Why processing stopped before the end of the batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The endpoint still failed after retries (or a non-retryable service error).
+    Endpoint(InvokeError),
+    /// Alerts or results could not be written.
+    Sink(String),
+}
+
+/// The result of [`Forwarder::process`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Records `0..done` are finished; the caller may checkpoint the last of them.
+    pub done: usize,
+    /// Why the rest was not processed (`None` when `done` is the whole batch).
+    pub failure: Option<Failure>,
+    /// Counters of this call.
+    pub stats: Stats,
+}
+
+/// A decoded user record: a whole Kinesis record, or one entry of a KPL-aggregated one.
+struct UserRecord {
+    record: usize,
+    sub_sequence_number: Option<u64>,
+    rows: codec::Rows,
+    /// CSV encoding of each row; `lines[offsets[i]..offsets[i + 1]]` is row `i`.
+    lines: Vec<u8>,
+    offsets: Vec<usize>,
+}
+
+impl UserRecord {
+    fn line(&self, row: usize) -> &[u8] {
+        &self.lines[self.offsets[row]..self.offsets[row + 1]]
+    }
+}
+
+/// The forwarder core over an endpoint `E` and sinks `S`.
+pub struct Forwarder<E, S> {
+    endpoint: E,
+    sinks: S,
+    settings: Settings,
+    metrics: Arc<Emf>,
+}
+
+impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
+    /// A forwarder calling `endpoint` and writing to `sinks`, with metrics on `metrics`.
+    pub fn new(endpoint: E, sinks: S, settings: Settings, metrics: Arc<Emf>) -> Self {
+        Forwarder {
+            endpoint,
+            sinks,
+            settings,
+            metrics,
+        }
+    }
+
+    /// The sinks (lets tests look at what was written).
+    pub fn sinks(&self) -> &S {
+        &self.sinks
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &E {
+        &self.endpoint
+    }
+
+    /// The settings, for adjustment after construction.
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
+
+    /// Decodes, scores and routes `records` (all from one shard, in stream order).
+    pub async fn process(&self, records: &[Record], iterator_age_ms: Option<f64>) -> Outcome {
+        let mut stats = Stats {
+            records: records.len(),
+            iterator_age_ms,
+            ..Stats::default()
+        };
+        let users = self.decode_all(records, &mut stats).await;
+        let (invocations, oversize) = self.pack(&users);
+        for (user, reason) in oversize {
+            self.dead_letter(records, &users[user], reason, &mut stats)
+                .await;
+        }
+        let mut skipped: HashSet<usize> = HashSet::new();
+        let mut scored: BTreeMap<RowRef, Score> = BTreeMap::new();
+        let mut done = records.len();
+        let mut failure = None;
+
+        let mut results = futures_util::stream::iter(invocations)
+            .map(|inv| self.invoke(&users, inv))
+            .buffered(self.settings.concurrency.max(1));
+        while let Some(result) = results.next().await {
+            stats.endpoint_errors += result.failed_attempts;
+            stats.latencies_ms.extend(result.latencies_ms);
+            scored.extend(result.scored);
+            for (user, error) in result.poisoned {
+                if skipped.insert(user) {
+                    stats.poison_records += 1;
+                    self.dead_letter(records, &users[user], error.to_string(), &mut stats)
+                        .await;
+                }
+            }
+            if let Some((at, error)) = result.failed {
+                done = users[at.record].record;
+                failure = Some(Failure::Endpoint(error));
+                break;
+            }
+        }
+        drop(results);
+
+        let rows: Vec<ScoredRow> = scored
+            .into_iter()
+            .filter(|(at, _)| users[at.record].record < done && !skipped.contains(&at.record))
+            .map(|(at, score)| self.scored_row(records, &users[at.record], at.row, score))
+            .collect();
+        stats.rows = rows.len();
+        stats.anomalies = rows.iter().filter(|r| r.anomaly).count();
+        if let Err(e) = route::route(&self.sinks, &self.settings.stream, &rows).await {
+            tracing::error!(error = %e, "routing failed; the batch will be replayed");
+            stats.sink_errors += 1;
+            done = 0;
+            failure = Some(Failure::Sink(e.to_string()));
+        }
+        if let Some(f) = &failure {
+            let seq = records.get(done).map(|r| r.sequence_number.as_str());
+            tracing::warn!(failure = ?f, first_unprocessed = ?seq, "batch not fully processed");
+        }
+        self.metrics.emit(&stats);
+        Outcome {
+            done,
+            failure,
+            stats,
+        }
+    }
+
+    /// De-aggregates and decodes every record; failures are dead-lettered and skipped.
+    async fn decode_all(&self, records: &[Record], stats: &mut Stats) -> Vec<UserRecord> {
+        let mut users = Vec::with_capacity(records.len());
+        for (i, rec) in records.iter().enumerate() {
+            let parts = match kpl::deaggregate(&rec.data) {
+                Ok(parts) => parts,
+                Err(e) => {
+                    stats.decode_errors += 1;
+                    self.send_dead_letter(rec, None, e.to_string(), &rec.data, stats)
+                        .await;
+                    continue;
+                }
+            };
+            for part in parts {
+                match codecs::decode_record(&part.data, &self.settings.feature_names) {
+                    Ok(rows) => {
+                        let mut lines = Vec::new();
+                        let mut offsets = vec![0];
+                        for row in rows.iter() {
+                            codecs::encode_csv_row(row, &mut lines);
+                            offsets.push(lines.len());
+                        }
+                        users.push(UserRecord {
+                            record: i,
+                            sub_sequence_number: part.sub_sequence_number,
+                            rows,
+                            lines,
+                            offsets,
+                        });
+                    }
+                    Err(e) => {
+                        stats.decode_errors += 1;
+                        let reason = format!("undecodable record: {e}");
+                        self.send_dead_letter(
+                            rec,
+                            part.sub_sequence_number,
+                            reason,
+                            &part.data,
+                            stats,
+                        )
+                        .await;
+                    }
+                }
+            }
+        }
+        users
+    }
+
+    /// Packs all rows into requests; returns user records whose rows cannot fit any request.
+    fn pack(&self, users: &[UserRecord]) -> (Vec<Invocation>, Vec<(usize, String)>) {
+        let mut packer = Packer::new(self.settings.budget);
+        let mut oversize = Vec::new();
+        for (u, user) in users.iter().enumerate() {
+            let too_big = (0..user.rows.n_rows)
+                .map(|row| user.line(row).len())
+                .find(|len| *len > self.settings.budget.max_bytes);
+            if let Some(bytes) = too_big {
+                oversize.push((
+                    u,
+                    format!("a row encodes to {bytes} bytes, over the request budget"),
+                ));
+                continue;
+            }
+            for row in 0..user.rows.n_rows {
+                let line = user.line(row);
+                // Cannot fail: the row sizes were checked above.
+                let _ = packer.push(RowRef { record: u, row }, |out| out.extend_from_slice(line));
+            }
+        }
+        (packer.finish(), oversize)
+    }
+
+    /// Runs one request with retries; a container 4xx splits the request along user records
+    /// until the rejected record is isolated (it is then dead-lettered, the others scored).
+    async fn invoke(&self, users: &[UserRecord], inv: Invocation) -> InvocationResult {
+        let mut out = InvocationResult::default();
+        let mut pending = vec![inv.rows];
+        while let Some(rows) = pending.pop() {
+            let body: Vec<u8> = rows
+                .iter()
+                .flat_map(|at| users[at.record].line(at.row).iter().copied())
+                .collect();
+            let n = rows.len();
+            let started = Instant::now();
+            let mut failed_attempts = 0;
+            let result = retry(
+                &self.settings.retry,
+                || self.endpoint.invoke(body.clone(), n),
+                |e, attempt| {
+                    failed_attempts += 1;
+                    tracing::warn!(error = %e, attempt, rows = n, "InvokeEndpoint failed");
+                },
+            )
+            .await;
+            out.failed_attempts += failed_attempts;
+            match result {
+                Ok(scores) => {
+                    out.latencies_ms.push(started.elapsed().as_secs_f64() * 1e3);
+                    out.scored.extend(rows.into_iter().zip(scores));
+                }
+                Err(ex) if ex.error.disposition() == Disposition::Poison => {
+                    let first = rows[0].record;
+                    match rows.iter().position(|r| r.record != first) {
+                        None => out.poisoned.push((first, ex.error)),
+                        Some(_) => {
+                            // Split at the user-record boundary nearest the middle.
+                            let mid = split_point(&rows);
+                            let (a, b) = rows.split_at(mid);
+                            pending.push(b.to_vec());
+                            pending.push(a.to_vec());
+                        }
+                    }
+                }
+                Err(ex) => {
+                    out.failed = Some((rows[0], ex.error));
+                    return out;
+                }
+            }
+        }
+        out
+    }
+
+    fn scored_row(
+        &self,
+        records: &[Record],
+        user: &UserRecord,
+        row: usize,
+        score: Score,
+    ) -> ScoredRow {
+        let rec = &records[user.record];
+        ScoredRow {
+            origin: Origin {
+                shard_id: rec.shard_id.clone(),
+                sequence_number: rec.sequence_number.clone(),
+                sub_sequence_number: user.sub_sequence_number,
+                partition_key: rec.partition_key.clone(),
+                row,
+            },
+            score: score.score,
+            anomaly: score.anomaly,
+            values: user
+                .rows
+                .row(row)
+                .iter()
+                .map(|v| v.is_finite().then_some(*v))
+                .collect(),
+            arrival: rec.arrival.map(|t| t.to_rfc3339()),
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        records: &[Record],
+        user: &UserRecord,
+        reason: String,
+        stats: &mut Stats,
+    ) {
+        let rec = &records[user.record];
+        self.send_dead_letter(rec, user.sub_sequence_number, reason, &rec.data, stats)
+            .await;
+    }
+
+    async fn send_dead_letter(
+        &self,
+        rec: &Record,
+        sub_sequence_number: Option<u64>,
+        reason: String,
+        data: &[u8],
+        stats: &mut Stats,
+    ) {
+        tracing::error!(
+            shard_id = %rec.shard_id,
+            sequence_number = %rec.sequence_number,
+            sub_sequence_number = ?sub_sequence_number,
+            %reason,
+            "skipping record"
+        );
+        let letter = DeadLetter {
+            stream: self.settings.stream.clone(),
+            shard_id: rec.shard_id.clone(),
+            sequence_number: rec.sequence_number.clone(),
+            sub_sequence_number,
+            partition_key: rec.partition_key.clone(),
+            reason,
+            data_base64: aws_smithy_types::base64::encode(data),
+        };
+        let body = serde_json::to_string(&letter).unwrap_or_default();
+        // A dead-letter queue that is down must not block the shard either: log and go on.
+        if let Err(e) = self.sinks.dead_letter(body).await {
+            stats.sink_errors += 1;
+            tracing::error!(error = %e, sequence_number = %rec.sequence_number, "dead-letter queue failed");
+        }
+    }
+}
+
+#[derive(Default)]
+struct InvocationResult {
+    scored: Vec<(RowRef, Score)>,
+    poisoned: Vec<(usize, InvokeError)>,
+    failed: Option<(RowRef, InvokeError)>,
+    failed_attempts: usize,
+    latencies_ms: Vec<f64>,
+}
+
+/// The index of the first row of the user record closest to the middle of `rows` (never 0 when
+/// `rows` spans at least two user records).
+fn split_point(rows: &[RowRef]) -> usize {
+    let mid = rows.len() / 2;
+    let boundaries = (1..rows.len()).filter(|&i| rows[i].record != rows[i - 1].record);
+    boundaries
+        .min_by_key(|&i| i.abs_diff(mid))
+        .unwrap_or(rows.len())
+}
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;

@@ -1,0 +1,72 @@
+//! The records the forwarder consumes and what it reports about them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A Kinesis record as the forwarder sees it, whether it came from GetRecords or a Lambda event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The shard the record was read from.
+    pub shard_id: String,
+    /// The record's sequence number.
+    pub sequence_number: String,
+    /// The producer's partition key.
+    pub partition_key: String,
+    /// The payload (possibly KPL-aggregated).
+    pub data: Vec<u8>,
+    /// When Kinesis accepted the record (for the iterator-age metric and date partitions).
+    pub arrival: Option<DateTime<Utc>>,
+}
+
+/// Where a scored row came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Origin {
+    /// Shard of the Kinesis record.
+    pub shard_id: String,
+    /// Sequence number of the Kinesis record.
+    pub sequence_number: String,
+    /// Position inside a KPL-aggregated record, if the record was aggregated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_sequence_number: Option<u64>,
+    /// The producer's partition key.
+    pub partition_key: String,
+    /// 0-based row inside the (user) record.
+    pub row: usize,
+}
+
+/// One scored row, as written to the results sink and (for anomalies) into alerts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredRow {
+    /// Where the row came from.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// The anomaly score.
+    pub score: f64,
+    /// Whether the model flags the row.
+    pub anomaly: bool,
+    /// The row's feature values in the model's column order (missing values are `null`).
+    pub values: Vec<Option<f64>>,
+    /// When Kinesis accepted the record (RFC 3339), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<String>,
+}
+
+/// A record that was skipped because it cannot be processed (sent to the dead-letter queue).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    /// Stream name (or ARN) as configured.
+    pub stream: String,
+    /// Shard of the Kinesis record.
+    pub shard_id: String,
+    /// Sequence number of the Kinesis record.
+    pub sequence_number: String,
+    /// Position inside a KPL-aggregated record, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_sequence_number: Option<u64>,
+    /// The producer's partition key.
+    pub partition_key: String,
+    /// Why the record was skipped.
+    pub reason: String,
+    /// The payload, base64-encoded.
+    pub data_base64: String,
+}

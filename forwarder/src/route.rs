@@ -1,0 +1,210 @@
+//! Routing scored rows: anomalies become alert messages (one per batch, split only when SNS's
+//! 256 KB message limit requires it), every row becomes a JSON line of a date-partitioned object.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::record::ScoredRow;
+use crate::sinks::{SinkError, Sinks};
+
+/// Largest alert body; SNS accepts 262,144 bytes, the rest is headroom for the envelope.
+pub const MAX_ALERT_BYTES: usize = 240 * 1024;
+
+/// The body of an alert message.
+#[derive(Debug, Serialize)]
+pub struct Alert<'a> {
+    /// Stream the anomalies were read from.
+    pub stream: &'a str,
+    /// Number of anomalies in this message.
+    pub count: usize,
+    /// The anomalies, in stream order.
+    pub anomalies: Vec<&'a ScoredRow>,
+}
+
+/// Alert `(subject, message)` pairs for the anomalies among `rows`: one message, or several
+/// parts when one would exceed [`MAX_ALERT_BYTES`].
+pub fn alerts(stream: &str, rows: &[ScoredRow]) -> Vec<(String, String)> {
+    let anomalies: Vec<&ScoredRow> = rows.iter().filter(|r| r.anomaly).collect();
+    if anomalies.is_empty() {
+        return Vec::new();
+    }
+    let mut parts: Vec<Vec<&ScoredRow>> = vec![Vec::new()];
+    let mut size = 0;
+    for a in anomalies {
+        let len = serde_json::to_string(a).map_or(0, |s| s.len()) + 1;
+        let last = parts.last_mut().expect("never empty");
+        if !last.is_empty() && size + len > MAX_ALERT_BYTES - 256 {
+            parts.push(Vec::new());
+            size = 0;
+        }
+        parts.last_mut().expect("never empty").push(a);
+        size += len;
+    }
+    let total = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, anomalies)| {
+            let count = anomalies.len();
+            let mut subject = format!(
+                "{count} anomal{} on {}",
+                if count == 1 { "y" } else { "ies" },
+                stream
+            );
+            if total > 1 {
+                subject.push_str(&format!(" (part {}/{total})", i + 1));
+            }
+            let body = serde_json::to_string(&Alert {
+                stream,
+                count,
+                anomalies,
+            })
+            .unwrap_or_default();
+            (subject_safe(&subject), body)
+        })
+        .collect()
+}
+
+/// SNS subjects are at most 100 printable ASCII characters.
+fn subject_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect()
+}
+
+/// JSON Lines objects for `rows`, keyed `dt=YYYY-MM-DD/<shard>/<first seq>-<last seq>.jsonl` by
+/// arrival date (processing date when unknown). Keys are stable, so a replay overwrites.
+pub fn result_objects(rows: &[ScoredRow]) -> Vec<(String, Vec<u8>)> {
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let mut groups: BTreeMap<(String, String), Vec<&ScoredRow>> = BTreeMap::new();
+    for r in rows {
+        let date = r
+            .arrival
+            .as_deref()
+            .and_then(|a| a.get(..10))
+            .map_or_else(|| today.clone(), str::to_string);
+        groups
+            .entry((date, r.origin.shard_id.clone()))
+            .or_default()
+            .push(r);
+    }
+    groups
+        .into_iter()
+        .map(|((date, shard), rows)| {
+            let first = &rows[0].origin.sequence_number;
+            let last = &rows[rows.len() - 1].origin.sequence_number;
+            let mut body = Vec::new();
+            for r in &rows {
+                if serde_json::to_writer(&mut body, r).is_ok() {
+                    body.push(b'\n');
+                }
+            }
+            (format!("dt={date}/{shard}/{first}-{last}.jsonl"), body)
+        })
+        .collect()
+}
+
+/// Sends the alerts and stores the results of one batch.
+pub async fn route<S: Sinks>(sinks: &S, stream: &str, rows: &[ScoredRow]) -> Result<(), SinkError> {
+    for (subject, message) in alerts(stream, rows) {
+        sinks.alert(subject, message).await?;
+    }
+    if sinks.stores_results() {
+        for (key, body) in result_objects(rows) {
+            sinks.store(key, body).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Origin;
+
+    fn row(seq: u32, anomaly: bool, arrival: Option<&str>) -> ScoredRow {
+        ScoredRow {
+            origin: Origin {
+                shard_id: "shardId-000000000001".into(),
+                sequence_number: format!("{seq:05}"),
+                sub_sequence_number: None,
+                partition_key: seq.to_string(),
+                row: 0,
+            },
+            score: if anomaly { 0.8 } else { 0.4 },
+            anomaly,
+            values: vec![Some(1.0), None],
+            arrival: arrival.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn one_alert_per_batch_with_the_count_in_the_subject() {
+        let rows = vec![row(1, false, None), row(2, true, None), row(3, true, None)];
+        let out = alerts("sensors", &rows);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].0, "2 anomalies on sensors");
+        let body: serde_json::Value = serde_json::from_str(&out[0].1).unwrap();
+        assert_eq!(body["count"], 2);
+        let a = &body["anomalies"][0];
+        assert_eq!(a["shard_id"], "shardId-000000000001");
+        assert_eq!(a["sequence_number"], "00002");
+        assert_eq!(a["score"], 0.8);
+        assert_eq!(a["values"], serde_json::json!([1.0, null]));
+        assert!(alerts("sensors", &[row(1, false, None)]).is_empty());
+        assert_eq!(alerts("s", &[row(1, true, None)])[0].0, "1 anomaly on s");
+    }
+
+    #[test]
+    fn large_alerts_are_split_under_the_sns_limit() {
+        let rows: Vec<ScoredRow> = (0..5000).map(|i| row(i, true, None)).collect();
+        let out = alerts("s", &rows);
+        assert!(out.len() > 1);
+        let mut total = 0;
+        for (i, (subject, body)) in out.iter().enumerate() {
+            assert!(body.len() <= MAX_ALERT_BYTES, "{}", body.len());
+            assert!(subject.ends_with(&format!("(part {}/{})", i + 1, out.len())));
+            total += serde_json::from_str::<serde_json::Value>(body).unwrap()["count"]
+                .as_u64()
+                .unwrap();
+        }
+        assert_eq!(total, 5000);
+    }
+
+    #[test]
+    fn results_are_partitioned_by_arrival_date() {
+        let rows = vec![
+            row(1, false, Some("2026-11-21T23:59:59+00:00")),
+            row(2, true, Some("2026-11-22T00:00:01+00:00")),
+            row(3, false, Some("2026-11-22T00:00:02+00:00")),
+        ];
+        let out = result_objects(&rows);
+        let keys: Vec<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "dt=2026-11-21/shardId-000000000001/00001-00001.jsonl",
+                "dt=2026-11-22/shardId-000000000001/00002-00003.jsonl"
+            ]
+        );
+        let lines: Vec<serde_json::Value> = std::str::from_utf8(&out[1].1)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["anomaly"], true);
+        assert_eq!(lines[1]["partition_key"], "3");
+        let undated = result_objects(&[row(9, false, None)]);
+        let today = chrono::Utc::now().format("dt=%Y-%m-%d/").to_string();
+        assert!(undated[0].0.starts_with(&today));
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""A SageMaker Runtime stand-in on loopback for the forwarder's tests.
+
+Serves `POST /endpoints/{name}/invocations` (InvokeEndpoint's REST shape) by forwarding the body
+to a real inference container's `POST /invocations`, and answers the way SageMaker does: the
+container's 2xx answer as is, a container error as `ModelError` (HTTP 424 with
+`OriginalStatusCode`). Faults are injected on request:
+
+  POST /_standin/faults  {"script": [{"kind": "throttle"}, ...], "rate": 0.1,
+                          "kinds": ["throttle", "unavailable"], "seed": 1}
+      `script` faults are served first, one per request, in order; afterwards each request
+      fails with probability `rate` with a kind drawn from `kinds`.
+      kinds: throttle (400 ThrottlingException), unavailable (503 ServiceUnavailable),
+      internal (500 InternalFailure), not_ready (429 ModelNotReadyException),
+      model4xx (424 ModelError, OriginalStatusCode 400), model5xx (424, OriginalStatusCode 500),
+      delay (answers normally after `ms` milliseconds, default 1500).
+  GET /_standin/stats    counters as JSON.
+
+Usage: sagemaker_standin.py --port 18090 --upstream http://127.0.0.1:18080
+Listens on 127.0.0.1 only.
+"""
+
+import argparse
+import http.client
+import json
+import random
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+STATE = {"script": [], "rate": 0.0, "kinds": [], "rng": random.Random(0)}
+STATS = {"requests": 0, "forwarded": 0, "rows": 0, "faults": {}}
+LOCAL = threading.local()
+
+ERRORS = {
+    "throttle": (400, "ThrottlingException", "Rate exceeded"),
+    "unavailable": (503, "ServiceUnavailable", "Service is unavailable"),
+    "internal": (500, "InternalFailure", "An internal failure occurred"),
+    "not_ready": (429, "ModelNotReadyException", "Model is loading"),
+}
+
+
+def next_fault():
+    with LOCK:
+        if STATE["script"]:
+            fault = STATE["script"].pop(0)
+        elif STATE["rate"] > 0 and STATE["kinds"] and STATE["rng"].random() < STATE["rate"]:
+            fault = {"kind": STATE["rng"].choice(STATE["kinds"])}
+        else:
+            return None
+        kind = fault["kind"]
+        STATS["faults"][kind] = STATS["faults"].get(kind, 0) + 1
+        return fault
+
+
+def upstream():
+    conn = getattr(LOCAL, "conn", None)
+    if conn is None:
+        u = urllib.parse.urlsplit(ARGS.upstream)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+        LOCAL.conn = conn
+    return conn
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, content_type="application/json", headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def error(self, status, code, message, extra=None):
+        doc = {"message": message}
+        doc.update(extra or {})
+        self.reply(status, json.dumps(doc).encode(), headers=[("X-Amzn-ErrorType", code)])
+
+    def do_GET(self):
+        if self.path == "/_standin/stats":
+            with LOCK:
+                body = json.dumps(STATS).encode()
+            self.reply(200, body)
+        else:
+            self.reply(404, b"{}")
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if self.path == "/_standin/faults":
+            doc = json.loads(body or b"{}")
+            with LOCK:
+                STATE["script"] = list(doc.get("script", []))
+                STATE["rate"] = float(doc.get("rate", 0.0))
+                STATE["kinds"] = list(doc.get("kinds", []))
+                STATE["rng"] = random.Random(doc.get("seed", 0))
+            self.reply(200, b"{}")
+            return
+        parts = self.path.split("/")
+        if len(parts) != 4 or parts[1] != "endpoints" or parts[3] != "invocations":
+            self.error(404, "UnknownOperationException", "no such operation: " + self.path)
+            return
+        with LOCK:
+            STATS["requests"] += 1
+        fault = next_fault()
+        if fault:
+            kind = fault["kind"]
+            if kind in ERRORS:
+                self.error(*ERRORS[kind])
+                return
+            if kind in ("model4xx", "model5xx"):
+                original = 400 if kind == "model4xx" else 500
+                self.error(424, "ModelError", "Received client error (%d) from primary" % original, {
+                    "OriginalStatusCode": original,
+                    "OriginalMessage": "injected container error",
+                    "LogStreamArn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/" + parts[2],
+                })
+                return
+            if kind == "delay":
+                time.sleep(fault.get("ms", 1500) / 1000.0)
+        headers = {"Content-Type": self.headers.get("Content-Type", "text/csv")}
+        if self.headers.get("Accept"):
+            headers["Accept"] = self.headers["Accept"]
+        try:
+            conn = upstream()
+            conn.request("POST", "/invocations", body=body, headers=headers)
+            resp = conn.getresponse()
+            answer = resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            LOCAL.conn = None
+            self.error(500, "InternalFailure", "container unreachable: %s" % e)
+            return
+        if 200 <= resp.status < 300:
+            with LOCK:
+                STATS["forwarded"] += 1
+                STATS["rows"] += body.count(b"\n")
+            self.reply(200, answer, resp.getheader("Content-Type", "application/json"),
+                       [("X-Amzn-Invoked-Production-Variant", "AllTraffic")])
+        else:
+            self.error(424, "ModelError", "Received error (%d) from primary" % resp.status, {
+                "OriginalStatusCode": resp.status,
+                "OriginalMessage": answer.decode("utf-8", "replace")[:1000],
+            })
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--upstream", required=True, help="base URL of the inference container")
+    ARGS = p.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

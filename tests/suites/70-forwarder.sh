@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# End to end: the trainer's test CSV -> produce -> Kinesis (kinesis-mock) -> standalone forwarder
+# -> SageMaker Runtime stand-in -> the real isoserve -> alerts on SNS (read back through an SQS
+# queue subscribed to the topic), every result in S3, undecodable records in an SQS dead-letter
+# queue (moto). While it runs: a shard split, injected endpoint faults and a kill -9 of the
+# forwarder. Then the Lambda bootstrap against a Runtime API emulator.
+#
+# Checks: every row scored at least once; the alerted rows are exactly the rows the model flags
+# when the CSV is scored directly; the garbage records (and only they) are dead-lettered; the
+# closed parent shard is drained; SIGTERM exits cleanly with checkpoints; Lambda reports
+# batchItemFailures on an outage and none when healthy.
+set -euo pipefail
+source "$(dirname "$0")/../common.sh"
+cd "$ROOT"
+
+HERE="$ROOT/tests/forwarder"
+WORK="$TOOLS/forwarder-e2e"
+rm -rf "$WORK" && mkdir -p "$WORK"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.log; do echo "--- $f"; tail -n 30 "$f"; done >&2; exit 1; }
+wait_http() { # URL [tries]
+  for _ in $(seq "${2:-150}"); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done
+  fail "nothing answers at $1"
+}
+
+MOTO_PORT=18150 KINESIS_PORT=18168 KINESIS_TLS_PORT=18167 SERVER_PORT=18180 STANDIN_PORT=18190 LAMBDA_PORT=18199
+export MOTO_URL=http://127.0.0.1:$MOTO_PORT KINESIS_URL=http://127.0.0.1:$KINESIS_PORT
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export AWS_ENDPOINT_URL=$MOTO_URL AWS_ENDPOINT_URL_KINESIS=$KINESIS_URL
+export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:$STANDIN_PORT S3_PATH_STYLE=true
+
+step "install: moto (pip), kinesis-mock (npm)"
+VENV=$(ensure_venv moto 'moto[server]==5.2.5' 'boto3')
+NODE_DIR="$TOOLS/forwarder-node"
+mkdir -p "$NODE_DIR"
+if [ ! -f "$NODE_DIR/node_modules/kinesis-local/main.js" ]; then
+  command -v npm >/dev/null || ensure_apt nodejs npm
+  cp "$HERE/package.json" "$NODE_DIR/"
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent >/dev/null)
+fi
+PY="$VENV/python"
+
+step "build"
+cargo build --release --locked -q -p forwarder -p isoserve -p trainer
+BIN="$ROOT/target/release"
+
+step "start moto, kinesis-mock, isoserve, the SageMaker stand-in"
+"$VENV/moto_server" -H 127.0.0.1 -p $MOTO_PORT >"$WORK/moto.log" 2>&1 & PIDS+=($!)
+KINESIS_MOCK_PLAIN_PORT=$KINESIS_PORT KINESIS_MOCK_TLS_PORT=$KINESIS_TLS_PORT \
+KINESIS_MOCK_CERT_PATH="$NODE_DIR/node_modules/kinesis-local/server.json" \
+CREATE_STREAM_DURATION=100ms SPLIT_SHARD_DURATION=100ms MERGE_SHARDS_DURATION=100ms \
+UPDATE_SHARD_COUNT_DURATION=100ms AWS_ACCOUNT_ID=123456789012 LOG_LEVEL=WARN \
+  node -r "$HERE/loopback-only.cjs" "$NODE_DIR/node_modules/kinesis-local/main.js" >"$WORK/kinesis.log" 2>&1 & PIDS+=($!)
+"$BIN/isoserve" --bind 127.0.0.1 --port $SERVER_PORT --model models/default.isof >"$WORK/isoserve.log" 2>&1 & PIDS+=($!)
+python3 "$HERE/sagemaker_standin.py" --port $STANDIN_PORT --upstream http://127.0.0.1:$SERVER_PORT >"$WORK/standin.log" 2>&1 & PIDS+=($!)
+wait_http "$MOTO_URL/moto-api/"
+wait_http "$KINESIS_URL/healthcheck"
+wait_http "http://127.0.0.1:$SERVER_PORT/ping"
+wait_http "http://127.0.0.1:$STANDIN_PORT/_standin/stats"
+faults() { curl -sf -X POST "http://127.0.0.1:$STANDIN_PORT/_standin/faults" -d "$1" >/dev/null; }
+
+step "test data: trainer generate (seed 1234, not the default model's 42) and the model's verdicts"
+"$BIN/trainer" generate --rows 1500 --features 5 --anomalies 40 --seed 1234 --out "$WORK/test.csv" --labels "$WORK/labels.csv" >/dev/null
+N=$(($(wc -l <"$WORK/test.csv") - 1))
+FEATURES=$(head -1 "$WORK/test.csv" | tr -d '\r')
+# What the model flags, straight from the server: row i of the CSV is partition key i.
+curl -sf -X POST -H 'Content-Type: text/csv' -H 'Accept: application/jsonlines' --data-binary @"$WORK/test.csv" \
+  "http://127.0.0.1:$SERVER_PORT/invocations" >"$WORK/direct.jsonl"
+"$PY" - "$WORK/direct.jsonl" >"$WORK/expected-anomalies.json" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(json.dumps(sorted(str(i) for i, r in enumerate(rows) if r["anomaly"])))
+EOF
+echo "rows: $N, flagged by the model: $("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/expected-anomalies.json")"
+
+step "stream with 2 shards, sinks on moto"
+STREAM=sensors
+"$PY" "$HERE/aws_bench.py" create-stream $STREAM 2
+SINKS=$("$PY" "$HERE/aws_bench.py" setup fwd)
+jget() { "$PY" -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$SINKS" "$1"; }
+TOPIC=$(jget topic) ALERTS=$(jget alerts) DLQ=$(jget dlq) BUCKET=$(jget bucket)
+
+start_forwarder() {
+  "$BIN/forwarder" --stream $STREAM --endpoint-name iso-endpoint --feature-names "$FEATURES" \
+    --sns-topic-arn "$TOPIC" --dlq-url "$DLQ" --results-bucket "$BUCKET" \
+    --checkpoint-file "$WORK/checkpoint.json" --idle-wait-ms 300 --discovery-interval-secs 1 \
+    --max-rows 200 --base-delay-ms 20 --max-delay-ms 500 --invoke-timeout-secs 2 \
+    --metrics-namespace E2E/Forwarder --metrics-dimensions Stream=$STREAM,Env=test \
+    >>"$WORK/emf.out" 2>>"$WORK/forwarder.log" &
+  FWD=$!
+  PIDS+=($FWD)
+}
+scored_count() { "$PY" "$HERE/aws_bench.py" scored "$BUCKET" | "$PY" -c 'import json,sys; print(sum(1 for k in json.load(sys.stdin) if not k.startswith("garbage")))'; }
+
+step "produce the first half, with undecodable records among them"
+# The first request meets a container 4xx (the forwarder must split it and score everything),
+# then throttling, 503s, ModelNotReady, a slow answer past the 2 s timeout; afterwards 10 % of
+# the requests fail transiently at random.
+faults '{"script": [{"kind": "model4xx"}, {"kind": "throttle"}, {"kind": "unavailable"}, {"kind": "not_ready"},
+         {"kind": "delay", "ms": 2500}, {"kind": "model5xx"}, {"kind": "internal"}],
+         "rate": 0.1, "kinds": ["throttle", "unavailable", "not_ready", "model5xx", "delay"], "seed": 3}'
+HALF=$((N / 2))
+head -n $((HALF + 1)) "$WORK/test.csv" >"$WORK/first.csv"
+"$BIN/produce" --stream $STREAM --file "$WORK/first.csv" --batch-size 100 --rate 0 --partition-key row >"$WORK/produce1.log"
+cat "$WORK/produce1.log"
+grep -q "produced $HALF rows" "$WORK/produce1.log" || fail "produce did not write $HALF rows"
+"$PY" "$HERE/aws_bench.py" put-garbage $STREAM 3
+
+step "forwarder: start, kill -9 mid-stream, restart"
+start_forwarder
+for _ in $(seq 150); do
+  c=$(scored_count); [ "$c" -ge 100 ] && break; sleep 0.2
+done
+[ "$c" -ge 100 ] || fail "the forwarder scored nothing within 30 s"
+kill -9 $FWD; wait $FWD 2>/dev/null || true
+echo "killed the forwarder after $c scored rows"
+[ -s "$WORK/checkpoint.json" ] || fail "no checkpoint file after processing"
+"$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/checkpoint.json" || fail "checkpoint file is not valid JSON"
+start_forwarder
+
+step "split a shard while consuming, produce the second half into the children"
+PARENT=$("$PY" "$HERE/aws_bench.py" split $STREAM)
+echo "split $PARENT"
+# Rows keep their CSV index as partition key: produce the second half with row numbers offset.
+"$PY" - "$WORK/test.csv" "$HALF" "$WORK/second.csv" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+half = int(sys.argv[2])
+with open(sys.argv[3], "w") as f:
+    f.write("row," + lines[0] + "\n")
+    for i, line in enumerate(lines[1 + half:], start=half):
+        f.write("%d,%s\n" % (i, line))
+EOF
+# The data must not carry the row column: produce JSON records keyed by name (the forwarder
+# ignores unknown keys) with the row number as partition key.
+"$BIN/produce" --stream $STREAM --file "$WORK/second.csv" --batch-size 50 --rate 0 \
+  --partition-key column:row --format json >"$WORK/produce2.log"
+cat "$WORK/produce2.log"
+
+step "wait until every row is scored"
+for _ in $(seq 300); do
+  c=$(scored_count); [ "$c" -ge "$N" ] && break; sleep 0.5
+done
+echo "scored $c of $N rows"
+[ "$c" -eq "$N" ] || fail "only $c of $N rows were scored"
+
+step "SIGTERM: finish the batch, checkpoint, exit 0"
+kill -TERM $FWD
+for _ in $(seq 100); do kill -0 $FWD 2>/dev/null || break; sleep 0.1; done
+kill -0 $FWD 2>/dev/null && fail "the forwarder did not stop within 10 s of SIGTERM"
+wait $FWD || fail "the forwarder exited non-zero after SIGTERM"
+
+step "verify alerts, dead letters, checkpoints, metrics"
+"$PY" "$HERE/aws_bench.py" drain-alerts "$ALERTS" >"$WORK/alerts.jsonl"
+"$PY" "$HERE/aws_bench.py" drain-dlq "$DLQ" >"$WORK/dlq.jsonl"
+"$PY" "$HERE/aws_bench.py" shards $STREAM >"$WORK/shards.json"
+curl -sf "http://127.0.0.1:$STANDIN_PORT/_standin/stats" >"$WORK/standin-stats.json"
+"$PY" - "$WORK" "$PARENT" <<'EOF' || fail "verification failed"
+import json, sys
+work, parent = sys.argv[1], sys.argv[2]
+expected = set(json.load(open(work + "/expected-anomalies.json")))
+alerts = [json.loads(l) for l in open(work + "/alerts.jsonl")]
+alerted = {a["partition_key"] for a in alerts}
+assert alerted == expected, "alerted %d rows, the model flags %d; missing %s, extra %s" % (
+    len(alerted), len(expected), sorted(expected - alerted)[:10], sorted(alerted - expected)[:10])
+for a in alerts:
+    assert a["anomaly"] is True and a["score"] > 0 and len(a["values"]) == 5, a
+    assert a["shard_id"].startswith("shardId-") and a["sequence_number"], a
+dead = [json.loads(l) for l in open(work + "/dlq.jsonl")]
+assert sorted(d["partition_key"] for d in dead) == ["garbage-0", "garbage-1", "garbage-2"] or \
+    {d["partition_key"] for d in dead} == {"garbage-0", "garbage-1", "garbage-2"}, dead
+for d in dead:
+    assert "undecodable record" in d["reason"] and d["sequence_number"], d
+cp = json.load(open(work + "/checkpoint.json"))
+shards = json.load(open(work + "/shards.json"))
+children = [s["ShardId"] for s in shards if s.get("ParentShardId") == parent]
+assert len(children) == 2, shards
+assert cp["shards"][parent]["finished"], cp
+assert any(cp["shards"].get(c, {}).get("sequence_number") for c in children), cp
+emf = [json.loads(l) for l in open(work + "/emf.out") if l.strip()]
+assert emf, "no EMF lines"
+meta = emf[0]["_aws"]["CloudWatchMetrics"][0]
+assert meta["Namespace"] == "E2E/Forwarder" and meta["Dimensions"] == [["Stream", "Env"]], meta
+assert sum(e["Records"] for e in emf) >= 1503 and sum(e["DecodeErrors"] for e in emf) >= 3
+assert any("EndpointLatency" in e for e in emf) and any("IteratorAge" in e for e in emf)
+assert sum(e["Errors"] for e in emf) > 0, "injected faults must show in the Errors metric"
+stats = json.load(open(work + "/standin-stats.json"))
+assert sum(stats["faults"].values()) >= 7, stats
+print("alerts: %d rows (%d messages' worth), dead letters: %d, EMF lines: %d, injected faults: %s" % (
+    len(alerted), len(alerts), len(dead), len(emf), stats["faults"]))
+EOF
+grep -q "shard closed and drained" "$WORK/forwarder.log" || fail "the parent shard was never drained"
+
+step "Lambda: the bootstrap binary against a Runtime API emulator, with a real Kinesis event"
+make_event() { # FIRST COUNT OUT
+  "$PY" - "$WORK/test.csv" "$1" "$2" "$3" <<'EOF'
+import base64, json, sys
+lines = open(sys.argv[1]).read().splitlines()[1:]
+first, count = int(sys.argv[2]), int(sys.argv[3])
+recs = []
+for i in range(first, first + count):
+    seq = "4959%052d" % i
+    recs.append({"kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": str(i), "sequenceNumber": seq,
+                 "data": base64.b64encode(lines[i].encode()).decode(), "approximateArrivalTimestamp": 1763780000.5},
+                 "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": "shardId-000000000000:" + seq,
+                 "eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda",
+                 "awsRegion": "us-east-1", "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/sensors"})
+json.dump({"Records": recs}, open(sys.argv[4], "w"))
+EOF
+}
+run_lambda() { # EVENT OUT
+  python3 "$HERE/lambda_runtime_api.py" --port $LAMBDA_PORT --event "$1" >"$2" & local api=$!
+  AWS_LAMBDA_RUNTIME_API=127.0.0.1:$LAMBDA_PORT AWS_LAMBDA_FUNCTION_NAME=forwarder AWS_LAMBDA_FUNCTION_VERSION=1 \
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_LAMBDA_LOG_STREAM_NAME=test AWS_LAMBDA_LOG_GROUP_NAME=test \
+  ENDPOINT_NAME=iso-endpoint FEATURE_NAMES="$FEATURES" STREAM_NAME=sensors SNS_TOPIC_ARN="$TOPIC" \
+  MAX_ROWS_PER_REQUEST=10 CONCURRENCY=1 MAX_ATTEMPTS=2 BASE_DELAY_MS=10 \
+    "$BIN/bootstrap" >>"$WORK/lambda-emf.out" 2>>"$WORK/lambda.log" & local fn=$!
+  wait $api || { kill $fn 2>/dev/null; fail "the Lambda function gave no response: $(cat "$2")"; }
+  kill $fn 2>/dev/null; wait $fn 2>/dev/null || true
+}
+faults '{"script": [], "rate": 0}'
+make_event 0 40 "$WORK/event-ok.json"
+run_lambda "$WORK/event-ok.json" "$WORK/lambda-ok.json"
+# Requests hold 10 rows: the second request (records 10-19) meets 503 on both attempts.
+faults '{"script": [{"kind": "throttle"}, {"kind": "unavailable"}, {"kind": "unavailable"}]}'
+make_event 100 40 "$WORK/event-outage.json"
+run_lambda "$WORK/event-outage.json" "$WORK/lambda-outage.json"
+"$PY" - "$WORK" <<'EOF' || fail "Lambda responses are wrong"
+import json, sys
+work = sys.argv[1]
+ok = json.load(open(work + "/lambda-ok.json"))
+assert ok["response"] == {"batchItemFailures": []}, ok
+outage = json.load(open(work + "/lambda-outage.json"))
+# Request 1 (records 100-109): throttled once, then succeeds; request 2 (110-119): 503 twice.
+assert outage["response"] == {"batchItemFailures": [{"itemIdentifier": "4959%052d" % 110}]}, outage
+print("Lambda: healthy batch -> no failures; outage -> first unprocessed record 110")
+EOF
+echo "forwarder suite passed"
