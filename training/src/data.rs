@@ -40,6 +40,24 @@ impl Table {
             .collect()
     }
 
+    /// Fails on the first NaN or infinity, naming its row and column: fitting needs finite values.
+    pub fn check_finite(&self, path: &Path) -> Result<()> {
+        match self.values.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(k) => {
+                let row = (k / self.n_cols()) as u64 + 1;
+                Err(Error::Value {
+                    path: path.into(),
+                    row,
+                    line: row + 1,
+                    column: self.names[k % self.n_cols()].clone(),
+                    expected: "a finite number for training",
+                    found: self.values[k].to_string(),
+                })
+            }
+        }
+    }
+
     /// The values as a matrix view for the model.
     pub fn view(&self) -> forest::ndarray::ArrayView2<'_, f64> {
         forest::ndarray::ArrayView2::from_shape((self.n_rows, self.n_cols()), &self.values)
@@ -284,6 +302,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.values, [3.0, 1.0]);
+    }
+
+    #[test]
+    fn non_finite_values_are_named_for_training() {
+        let f = file("a,b\n1,2\n3,inf\n");
+        let t = read_table(f.path(), &Columns::AllNumeric, &Progress::hidden()).unwrap();
+        let e = t.check_finite(f.path()).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "row 2 (line 3), column \"b\": expected a finite number for training, found \"inf\""
+            ),
+            "{e}"
+        );
+        assert!(
+            read("a\n1\n", &Columns::AllNumeric)
+                .unwrap()
+                .check_finite(f.path())
+                .is_ok()
+        );
     }
 
     #[test]

@@ -368,6 +368,17 @@ fn bad_input_gives_precise_errors() {
         .stderr(contains(
             "row 2 (line 3), column \"b\": expected a number, found \"x4\"",
         ));
+    let nan = w.write("nan.csv", "a,b\n1,2\nNaN,4\n");
+    trainer()
+        .arg("train")
+        .arg(&nan)
+        .arg("--out")
+        .arg(w.path("m.isof"))
+        .assert()
+        .failure()
+        .stderr(contains(
+            "row 2 (line 3), column \"a\": expected a finite number for training, found \"NaN\"",
+        ));
     trainer()
         .arg("train")
         .arg(w.path("missing.csv"))

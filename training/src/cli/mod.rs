@@ -63,6 +63,7 @@ fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
         .clone()
         .map_or(Columns::AllNumeric, Columns::Named);
     let table = read_table(&a.data, &columns, progress)?;
+    table.check_finite(&a.data)?;
     let validation = match (&a.threshold_from, &a.labels) {
         (Some(data), Some(labels)) => {
             let table = read_table(data, &Columns::Named(table.names.clone()), progress)?;
