@@ -170,3 +170,31 @@ fn long_fields_are_shortened_in_messages() {
         format!("row 1, feature_2: \"{}…\" is not a number", "x".repeat(40))
     );
 }
+
+#[test]
+fn quoted_and_unquoted_paths_agree() {
+    let plain = "feature_2,feature_1\r\n1,2\n\n3,\n";
+    let quoted = "\"feature_2\",feature_1\r\n\"1\",2\n\n3,\n";
+    let a = csv(plain, 2).unwrap();
+    let b = csv(quoted, 2).unwrap();
+    assert_eq!(a.n_rows, b.n_rows);
+    assert_eq!(format!("{:?}", a.values), format!("{:?}", b.values));
+    assert_eq!(msg(csv("1,2\n3,x\n", 2)), msg(csv("\"1\",2\n3,x\n", 2)));
+    assert_eq!(msg(csv("1,2\n3\n", 2)), msg(csv("\"1\",2\n3\n", 2)));
+}
+
+#[test]
+fn old_mac_line_endings_are_lines() {
+    assert_eq!(
+        csv("1,2\r3,4\r", 2).unwrap().values,
+        vec![1.0, 2.0, 3.0, 4.0]
+    );
+}
+
+#[test]
+fn quoted_field_may_hold_a_comma_but_is_then_not_a_number() {
+    assert_eq!(
+        msg(csv("1,\"2,5\"\n", 2)),
+        "row 1, feature_2: \"2,5\" is not a number"
+    );
+}

@@ -24,8 +24,9 @@ pub(crate) fn parse_field(raw: &[u8]) -> Result<f64, FieldError> {
     if trimmed.is_empty() {
         return Ok(f64::NAN);
     }
-    let text = std::str::from_utf8(trimmed).map_err(|_| FieldError::NotANumber)?;
-    match text.parse::<f64>() {
+    // fast-float2 implements the same grammar as `str::parse::<f64>` on
+    // bytes, with no UTF-8 check and a faster decimal path (tested below).
+    match fast_float2::parse::<f64, _>(trimmed) {
         Ok(v) if v.is_infinite() => Err(FieldError::NotFinite),
         Ok(v) => Ok(v),
         Err(_) => Err(FieldError::NotANumber),
@@ -66,6 +67,50 @@ mod tests {
     }
 
     #[test]
+    fn same_grammar_as_std() {
+        let cases = [
+            "0",
+            "-0",
+            "1.",
+            ".5",
+            "+.5",
+            "1e5",
+            "1E+05",
+            "-1.5e-300",
+            "4.9e-324",
+            "1.7976931348623157e308",
+            "0.30000000000000004",
+            "123456789012345678901234567890",
+            "1e",
+            "e5",
+            ".",
+            "+",
+            "-",
+            "1..2",
+            "--1",
+            "0x1p3",
+            "1_000",
+            "١",
+            "inf",
+            "+infinity",
+            "NaN",
+            "nan1",
+            "1 2",
+            "١٢",
+        ];
+        for case in cases {
+            let ours = parse_field(case.as_bytes());
+            let std = case.parse::<f64>();
+            match (ours, std) {
+                (Ok(a), Ok(b)) => assert!(a == b || (a.is_nan() && b.is_nan()), "{case}"),
+                (Err(FieldError::NotFinite), Ok(b)) => assert!(b.is_infinite(), "{case}"),
+                (Err(FieldError::NotANumber), Err(_)) => {}
+                (ours, std) => panic!("{case}: {ours:?} vs {std:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn text_is_not_a_number() {
         for raw in [
             &b"abc"[..],
@@ -80,5 +125,18 @@ mod tests {
         }
         assert!(!is_value(b"feature_1"));
         assert!(is_value(b""));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_std_on_number_like_text(text in "[-+]?[0-9]{0,25}(\\.[0-9]{0,25})?([eE][-+]?[0-9]{0,4})?") {
+            let ours = parse_field(text.as_bytes());
+            match text.trim().parse::<f64>() {
+                _ if text.is_empty() => proptest::prop_assert!(ours.unwrap().is_nan()),
+                Ok(v) if v.is_infinite() => proptest::prop_assert_eq!(ours, Err(FieldError::NotFinite)),
+                Ok(v) => proptest::prop_assert_eq!(ours, Ok(v)),
+                Err(_) => proptest::prop_assert_eq!(ours, Err(FieldError::NotANumber)),
+            }
+        }
     }
 }
