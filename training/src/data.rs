@@ -19,6 +19,8 @@ pub struct Table {
     pub n_rows: usize,
     /// Columns of the file that were not selected.
     pub skipped: Vec<String>,
+    /// The text of the `timestamp` column, when the file has one that is not a selected column.
+    pub timestamps: Option<Vec<String>>,
 }
 
 impl Table {
@@ -171,6 +173,11 @@ pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result
         .filter(|h| !names.contains(h))
         .cloned()
         .collect();
+    let time_index = header
+        .iter()
+        .position(|h| h == TIMESTAMP_COLUMN)
+        .filter(|j| !indices.contains(j));
+    let mut timestamps = time_index.map(|_| Vec::new());
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let bar = progress.bytes_bar(size, "reading");
     let mut values = Vec::new();
@@ -180,6 +187,9 @@ pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result
         n_rows += 1;
         for (&j, name) in indices.iter().zip(&names) {
             values.push(parse_number(path, n_rows, name, &record[j])?);
+        }
+        if let (Some(j), Some(times)) = (time_index, timestamps.as_mut()) {
+            times.push(record[j].to_owned());
         }
         if n_rows.is_multiple_of(8192) {
             bar.set_position(record.position().map_or(0, |p| p.byte()));
@@ -191,6 +201,7 @@ pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result
         values,
         n_rows: n_rows as usize,
         skipped,
+        timestamps,
     })
 }
 
@@ -289,6 +300,10 @@ mod tests {
         .unwrap();
         assert_eq!(t.names, ["a", "b"]);
         assert_eq!(t.skipped, ["timestamp", "id"]);
+        assert_eq!(
+            t.timestamps,
+            Some(vec!["2024-01-01T00:00:00Z".into(), "t".into()])
+        );
         assert_eq!(t.values, [1.0, 2.5, 3.0, -400.0]);
         assert_eq!(t.row(1), [3.0, -400.0]);
         assert_eq!(t.column(1), [2.5, -400.0]);

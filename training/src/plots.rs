@@ -78,13 +78,22 @@ fn line_points(values: &[f64]) -> Vec<(f64, f64)> {
 }
 
 /// One feature over time: the values as a line, true anomalies as red rings, rows the model
-/// flags as orange triangles.
+/// flags as orange triangles. With `times` (one label per row) the x axis shows them instead of
+/// row numbers.
 pub fn feature_chart(
     name: &str,
     values: &[f64],
     truth: &[bool],
     flagged: &[bool],
+    times: Option<&[String]>,
 ) -> Result<String> {
+    let time_label = |x: &f64| match times {
+        Some(t) => t
+            .get(x.round().max(0.0) as usize)
+            .cloned()
+            .unwrap_or_default(),
+        None => format!("{x}"),
+    };
     draw((WIDE, 260), |root| {
         let (lo, hi) = range(values.iter().copied());
         let mut chart = ChartBuilder::on(root)
@@ -96,7 +105,9 @@ pub fn feature_chart(
             .map_err(plot_err)?;
         chart
             .configure_mesh()
-            .x_desc("row")
+            .x_desc(if times.is_some() { "time" } else { "row" })
+            .x_labels(if times.is_some() { 8 } else { 10 })
+            .x_label_formatter(&time_label)
             .y_desc("value")
             .max_light_lines(0)
             .bold_line_style(GRID)
@@ -269,8 +280,22 @@ mod tests {
             &[1.0, 5.0, 2.0],
             &[false, true, false],
             &[false, true, true],
+            None,
         )
         .unwrap();
+        let times = ["09:00".to_owned(), "09:01".to_owned(), "09:02".to_owned()];
+        let timed = feature_chart(
+            "f",
+            &[1.0, 5.0, 2.0],
+            &[false; 3],
+            &[false; 3],
+            Some(&times),
+        )
+        .unwrap();
+        assert!(
+            timed.contains("09:01") && timed.contains(">\ntime\n<"),
+            "{timed}"
+        );
         assert!(
             svg.starts_with("<svg") && svg.contains("<circle"),
             "{}",

@@ -145,7 +145,13 @@ pub fn render(input: &ReportInput<'_>) -> Result<String> {
     );
     for (j, name) in input.table.names.iter().enumerate() {
         let truth = input.labels.column(name).unwrap_or(&input.labels.rows);
-        let svg = plots::feature_chart(name, &input.table.column(j), truth, &flagged)?;
+        let svg = plots::feature_chart(
+            name,
+            &input.table.column(j),
+            truth,
+            &flagged,
+            input.table.timestamps.as_deref(),
+        )?;
         out.push_str(&figure("feature", name, &svg));
     }
     let _ = write!(
@@ -167,6 +173,7 @@ mod tests {
             values: vec![1.0, 2.0, 1.1, 2.1, 9.0, 2.0, 1.0, 2.2],
             n_rows: 4,
             skipped: vec![],
+            timestamps: None,
         };
         let scores = [0.3, 0.35, 0.9, 0.4];
         let labels = Labels {
