@@ -107,4 +107,13 @@ mod tests {
             "invalid JSON: trailing characters at line 1 column 7"
         );
     }
+
+    #[test]
+    fn sniffing_picks_json_or_csv() {
+        assert_eq!(sniff_record(b"  [1,2]"), InputFormat::Json);
+        assert_eq!(sniff_record(b"\xEF\xBB\xBF{\"a\":1}"), InputFormat::Json);
+        assert_eq!(sniff_record(b"1,2"), InputFormat::Csv);
+        assert_eq!(sniff_record(b"a,b\n1,2"), InputFormat::Csv);
+        assert_eq!(sniff_record(b""), InputFormat::Csv);
+    }
 }

@@ -201,3 +201,128 @@ fn locations_are_structured() {
         }
     );
 }
+
+#[test]
+fn sparse_errors_are_precise() {
+    let wrap = |f: &str| format!(r#"{{"instances":[{{"data":{{"features":{f}}}}}]}}"#);
+    let cases = [
+        (
+            r#"{"keys":[0],"shape":[4],"values":[1]}"#,
+            "row 1: expected shape [3], found shape [4]",
+        ),
+        (
+            r#"{"keys":[7],"shape":[3],"values":[1]}"#,
+            "row 1: expected keys below 3, found key 7",
+        ),
+        (
+            r#"{"keys":[0,1],"values":[1]}"#,
+            "row 1: expected as many keys as values, found 2 keys and 1 values",
+        ),
+        (r#"{"values":[1,2]}"#, "row 1: expected 3 values, found 2"),
+        (
+            r#"{"values":[1,"x",3]}"#,
+            "row 1, feature_2: expected a number or null, found string \"x\"",
+        ),
+    ];
+    for (features, want) in cases {
+        assert_eq!(msg(json(&wrap(features), 3)), want, "{features}");
+    }
+    let err = msg(json(r#"{"data":{"feat":[1]}}"#, 3));
+    assert!(
+        err.starts_with("row 1: expected {\"data\": {\"features\": {\"values\": [...]}}}, found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn features_must_be_an_array() {
+    assert_eq!(
+        msg(json(r#"{"features": 3}"#, 1)),
+        "row 1: expected \"features\" to be an array, found a number"
+    );
+    assert_eq!(
+        msg(json(r#"[[1], {"features": {"a": 1}}]"#, 1)),
+        "row 2: expected \"features\" to be an array, found an object"
+    );
+}
+
+#[test]
+fn feature_names_win_over_wrapper_keys() {
+    let names: Vec<String> = vec!["features".into(), "data".into()];
+    let rows = decode_json(br#"{"features": 1, "data": 2}"#, &names, &Limits::default()).unwrap();
+    assert_eq!(rows.values, vec![1.0, 2.0]);
+}
+
+#[test]
+fn repeated_keys_keep_the_last_value() {
+    assert_eq!(
+        json(r#"{"feature_1": 1, "feature_1": 5}"#, 1)
+            .unwrap()
+            .values,
+        vec![5.0]
+    );
+}
+
+#[test]
+fn python_nan_token_is_not_json() {
+    assert_eq!(
+        msg(json("[NaN, 1]", 2)),
+        "invalid JSON: expected value at line 1 column 2"
+    );
+}
+
+#[test]
+fn many_features_use_the_key_index() {
+    let names: Vec<String> = (0..40).map(|i| format!("sensor_{i}")).collect();
+    let record: Vec<String> = names
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, n)| format!("\"{n}\":{i}"))
+        .collect();
+    let body = format!("[{{{}}}]", record.join(","));
+    let rows = decode_json(body.as_bytes(), &names, &Limits::default()).unwrap();
+    assert_eq!(rows.values, (0..40).map(f64::from).collect::<Vec<_>>());
+    let body = body.replace("\"sensor_39\":39,", "");
+    let err = decode_json(body.as_bytes(), &names, &Limits::default()).unwrap_err();
+    assert_eq!(err.to_string(), "record 1: missing key \"sensor_39\"");
+}
+
+#[test]
+fn row_limit_applies_to_json_and_jsonlines() {
+    let limits = Limits::with_max_rows(2);
+    let n = names(1);
+    assert_eq!(
+        decode_json(b"[[1],[2],[3]]", &n, &limits),
+        Err(DecodeError::TooManyRows { limit: 2 })
+    );
+    assert_eq!(
+        decode_json(br#"{"instances":[[1],[2],[3]]}"#, &n, &limits),
+        Err(DecodeError::TooManyRows { limit: 2 })
+    );
+    assert_eq!(
+        decode_jsonlines(b"[1]\n[2]\n[3]\n", &n, &limits),
+        Err(DecodeError::TooManyRows { limit: 2 })
+    );
+    assert!(decode_json(b"[[1],[2]]", &n, &limits).is_ok());
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let body = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_eq!(
+        msg(json(&body, 1)),
+        "row 1, feature_1: expected a number or null, found an array"
+    );
+    let body = format!("{}1{}", "{\"x\":".repeat(10_000), "}".repeat(10_000));
+    assert_eq!(msg(json(&body, 1)), "record 1: missing key \"feature_1\"");
+    let body = format!(
+        "{}1{}",
+        "{\"feature_1\":".repeat(10_000),
+        "}".repeat(10_000)
+    );
+    assert_eq!(
+        msg(json(&body, 1)),
+        "record 1, feature_1: expected a number or null, found an object"
+    );
+}
