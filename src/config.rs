@@ -89,7 +89,11 @@ pub struct ServeArgs {
     #[arg(long, env = ENV_PARALLEL_ROWS, default_value_t = DEFAULT_PARALLEL_ROWS)]
     pub parallel_rows: usize,
     /// Seconds to finish in-flight requests after SIGTERM/SIGINT.
-    #[arg(long, env = "ISOSERVE_SHUTDOWN_GRACE", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS)]
+    #[arg(
+        long = "shutdown-grace",
+        env = "ISOSERVE_SHUTDOWN_GRACE",
+        default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS
+    )]
     pub shutdown_grace_secs: u64,
     /// Python numeric log level (RUST_LOG wins when set).
     #[arg(long, env = ENV_LOG_LEVEL)]

@@ -42,6 +42,14 @@ pub enum AppError {
         "no route for {0}; the routes are GET /ping, POST /invocations, GET /execution-parameters"
     )]
     NotFound(String),
+    /// The route exists but not for this method.
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed {
+        /// The request method.
+        method: String,
+        /// The request path.
+        path: String,
+    },
     /// A fault of the server itself.
     #[error("internal error: {0}")]
     Internal(String),
@@ -82,6 +90,9 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, "model_not_ready")
             }
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

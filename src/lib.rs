@@ -11,6 +11,7 @@ pub mod model_source;
 pub mod routes;
 pub mod shutdown;
 pub mod state;
+pub mod train_job;
 
 use std::future::Future;
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .route("/invocations", post(routes::invocations))
         .route("/execution-parameters", get(routes::execution_parameters))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
     with_layers(routes)
 }
@@ -50,10 +52,25 @@ async fn not_found(uri: axum::http::Uri) -> AppError {
     AppError::NotFound(uri.path().to_owned())
 }
 
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
+    AppError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+/// SageMaker's per-request id (also written to Data Capture), worth having in the access log.
+const INFERENCE_ID: &str = "x-amzn-sagemaker-inference-id";
+
 async fn access_log(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let inference_id = request
+        .headers()
+        .get(INFERENCE_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let latency_us = started.elapsed().as_micros() as u64;
@@ -64,7 +81,7 @@ async fn access_log(request: Request, next: Next) -> Response {
             .extensions()
             .get::<routes::invocations::RowCount>()
             .map(|r| r.0);
-        tracing::debug!(%method, path, status, rows, latency_us, "request");
+        tracing::debug!(%method, path, status, rows, latency_us, inference_id, "request");
     }
     response
 }

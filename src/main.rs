@@ -14,11 +14,14 @@ use isoserve::{AppState, Config, ServeArgs};
 enum Cli {
     /// Serve /ping, /invocations and /execution-parameters (the default).
     Serve(ServeArgs),
+    /// Run a SageMaker training job: /opt/ml/input -> /opt/ml/model/model.isof.
+    Train(isoserve::train_job::TrainArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse_from(with_default_command(std::env::args_os().collect())) {
         Cli::Serve(args) => serve(args),
+        Cli::Train(args) => isoserve::train_job::run_cli(args),
     }
 }
 

@@ -199,10 +199,14 @@ async fn a_failed_load_is_503_for_good() {
 }
 
 #[tokio::test]
-async fn unknown_routes_are_404_json() {
+async fn unknown_routes_and_methods_are_json_errors() {
     send(&app(), get("/predict"))
         .await
         .expect_error(StatusCode::NOT_FOUND, "not_found");
+    let message = send(&app(), get("/invocations"))
+        .await
+        .expect_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(message, "GET is not allowed on /invocations");
 }
 
 #[tokio::test]

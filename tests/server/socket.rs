@@ -314,6 +314,51 @@ fn sagemaker_bind_to_port_is_honoured_with_and_without_serve() {
             json,
             serde_json::json!({"MaxConcurrentTransforms": 3, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 20})
         );
+        let mut server = server;
+        server.signal("INT");
+        assert_eq!(server.wait_exit(Duration::from_secs(10)).code(), Some(0));
+    }
+}
+
+#[test]
+fn the_grace_period_bounds_shutdown_when_a_client_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = save_model(dir.path());
+    let mut server = Server::start(command(&[
+        "--port",
+        "0",
+        "--model",
+        model_path.to_str().unwrap(),
+        "--shutdown-grace",
+        "1",
+    ]));
+    server.wait_ready();
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    // Promise a body that never comes.
+    write!(
+        stream,
+        "POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n\
+         Content-Length: 1000\r\n\r\n1,2,3\n"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let signalled = Instant::now();
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(10)).code(), Some(0));
+    let waited = signalled.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "left before the grace period: {waited:?}"
+    );
+    // The reader thread may still be passing on the last lines.
+    let until = Instant::now() + Duration::from_secs(2);
+    while !server
+        .logs()
+        .iter()
+        .any(|l| l.contains("grace period over"))
+    {
+        assert!(Instant::now() < until, "the forced exit is logged");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -338,6 +383,7 @@ fn requests_are_logged_at_debug_with_rows_status_and_latency() {
     let body = csv(&sample_rows());
     let invoke = format!(
         "POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n\
+         X-Amzn-SageMaker-Inference-Id: req-42\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -366,6 +412,7 @@ fn requests_are_logged_at_debug_with_rows_status_and_latency() {
             assert_eq!(invocation["rows"], 4);
             assert_eq!(invocation["status"], 200);
             assert!(invocation["latency_us"].is_u64());
+            assert_eq!(invocation["inference_id"], "req-42");
         }
         // Health checks never reach the log at debug or info.
         assert!(
