@@ -77,6 +77,24 @@ fn line_points(values: &[f64]) -> Vec<(f64, f64)> {
     points
 }
 
+/// `(row, value)` of the marked rows, one per pixel-sized cell: markers drawn on the same spot
+/// look the same, and a million-row file would otherwise make the page huge.
+fn marker_points(values: &[f64], marks: &[bool], (lo, hi): (f64, f64)) -> Vec<(f64, f64)> {
+    let (x_scale, y_scale) = (
+        f64::from(WIDE) / values.len().max(1) as f64,
+        260.0 / (hi - lo),
+    );
+    let mut seen = std::collections::HashSet::new();
+    marks
+        .iter()
+        .zip(values)
+        .enumerate()
+        .filter(|(_, (m, _))| **m)
+        .map(|(i, (_, &v))| (i as f64, v))
+        .filter(|&(x, v)| seen.insert(((x * x_scale) as i64, ((v - lo) * y_scale) as i64)))
+        .collect()
+}
+
 /// One feature over time: the values as a line, true anomalies as red rings, rows the model
 /// flags as orange triangles. With `times` (one label per row) the x axis shows them instead of
 /// row numbers.
@@ -119,15 +137,7 @@ pub fn feature_chart(
                 LINE_COLOR.stroke_width(1),
             ))
             .map_err(plot_err)?;
-        let at = |marks: &[bool]| -> Vec<(f64, f64)> {
-            marks
-                .iter()
-                .zip(values)
-                .enumerate()
-                .filter(|(_, (m, _))| **m)
-                .map(|(i, (_, &v))| (i as f64, v))
-                .collect()
-        };
+        let at = |marks: &[bool]| marker_points(values, marks, (lo, hi));
         chart
             .draw_series(
                 at(truth)
@@ -271,6 +281,17 @@ mod tests {
         let pts = line_points(&values);
         assert!(pts.len() <= MAX_LINE_POINTS);
         assert!(pts.contains(&(77_777.0, 500.0)) && pts.contains(&(12_345.0, -500.0)));
+    }
+
+    #[test]
+    fn markers_on_the_same_pixel_are_drawn_once() {
+        let values: Vec<f64> = (0..100_000).map(|i| (i % 2) as f64).collect();
+        let all = vec![true; values.len()];
+        let points = marker_points(&values, &all, (0.0, 1.0));
+        // 960 columns x 2 distinct heights.
+        assert_eq!(points.len(), 2 * 960);
+        let few = marker_points(&[0.0, 1.0, 0.5], &[true, false, true], (0.0, 1.0));
+        assert_eq!(few, [(0.0, 0.0), (2.0, 0.5)]);
     }
 
     #[test]
