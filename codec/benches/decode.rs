@@ -47,6 +47,16 @@ fn json_records_body() -> Vec<u8> {
     serde_json::to_vec(&rows).unwrap()
 }
 
+fn jsonlines_body() -> Vec<u8> {
+    let doc: Vec<serde_json::Value> = serde_json::from_slice(&json_records_body()).unwrap();
+    let mut out = Vec::new();
+    for record in doc {
+        serde_json::to_writer(&mut out, &record).unwrap();
+        out.push(b'\n');
+    }
+    out
+}
+
 fn bench_decode(c: &mut Criterion) {
     let names = names();
     let limits = Limits::default();
@@ -56,6 +66,11 @@ fn bench_decode(c: &mut Criterion) {
         ("csv", InputFormat::Csv, csv_body()),
         ("json_arrays", InputFormat::Json, json_arrays_body()),
         ("json_records", InputFormat::Json, json_records_body()),
+        (
+            "jsonlines_records",
+            InputFormat::JsonLines,
+            jsonlines_body(),
+        ),
     ];
     for (name, format, body) in &bodies {
         group.bench_function(*name, |b| {

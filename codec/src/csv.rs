@@ -37,7 +37,11 @@ fn decode_unquoted(
     limits: &Limits,
 ) -> Result<Rows, DecodeError> {
     let mut reader = Reader::new(feature_names, limits, body.len());
-    for line in body.split(|&b| b == b'\n') {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    for end in ends {
+        let line = &body[start..end];
+        start = end + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let count = memchr::memchr_iter(b',', line).count() + 1;
         reader.line(line.split(|&b| b == b','), count)?;

@@ -8,6 +8,31 @@
 //! * [`decode_record`] and [`decode_response`] serve stream clients.
 //!
 //! The accepted shapes and the exact rules are in `docs/formats.md`.
+//!
+//! A request, end to end:
+//!
+//! ```
+//! use codec::{InputFormat, Limits, OutputFormat, Prediction, Shape};
+//!
+//! let features = vec!["feature_1".to_string(), "feature_2".to_string()];
+//! let input = InputFormat::from_content_type(Some("text/csv; charset=utf-8"))?;
+//! let output = OutputFormat::negotiate(Some("application/json"), OutputFormat::Json)?;
+//! let shape = Shape::from_custom_attributes(Some("format=rcf"))?.unwrap_or_default();
+//!
+//! let rows = codec::decode(input, b"feature_2,feature_1\n2,1\n4,\n", &features, &Limits::default())?;
+//! assert_eq!((rows.n_rows, rows.n_cols), (2, 2));
+//! assert_eq!(rows.row(0), &[1.0, 2.0]); // reordered into the model's columns
+//! assert!(rows.row(1)[0].is_nan()); // an empty field is a missing value
+//!
+//! let predictions = [Prediction { score: 0.71, anomaly: true }, Prediction { score: 0.4, anomaly: false }];
+//! let body = codec::encode(&predictions, output, shape);
+//! assert_eq!(body, br#"{"scores":[{"score":0.71},{"score":0.4}]}"#);
+//!
+//! let err = codec::decode(input, b"1,2\n3\n", &features, &Limits::default()).unwrap_err();
+//! assert_eq!(err.to_string(), "row 2: expected 2 values, found 1");
+//! assert_eq!(err.kind().http_status(), 400);
+//! # Ok::<(), codec::DecodeError>(())
+//! ```
 
 mod csv;
 mod encode;
@@ -29,7 +54,7 @@ pub use json::{decode_json, decode_jsonlines};
 pub use limits::Limits;
 pub use media::{InputFormat, OutputFormat, SUPPORTED_ACCEPT_TYPES, SUPPORTED_CONTENT_TYPES};
 pub use npy::decode_npy;
-pub use record::{decode_record, sniff_record};
+pub use record::{decode_record, decode_record_with, sniff_record};
 pub use response::{Answer, decode_answers, decode_response};
 pub use rows::Rows;
 pub use shape::Shape;

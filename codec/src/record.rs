@@ -23,12 +23,20 @@ pub fn sniff_record(bytes: &[u8]) -> InputFormat {
 /// line (or lines), a JSON record keyed by feature name, a JSON array, an
 /// array of rows, or JSON Lines. Errors are those of the format chosen.
 pub fn decode_record(bytes: &[u8], feature_names: &[String]) -> Result<Rows, DecodeError> {
-    let limits = Limits::default();
+    decode_record_with(bytes, feature_names, &Limits::default())
+}
+
+/// [`decode_record`] with explicit limits.
+pub fn decode_record_with(
+    bytes: &[u8],
+    feature_names: &[String],
+    limits: &Limits,
+) -> Result<Rows, DecodeError> {
     match sniff_record(bytes) {
-        InputFormat::Json => match decode_json_value(bytes, feature_names, &limits)? {
+        InputFormat::Json => match decode_json_value(bytes, feature_names, limits)? {
             JsonOutcome::Done(rows) => Ok(rows),
             // Several JSON documents: read it as JSON Lines so errors name the line.
-            JsonOutcome::TrailingData(err) => decode_jsonlines(bytes, feature_names, &limits)
+            JsonOutcome::TrailingData(err) => decode_jsonlines(bytes, feature_names, limits)
                 .map_err(|e| {
                     if matches!(e, DecodeError::Json { .. }) {
                         err
@@ -37,7 +45,7 @@ pub fn decode_record(bytes: &[u8], feature_names: &[String]) -> Result<Rows, Dec
                     }
                 }),
         },
-        _ => decode_csv(bytes, feature_names, &limits),
+        _ => decode_csv(bytes, feature_names, limits),
     }
 }
 
@@ -97,6 +105,9 @@ mod tests {
         assert_eq!(err.to_string(), "row 1, b: \"x\" is not a number");
         assert_eq!(decode_record(b"", &names()), Err(DecodeError::NoRows));
         assert_eq!(decode_record(b"  \n", &names()), Err(DecodeError::NoRows));
+        let limits = Limits::with_max_rows(1);
+        let err = decode_record_with(b"1,2\n3,4", &names(), &limits).unwrap_err();
+        assert_eq!(err, DecodeError::TooManyRows { limit: 1 });
     }
 
     #[test]

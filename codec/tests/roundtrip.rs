@@ -72,6 +72,26 @@ proptest! {
     }
 
     #[test]
+    fn csv_quoting_does_not_change_the_result((cols, rows) in matrix(), quote_mask in any::<u64>()) {
+        let mut plain = String::new();
+        let mut quoted = String::new();
+        for (r, row) in rows.iter().enumerate() {
+            let fields: Vec<String> = row.iter().map(|&v| csv_field(v)).collect();
+            plain.push_str(&fields.join(","));
+            let q: Vec<String> = fields.iter().enumerate().map(|(c, f)| {
+                if (quote_mask >> ((r * cols + c) % 64)) & 1 == 1 { format!("\"{f}\"") } else { f.clone() }
+            }).collect();
+            quoted.push_str(&q.join(","));
+            plain.push('\n');
+            quoted.push('\n');
+        }
+        let names = names(cols);
+        let a = decode(InputFormat::Csv, plain.as_bytes(), &names, &Limits::default());
+        let b = decode(InputFormat::Csv, quoted.as_bytes(), &names, &Limits::default());
+        prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+
+    #[test]
     fn csv_header_in_any_order((cols, rows) in matrix(), seed in any::<u64>()) {
         let names = names(cols);
         // A permutation of the columns derived from the seed.
