@@ -48,3 +48,60 @@ fn width_mismatch_is_an_error() {
     assert!(m.score_batch_parallel(wide.view()).is_err());
     assert!(m.score_slice(&[0.0; 9]).is_err());
 }
+
+/// Rewrites the body's checksum after an edit, so the damage under test is the only problem.
+fn reseal(bytes: &mut [u8]) {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(&bytes[52..]);
+    bytes[20..52].copy_from_slice(&digest);
+}
+
+#[test]
+fn damaged_files_name_the_problem() {
+    let good = models()[0].to_bytes();
+
+    let cut = &good[..good.len() - 10];
+    match Model::from_bytes(cut) {
+        Err(ModelFileError::Truncated { expected, found }) => assert_eq!((expected, found), (good.len(), good.len() - 10)),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(Model::from_bytes(&good[..30]), Err(ModelFileError::Truncated { expected: 52, found: 30 })));
+
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x01;
+    assert!(matches!(Model::from_bytes(&flipped), Err(ModelFileError::ChecksumMismatch { .. })));
+
+    let mut version = good.clone();
+    version[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let e = Model::from_bytes(&version).unwrap_err();
+    assert!(matches!(e, ModelFileError::UnsupportedVersion { found: 2, supported: 1 }), "{e}");
+    assert_eq!(e.to_string(), "unsupported model format version 2 (this build reads version 1)");
+
+    let mut magic = good.clone();
+    magic[1] = b'X';
+    assert!(matches!(Model::from_bytes(&magic), Err(ModelFileError::NotAModelFile)));
+    assert!(matches!(Model::from_bytes(b"feature_1,feature_2\n1,2\n"), Err(ModelFileError::NotAModelFile)));
+
+    let mut kind = good.clone();
+    kind[52..56].copy_from_slice(&9u32.to_le_bytes());
+    reseal(&mut kind);
+    assert!(matches!(Model::from_bytes(&kind), Err(ModelFileError::UnknownDetectorKind(9))));
+
+    // A k-means payload under isolation-forest metadata.
+    let km = models()[2].to_bytes();
+    let mut wrong_kind = good.clone();
+    wrong_kind[52..56].copy_from_slice(&km[52..56]);
+    reseal(&mut wrong_kind);
+    let e = Model::from_bytes(&wrong_kind).unwrap_err();
+    assert!(matches!(e, ModelFileError::MetadataInconsistent(_)), "{e}");
+
+    // Metadata claiming another feature count than the trees use.
+    let needle = b"\"n_features\":4";
+    let at = good.windows(needle.len()).position(|w| w == needle).expect("metadata holds n_features");
+    let mut meta = good.clone();
+    meta[at + needle.len() - 1] = b'3';
+    reseal(&mut meta);
+    let e = Model::from_bytes(&meta).unwrap_err();
+    assert!(e.to_string().contains("payload has 4 features, metadata n_features 3"), "{e}");
+}
