@@ -70,7 +70,8 @@ impl Table {
 /// Which columns to read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Columns {
-    /// Every column except `timestamp` whose first value is a number.
+    /// Every column except `timestamp` whose first value is a number (or empty, which then fails
+    /// with its row and column).
     AllNumeric,
     /// Exactly these, in this order (for a model: its feature names).
     Named(Vec<String>),
@@ -155,7 +156,11 @@ pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result
             .collect::<Result<_>>()?,
         Columns::AllNumeric => (0..header.len())
             .filter(|&j| header[j] != TIMESTAMP_COLUMN)
-            .filter(|&j| first.as_ref().is_none_or(|r| r[j].parse::<f64>().is_ok()))
+            .filter(|&j| {
+                first
+                    .as_ref()
+                    .is_none_or(|r| r[j].is_empty() || r[j].parse::<f64>().is_ok())
+            })
             .collect(),
     };
     if indices.is_empty() {
@@ -353,6 +358,13 @@ mod tests {
             .to_string();
         assert!(
             e.contains("row 2 (line 3), column \"b\": expected a number, found \"oops\""),
+            "{e}"
+        );
+        let e = read("a,b\n1,\n3,4\n", &Columns::AllNumeric)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 1 (line 2), column \"b\": expected a number, found \"\""),
             "{e}"
         );
         let e = read("a,b\n1,2\n3,\n", &Columns::AllNumeric)
