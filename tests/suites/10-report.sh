@@ -36,7 +36,7 @@ fi
 render() {
   local profile
   profile=$(mktemp -d -p "$work")
-  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$profile" --dump-dom "file://$1" 2>"$profile.log"
 }
