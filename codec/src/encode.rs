@@ -11,8 +11,9 @@ use std::io::Write;
 use crate::media::OutputFormat;
 use crate::shape::Shape;
 
-/// One row's result.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One row's result. Its serde form is the native JSON object
+/// `{"score":0.71,"anomaly":true}`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Prediction {
     /// The anomaly score, higher is more anomalous.
     pub score: f64,

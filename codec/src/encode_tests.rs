@@ -129,3 +129,14 @@ fn encode_into_appends() {
     encode_into(&preds()[..1], OutputFormat::Csv, Shape::Rcf, &mut buf);
     assert_eq!(buf, b"x0.71\n");
 }
+
+#[test]
+fn prediction_serde_form_matches_a_native_json_line() {
+    let p = Prediction {
+        score: 0.71,
+        anomaly: true,
+    };
+    let line = encode(&[p], OutputFormat::JsonLines, Shape::Native);
+    assert_eq!(serde_json::to_vec(&p).unwrap(), line[..line.len() - 1]);
+    assert_eq!(serde_json::from_slice::<Prediction>(&line).unwrap(), p);
+}

@@ -42,12 +42,13 @@ impl InputFormat {
     /// inference toolkits default to `application/json`.
     pub const DEFAULT: InputFormat = InputFormat::Json;
 
-    /// Parses a `Content-Type` header value. `None` (header absent) gives
-    /// [`InputFormat::DEFAULT`]; an unsupported or unparsable type is
-    /// [`DecodeError::UnsupportedContentType`] (HTTP 415).
+    /// Parses a `Content-Type` header value. `None` (header absent) or an
+    /// empty value gives [`InputFormat::DEFAULT`]; an unsupported or
+    /// unparsable type is [`DecodeError::UnsupportedContentType`] (HTTP 415).
     pub fn from_content_type(value: Option<&str>) -> Result<InputFormat, DecodeError> {
-        let Some(value) = value else {
-            return Ok(InputFormat::DEFAULT);
+        let value = match value {
+            Some(v) if !v.trim().is_empty() => v,
+            _ => return Ok(InputFormat::DEFAULT),
         };
         let unsupported = || DecodeError::UnsupportedContentType {
             found: value.to_owned(),

@@ -28,6 +28,14 @@ fn content_types_match_on_media_type_with_parameters() {
 #[test]
 fn missing_content_type_defaults_to_json() {
     assert_eq!(InputFormat::from_content_type(None), Ok(InputFormat::Json));
+    assert_eq!(
+        InputFormat::from_content_type(Some("")),
+        Ok(InputFormat::Json)
+    );
+    assert_eq!(
+        InputFormat::from_content_type(Some("  ")),
+        Ok(InputFormat::Json)
+    );
     assert_eq!(InputFormat::DEFAULT, InputFormat::Json);
 }
 
