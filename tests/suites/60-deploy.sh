@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Offline proof of deploy/: the scripts and the CloudFormation template run unchanged against
+# moto (ECR, S3, IAM, STS, SageMaker, CloudFormation, Kinesis, Lambda, SNS, SQS, Logs control
+# planes) and a local registry that plays ECR's data plane (Debian's docker-registry, htpasswd user
+# AWS with moto's ECR token as password). The scripts reach the emulators only through
+# AWS_ENDPOINT_URL and --registry, exactly as a user would point them at another endpoint.
+#
+# What moto cannot prove: endpoints are InService at once (no Creating/Failed phases), image URIs
+# and roles are not validated, and sagemaker-runtime InvokeEndpoint answers a canned "body" without
+# running any container (so the smoke call proves the request is well-formed and sent, not what the
+# model answers: tests/suites/50-container.sh proves that against the real image).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/common.sh
+source tests/container/engine.sh
+source tests/deploy/bench.sh
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cleanup() { bench_stop; engine_stop; }
+trap cleanup EXIT
+
+step "shellcheck the deploy and container scripts"
+ensure_apt shellcheck curl file
+shellcheck -x -s bash deploy/*.sh tests/container/*.sh tests/deploy/*.sh tests/suites/[56]0-*.sh
+
+step "cfn-lint deploy/cloudformation.yaml"
+bench_start_moto
+cfn-lint deploy/cloudformation.yaml
+
+step "local registry as the ECR data plane"
+engine_start
+export DOCKER
+bench_start_registry
+token=$(aws ecr get-login-password)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -u "AWS:wrong" "http://$REGISTRY_HOST/v2/")" = 401 ] ||
+  fail "the registry accepted a wrong password"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -u "AWS:$token" "http://$REGISTRY_HOST/v2/")" = 200 ] ||
+  fail "the registry refused moto's ECR token"
+
+step "build-and-push.sh (host-built binary, no base-image pulls)"
+repo=isoserve-offline
+uri=$(deploy/build-and-push.sh --repository "$repo" --tag t1 --host-build --registry "$REGISTRY_HOST" | tail -1)
+[ "$uri" = "123456789012.dkr.ecr.us-east-1.amazonaws.com/$repo:t1" ] || fail "image URI $uri"
+tags=$(curl -s -u "AWS:$token" "http://$REGISTRY_HOST/v2/$repo/tags/list")
+grep -q '"t1"' <<<"$tags" || fail "t1 not in the registry: $tags"
+# The manifest in the registry is the one of the local image.
+pushed=$(curl -s -u "AWS:$token" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  -o /dev/null -w '%header{docker-content-digest}' "http://$REGISTRY_HOST/v2/$repo/manifests/t1")
+local_digest=$("$DOCKER" image inspect "$REGISTRY_HOST/$repo:t1" --format '{{join .RepoDigests " "}}')
+[[ $local_digest == *"$pushed"* ]] || fail "registry digest $pushed is not the local image's ($local_digest)"
+aws ecr describe-repositories --repository-names "$repo" >/dev/null || fail "ECR repository not created"
+# Idempotent: the repository exists now, and the second push uploads nothing new.
+again=$(deploy/build-and-push.sh --repository "$repo" --tag t1 --image isoserve:t1 --registry "$REGISTRY_HOST" 2>&1)
+grep -q "ECR repository $repo exists" <<<"$again" || fail "second run did not reuse the repository: $again"
+# What was pushed runs: pull it back by digest and read its SageMaker label.
+"$DOCKER" rmi "$REGISTRY_HOST/$repo:t1" >/dev/null
+"$DOCKER" pull -q "$REGISTRY_HOST/$repo@$pushed" >/dev/null
+label=$("$DOCKER" image inspect "$REGISTRY_HOST/$repo@$pushed" \
+  --format '{{index .Config.Labels "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"}}')
+[ "$label" = true ] || fail "pulled image lacks the bind-to-port label"
+
+step "package-model.sh to S3"
+s3=$(deploy/package-model.sh --model models/default.isof --s3-uri s3://isoserve-offline-models/v1/ --create-bucket | tail -1)
+[ "$s3" = s3://isoserve-offline-models/v1/model.tar.gz ] || fail "S3 URL $s3"
+deploy/package-model.sh --model models/default.isof --s3-uri "$s3" >/dev/null   # idempotent
+scratch=$(mktemp -d)
+aws s3 cp --only-show-errors "$s3" "$scratch/model.tar.gz"
+[ "$(tar -tzf "$scratch/model.tar.gz")" = model.isof ] || fail "archive holds $(tar -tzf "$scratch/model.tar.gz")"
+tar -xzf "$scratch/model.tar.gz" -C "$scratch"
+cmp -s "$scratch/model.isof" models/default.isof || fail "archived model differs from the input"
+
+step "create-endpoint.sh against moto"
+role=$(aws iam create-role --role-name isoserve-offline-sagemaker \
+  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}' \
+  --query Role.Arn --output text)
+out=$(deploy/create-endpoint.sh --name isoserve-offline --image "$uri" --role "$role" \
+  --model-data-url "$s3" --env ISOSERVE_OUTPUT_FORMAT=rcf --env 'NOTE=a "quoted", value' \
+  --instance-type ml.c5.large --instance-count 2 --smoke-row 1,2,3,4,5 2>&1) || fail "create-endpoint: $out"
+echo "$out"
+grep -q "smoke invoke-endpoint with \[1,2,3,4,5\] answered: body" <<<"$out" || fail "no smoke invocation"
+[ "$(aws sagemaker describe-endpoint --endpoint-name isoserve-offline --query EndpointStatus --output text)" = InService ] ||
+  fail "endpoint not InService"
+model=$(aws sagemaker describe-model --model-name isoserve-offline --output json)
+for want in "\"Image\": \"$uri\"" "\"ModelDataUrl\": \"$s3\"" '"ISOSERVE_OUTPUT_FORMAT": "rcf"' \
+            '"NOTE": "a \"quoted\", value"' "\"ExecutionRoleArn\": \"$role\""; do
+  grep -qF "$want" <<<"$model" || fail "describe-model lacks $want: $model"
+done
+variant=$(aws sagemaker describe-endpoint-config --endpoint-config-name isoserve-offline \
+  --query 'ProductionVariants[0].[VariantName,InstanceType,InitialInstanceCount]' --output text)
+[ "$(echo "$variant" | tr -s '\t ' ' ')" = "AllTraffic ml.c5.large 2" ] || fail "variant $variant"
+out=$(deploy/create-endpoint.sh --name isoserve-offline --image "$uri" --role "$role" --no-smoke 2>&1)
+if ! grep -q "model isoserve-offline exists" <<<"$out" || ! grep -q "endpoint isoserve-offline exists" <<<"$out"; then
+  fail "second create-endpoint did not reuse: $out"
+fi
+
+step "teardown.sh"
+deploy/teardown.sh --name isoserve-offline --ecr-repository "$repo" --model-data-url "$s3"
+aws sagemaker describe-endpoint --endpoint-name isoserve-offline >/dev/null 2>&1 && fail "endpoint still there"
+aws sagemaker describe-endpoint-config --endpoint-config-name isoserve-offline >/dev/null 2>&1 && fail "config still there"
+aws sagemaker describe-model --model-name isoserve-offline >/dev/null 2>&1 && fail "model still there"
+aws ecr describe-repositories --repository-names "$repo" >/dev/null 2>&1 && fail "repository still there"
+aws s3 ls "$s3" >/dev/null 2>&1 && fail "model.tar.gz still there"
+out=$(deploy/teardown.sh --name isoserve-offline 2>&1)
+grep -q "endpoint isoserve-offline: already gone" <<<"$out" || fail "second teardown: $out"
+
+step "CloudFormation stack in moto"
+tests/deploy/stack.sh "$scratch"
+rm -rf "$scratch"
+echo "60-deploy: all checks passed"
