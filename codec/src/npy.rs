@@ -1,6 +1,7 @@
 //! `application/x-npy` request bodies: a NumPy `.npy` array, 1-D (one row)
-//! or 2-D (rows × features), float32 or float64, either byte order, C or
-//! Fortran order. NaN is a missing value; infinity is rejected.
+//! or 2-D (rows × features), float32 or float64 (or an integer type, as NumPy
+//! stores a Python list of ints), either byte order, C or Fortran order. NaN
+//! is a missing value; infinity is rejected.
 
 use npyz::{DType, NpyFile, Order, TypeChar};
 
@@ -18,15 +19,14 @@ pub fn decode_npy(
         return Err(DecodeError::NoRows);
     }
     let npy = NpyFile::new(body).map_err(|e| npy_error(format!("cannot read the header ({e})")))?;
-    let item_size = match npy.dtype() {
-        DType::Plain(ts)
-            if ts.type_char() == TypeChar::Float && matches!(ts.size_field(), 4 | 8) =>
-        {
-            ts.size_field()
+    let (kind, item_size) = match npy.dtype() {
+        DType::Plain(ts) if is_numeric(ts.type_char(), ts.size_field()) => {
+            (ts.type_char(), ts.size_field())
         }
         other => {
             return Err(npy_error(format!(
-                "unsupported dtype {}; expected float32 or float64 ('<f4', '>f4', '<f8' or '>f8')",
+                "unsupported dtype {}; expected float32 or float64 ('<f4', '>f4', '<f8', '>f8') \
+                 or an integer type",
                 other.descr()
             )));
         }
@@ -70,16 +70,8 @@ pub fn decode_npy(
         )));
     }
     let order = npy.order();
-    let read_error = |e: std::io::Error| npy_error(format!("cannot read the data ({e})"));
-    let stored: Vec<f64> = if item_size == 8 {
-        npy.into_vec::<f64>().map_err(read_error)?
-    } else {
-        npy.into_vec::<f32>()
-            .map_err(read_error)?
-            .into_iter()
-            .map(f64::from)
-            .collect()
-    };
+    let stored = read_values(npy, kind, item_size)
+        .map_err(|e| npy_error(format!("cannot read the data ({e})")))?;
     let (n_rows, n_cols) = (n_rows as usize, n_cols as usize);
     let values = match order {
         Order::C => stored,
@@ -100,6 +92,38 @@ pub fn decode_npy(
         n_rows,
         n_cols,
     })
+}
+
+/// Floats are read as they are; integers (what NumPy makes of a Python list
+/// of ints) are converted to `f64`.
+fn is_numeric(kind: TypeChar, size: u64) -> bool {
+    match kind {
+        TypeChar::Float => matches!(size, 4 | 8),
+        TypeChar::Int | TypeChar::Uint => matches!(size, 1 | 2 | 4 | 8),
+        _ => false,
+    }
+}
+
+fn read_values(npy: NpyFile<&[u8]>, kind: TypeChar, size: u64) -> std::io::Result<Vec<f64>> {
+    fn conv<T: npyz::Deserialize>(
+        npy: NpyFile<&[u8]>,
+        f: fn(T) -> f64,
+    ) -> std::io::Result<Vec<f64>> {
+        Ok(npy.into_vec::<T>()?.into_iter().map(f).collect())
+    }
+    match (kind, size) {
+        (TypeChar::Float, 8) => npy.into_vec::<f64>(),
+        (TypeChar::Float, _) => conv(npy, f64::from as fn(f32) -> f64),
+        (TypeChar::Int, 1) => conv(npy, f64::from as fn(i8) -> f64),
+        (TypeChar::Int, 2) => conv(npy, f64::from as fn(i16) -> f64),
+        (TypeChar::Int, 4) => conv(npy, f64::from as fn(i32) -> f64),
+        // Beyond 2^53 an i64 rounds to the nearest f64, as NumPy's astype does.
+        (TypeChar::Int, _) => conv(npy, (|v| v as f64) as fn(i64) -> f64),
+        (TypeChar::Uint, 1) => conv(npy, f64::from as fn(u8) -> f64),
+        (TypeChar::Uint, 2) => conv(npy, f64::from as fn(u16) -> f64),
+        (TypeChar::Uint, 4) => conv(npy, f64::from as fn(u32) -> f64),
+        (_, _) => conv(npy, (|v| v as f64) as fn(u64) -> f64),
+    }
 }
 
 fn npy_error(message: String) -> DecodeError {

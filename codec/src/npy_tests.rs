@@ -22,6 +22,20 @@ fn npy<T: npyz::Serialize + Copy>(descr: &str, shape: &[u64], order: Order, data
     buf
 }
 
+/// Writes an npy file by hand, for dtypes the writer does not produce.
+fn raw_npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
 fn decode(body: &[u8], n: usize) -> Result<Rows, DecodeError> {
     decode_npy(body, &names(n), &Limits::default())
 }
@@ -94,12 +108,36 @@ fn nan_is_missing_and_infinity_rejected() {
 }
 
 #[test]
+fn integer_dtypes_are_converted() {
+    let body = npy("<i8", &[1, 2], Order::C, &[1i64, -2]);
+    assert_eq!(decode(&body, 2).unwrap().values, vec![1.0, -2.0]);
+    let body = npy(">i4", &[2], Order::C, &[7i32, 9]);
+    assert_eq!(decode(&body, 2).unwrap().values, vec![7.0, 9.0]);
+    let body = npy("|u1", &[1, 2], Order::C, &[255u8, 0]);
+    assert_eq!(decode(&body, 2).unwrap().values, vec![255.0, 0.0]);
+    let body = npy("<u8", &[1, 1], Order::C, &[u64::MAX]);
+    assert_eq!(decode(&body, 1).unwrap().values, vec![u64::MAX as f64]);
+    let body = npy("<i2", &[1, 1], Order::C, &[-300i16]);
+    assert_eq!(decode(&body, 1).unwrap().values, vec![-300.0]);
+}
+
+#[test]
 fn wrong_dtype_is_precise() {
-    let body = npy("<i8", &[1, 2], Order::C, &[1i64, 2]);
+    let body = npy("|b1", &[1, 2], Order::C, &[true, false]);
     assert_eq!(
         decode(&body, 2).unwrap_err().to_string(),
-        "invalid npy: unsupported dtype '<i8'; expected float32 or float64 ('<f4', '>f4', '<f8' or '>f8')"
+        "invalid npy: unsupported dtype '|b1'; expected float32 or float64 ('<f4', '>f4', '<f8', '>f8') \
+         or an integer type"
     );
+    for descr in ["<f2", "<U3", "<c16"] {
+        let err = decode(&raw_npy(descr, "(1, 2)", &[0; 96]), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("invalid npy: unsupported dtype '{descr}'")),
+            "{err}"
+        );
+    }
 }
 
 #[test]
@@ -138,6 +176,26 @@ fn truncated_or_garbage_bodies_are_errors() {
         err.to_string()
             .starts_with("invalid npy: cannot read the header"),
         "{err}"
+    );
+}
+
+#[test]
+fn hand_written_files_match_the_writer() {
+    let data: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let written = npy("<f8", &[1, 2], Order::C, &[1.0f64, 2.0]);
+    assert_eq!(
+        decode(&raw_npy("<f8", "(1, 2)", &data), 2),
+        decode(&written, 2)
+    );
+    assert_eq!(decode(&written, 2).unwrap().values, vec![1.0, 2.0]);
+}
+
+#[test]
+fn short_data_is_rejected_before_allocating() {
+    let err = decode(&raw_npy("<f8", "(1000000, 2)", &[0; 16]), 2).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid npy: the header announces 16000000 bytes of data but the body is shorter"
     );
 }
 
