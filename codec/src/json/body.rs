@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::row::{Ctx, Val, ValueVisitor, describe, row_array, row_object};
+use super::ctx::Ctx;
+use super::row::{row_array, row_object};
+use super::value::{Val, ValueVisitor, describe};
 use crate::error::DecodeError;
 
 /// Implements the scalar `visit_*` methods of a visitor that only accepts

@@ -16,8 +16,10 @@
 //! a single row object, or `{"instances": [rows...]}`.
 
 mod body;
+mod ctx;
 mod row;
 mod sparse;
+mod value;
 
 use serde::de::DeserializeSeed;
 
@@ -26,7 +28,7 @@ use crate::limits::Limits;
 use crate::rows::{Rows, RowsBuilder};
 
 use body::{BodySeed, LineSeed};
-use row::Ctx;
+use ctx::Ctx;
 
 /// Decodes an `application/json` body into rows in the model's column order.
 pub fn decode_json(

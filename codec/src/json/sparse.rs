@@ -6,7 +6,8 @@
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer};
 
-use super::row::{Ctx, Val, ValueSeed};
+use super::ctx::Ctx;
+use super::value::{Val, ValueSeed};
 use crate::error::DecodeError;
 
 /// `{"features": {...}}`, the value of `data`.
