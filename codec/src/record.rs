@@ -1,11 +1,12 @@
 //! Stream records (Kinesis data) whose format is not declared: the content
 //! decides. A record starting with `[` or `{` (after whitespace and an
-//! optional BOM) is JSON — one document (any JSON body shape) or several
-//! (JSON Lines); anything else is CSV (one or more lines, optional header).
+//! optional BOM) is JSON — one document in any JSON body shape, or several
+//! one after another (JSON Lines); anything else is CSV (one or more lines,
+//! optional header).
 
 use crate::csv::decode_csv;
 use crate::error::DecodeError;
-use crate::json::{JsonOutcome, decode_json_value, decode_jsonlines};
+use crate::json::decode_json;
 use crate::limits::Limits;
 use crate::media::InputFormat;
 use crate::rows::Rows;
@@ -33,18 +34,7 @@ pub fn decode_record_with(
     limits: &Limits,
 ) -> Result<Rows, DecodeError> {
     match sniff_record(bytes) {
-        InputFormat::Json => match decode_json_value(bytes, feature_names, limits)? {
-            JsonOutcome::Done(rows) => Ok(rows),
-            // Several JSON documents: read it as JSON Lines so errors name the line.
-            JsonOutcome::TrailingData(err) => decode_jsonlines(bytes, feature_names, limits)
-                .map_err(|e| {
-                    if matches!(e, DecodeError::Json { .. }) {
-                        err
-                    } else {
-                        e
-                    }
-                }),
-        },
+        InputFormat::Json => decode_json(bytes, feature_names, limits),
         _ => decode_csv(bytes, feature_names, limits),
     }
 }
@@ -100,7 +90,7 @@ mod tests {
         let err = decode_record(b"{\"a\":1}", &names()).unwrap_err();
         assert_eq!(err.to_string(), "record 1: missing key \"b\"");
         let err = decode_record(b"[1,2]\n[3]", &names()).unwrap_err();
-        assert_eq!(err.to_string(), "line 2: expected 2 values, found 1");
+        assert_eq!(err.to_string(), "row 2: expected 2 values, found 1");
         let err = decode_record(b"1,x", &names()).unwrap_err();
         assert_eq!(err.to_string(), "row 1, b: \"x\" is not a number");
         assert_eq!(decode_record(b"", &names()), Err(DecodeError::NoRows));
@@ -115,7 +105,7 @@ mod tests {
         let err = decode_record(b"[1,2] garbage", &names()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid JSON: trailing characters at line 1 column 7"
+            "invalid JSON: expected value at line 1 column 7"
         );
     }
 

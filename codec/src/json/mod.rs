@@ -13,7 +13,8 @@
 //!   `keys` and `shape` (absent keys are 0).
 //!
 //! Body shapes: an array of rows, a single flat array of numbers (one row),
-//! a single row object, or `{"instances": [rows...]}`.
+//! a single row object, or `{"instances": [rows...]}`; or several such
+//! documents one after another.
 
 mod body;
 mod ctx;
@@ -31,33 +32,16 @@ use body::{BodySeed, LineSeed};
 use ctx::Ctx;
 
 /// Decodes an `application/json` body into rows in the model's column order.
+///
+/// Several JSON documents one after another (what batch transform's
+/// `SplitType=Line` sends for a multi-record mini-batch of a JSON file) are
+/// decoded in order and their rows concatenated; row numbers run on across
+/// documents.
 pub fn decode_json(
     body: &[u8],
     feature_names: &[String],
     limits: &Limits,
 ) -> Result<Rows, DecodeError> {
-    match decode_json_value(body, feature_names, limits)? {
-        JsonOutcome::Done(rows) => Ok(rows),
-        JsonOutcome::TrailingData(err) => Err(err),
-    }
-}
-
-/// The result of reading one JSON document from a body that may hold more.
-pub(crate) enum JsonOutcome {
-    /// The body was exactly one JSON document.
-    Done(Rows),
-    /// The first document decoded but more data follows (the error to report
-    /// if the body is meant to be one document).
-    TrailingData(DecodeError),
-}
-
-/// Decodes one JSON document and reports separately whether data follows it,
-/// so stream records can fall back to JSON Lines.
-pub(crate) fn decode_json_value(
-    body: &[u8],
-    feature_names: &[String],
-    limits: &Limits,
-) -> Result<JsonOutcome, DecodeError> {
     let body = strip_bom(body);
     if body.trim_ascii().is_empty() {
         return Err(DecodeError::NoRows);
@@ -66,16 +50,17 @@ pub(crate) fn decode_json_value(
     out.reserve_for_body(body.len());
     let mut ctx = Ctx::new(feature_names, out, None);
     let mut de = serde_json::Deserializer::from_slice(body);
-    let result = BodySeed { ctx: &mut ctx }.deserialize(&mut de);
-    if let Err(err) = result {
-        return Err(ctx.take_error(err));
+    loop {
+        if let Err(err) = (BodySeed { ctx: &mut ctx }).deserialize(&mut de) {
+            return Err(ctx.take_error(err));
+        }
+        // `end` only skips whitespace and peeks, so on more data the next
+        // document starts where it stopped.
+        if de.end().is_ok() {
+            break;
+        }
     }
-    let trailing = de.end().err().map(|err| json_error(&err, None));
-    let rows = ctx.into_builder().finish()?;
-    Ok(match trailing {
-        None => JsonOutcome::Done(rows),
-        Some(err) => JsonOutcome::TrailingData(err),
-    })
+    ctx.into_builder().finish()
 }
 
 /// Decodes an `application/jsonlines` body: one row per non-blank line.

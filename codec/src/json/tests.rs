@@ -326,3 +326,28 @@ fn deep_nesting_is_an_error_not_a_crash() {
         "record 1, feature_1: expected a number or null, found an object"
     );
 }
+
+#[test]
+fn concatenated_documents_are_decoded_in_order() {
+    assert_eq!(
+        json("[1,2]\n[3,4]\n", 2).unwrap().values,
+        vec![1.0, 2.0, 3.0, 4.0]
+    );
+    let body = "{\"feature_1\":1,\"feature_2\":2}\r\n{\"feature_1\":3,\"feature_2\":4}";
+    assert_eq!(json(body, 2).unwrap().values, vec![1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(json("[[1,2]] [[3,4],[5,6]]", 2).unwrap().n_rows, 3);
+    assert_eq!(
+        msg(json("[1,2]\n{\"feature_1\":1}", 2)),
+        "record 2: missing key \"feature_2\""
+    );
+    assert_eq!(
+        msg(json("[[1,2]]\n[[3,4],[5]]", 2)),
+        "row 3: expected 2 values, found 1"
+    );
+    assert_eq!(
+        msg(json("[1,2] x", 2)),
+        "invalid JSON: expected value at line 1 column 7"
+    );
+    // An empty document contributes no rows.
+    assert_eq!(json("[1,2]\n[]", 2).unwrap().n_rows, 1);
+}
