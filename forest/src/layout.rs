@@ -1,7 +1,8 @@
 //! The perfect-tree scoring layout for axis-parallel forests.
 //!
 //! Every tree is padded to the forest's depth `D` and stored in heap order: `2^D - 1` internal
-//! splits (u32 feature + f32 threshold, 8 bytes) and `2^D` leaf values. A leaf that ends early becomes
+//! splits (u32 feature + f32 threshold, 8 bytes; one unused slot rounds the array to `2^D`) and
+//! `2^D` leaf values. A leaf that ends early becomes
 //! a chain of `+inf` thresholds that every non-NaN value passes on the left, so a walk is exactly `D`
 //! branch-free steps `i = 2i + 1 + (x > t)`. Rows are walked 8 at a time to overlap the dependent
 //! loads, and one tree is applied to a whole block of rows before the next (tree-major) so the tree
@@ -40,77 +41,76 @@ impl PerfectForest {
         if depth > MAX_PERFECT_DEPTH {
             return None;
         }
-        let n_internal = (1usize << depth) - 1;
         let n_leaves = 1usize << depth;
         let mut forest = Self {
             depth,
-            splits: vec![PAD; n_internal * trees.len()],
+            splits: vec![PAD; n_leaves * trees.len()],
             leaves: vec![0.0; n_leaves * trees.len()],
         };
         for (t, tree) in trees.iter().enumerate() {
-            let splits = &mut forest.splits[t * n_internal..(t + 1) * n_internal];
+            let splits = &mut forest.splits[t * n_leaves..(t + 1) * n_leaves - 1];
             let leaves = &mut forest.leaves[t * n_leaves..(t + 1) * n_leaves];
             place(tree, 0, 0, 0, depth, splits, leaves);
         }
         Some(forest)
     }
 
-    fn n_internal(&self) -> usize {
-        (1usize << self.depth) - 1
-    }
-
     /// Adds each row's path length summed over all trees to `sums`. `xs` holds the rows (f32,
     /// row-major, `d` wide, no NaN); `sums.len()` rows.
     pub(crate) fn add_path_lengths(&self, xs: &[f32], d: usize, sums: &mut [f64]) {
         match self.depth {
-            // Const depths unroll the walk; 8 is ψ = 256, the default.
-            8 => self.add_fixed::<8>(xs, d, sums),
+            // Const depths unroll the walk and let `& (2^D - 1)` prove the split index in bounds;
+            // 8 is ψ = 256, the default.
+            1 => self.add_fixed::<1>(xs, d, sums),
+            2 => self.add_fixed::<2>(xs, d, sums),
+            3 => self.add_fixed::<3>(xs, d, sums),
+            4 => self.add_fixed::<4>(xs, d, sums),
+            5 => self.add_fixed::<5>(xs, d, sums),
+            6 => self.add_fixed::<6>(xs, d, sums),
             7 => self.add_fixed::<7>(xs, d, sums),
+            8 => self.add_fixed::<8>(xs, d, sums),
             9 => self.add_fixed::<9>(xs, d, sums),
-            _ => self.add_dyn(xs, d, sums, self.depth),
+            10 => self.add_fixed::<10>(xs, d, sums),
+            11 => self.add_fixed::<11>(xs, d, sums),
+            12 => self.add_fixed::<12>(xs, d, sums),
+            _ => {
+                for (x, s) in xs.chunks_exact(d).zip(sums.iter_mut()) {
+                    *s += self.path_length_sum(x);
+                }
+            }
         }
     }
 
     fn add_fixed<const D: usize>(&self, xs: &[f32], d: usize, sums: &mut [f64]) {
-        self.add_dyn(xs, d, sums, D);
-    }
-
-    #[inline(always)]
-    fn add_dyn(&self, xs: &[f32], d: usize, sums: &mut [f64], depth: usize) {
-        let ni = self.n_internal();
-        let nl = ni + 1;
-        let n_trees = self.leaves.len() / nl;
+        let width = 1usize << D;
+        let mask = width - 1;
         let full = sums.len() / LANES * LANES;
-        for t in 0..n_trees {
-            let splits = &self.splits[t * ni..(t + 1) * ni];
-            let leaves = &self.leaves[t * nl..(t + 1) * nl];
+        for (splits, leaves) in self.splits.chunks_exact(width).zip(self.leaves.chunks_exact(width)) {
             for (x8, s8) in xs[..full * d].chunks_exact(LANES * d).zip(sums[..full].chunks_exact_mut(LANES)) {
                 let mut idx = [0usize; LANES];
-                for _ in 0..depth {
+                for _ in 0..D {
                     for (r, i) in idx.iter_mut().enumerate() {
-                        let s = splits[*i];
+                        let s = splits[*i & mask];
                         let v = x8[r * d + s.feature as usize];
                         *i = 2 * *i + 1 + usize::from(v > s.threshold);
                     }
                 }
                 for (s, i) in s8.iter_mut().zip(idx) {
-                    *s += leaves[i - ni];
+                    *s += leaves[(i - mask) & mask];
                 }
             }
             for (x, s) in xs[full * d..].chunks_exact(d).zip(&mut sums[full..]) {
-                *s += walk(splits, leaves, x, depth);
+                *s += walk(splits, leaves, x, D);
             }
         }
     }
 
     /// Path length of one row (f32, no NaN) summed over all trees.
     pub(crate) fn path_length_sum(&self, x: &[f32]) -> f64 {
-        let ni = self.n_internal();
-        let nl = ni + 1;
-        let n_trees = self.leaves.len() / nl;
+        let width = 1usize << self.depth;
         let mut sum = 0.0;
-        for t in 0..n_trees {
-            sum += walk(&self.splits[t * ni..(t + 1) * ni], &self.leaves[t * nl..(t + 1) * nl], x, self.depth);
+        for (splits, leaves) in self.splits.chunks_exact(width).zip(self.leaves.chunks_exact(width)) {
+            sum += walk(splits, leaves, x, self.depth);
         }
         sum
     }
@@ -123,7 +123,7 @@ fn walk(splits: &[Split], leaves: &[f64], x: &[f32], depth: usize) -> f64 {
         let s = splits[i];
         i = 2 * i + 1 + usize::from(x[s.feature as usize] > s.threshold);
     }
-    leaves[i - (leaves.len() - 1)]
+    leaves[i + 1 - leaves.len()]
 }
 
 /// Copies `tree`'s subtree at `node` (at heap position `pos`, depth `level`) into the layout.
@@ -135,7 +135,7 @@ fn place(tree: &AxisTree, node: usize, pos: usize, level: usize, depth: usize, s
         for _ in level..depth {
             p = 2 * p + 1;
         }
-        leaves[p - splits.len()] = n.value;
+        leaves[p + 1 - leaves.len()] = n.value;
         return;
     }
     splits[pos] = Split { feature: n.feature, threshold: n.threshold };
