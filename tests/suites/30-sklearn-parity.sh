@@ -65,6 +65,30 @@ check_case random-auto-bootstrap "$work/rand.csv" "$work/rand-test.csv" --numpy 
 check_case random-0.05 "$work/rand.csv" "$work/rand-test.csv" --numpy --contamination 0.05
 check_case random-max-features-0.5 "$work/rand.csv" "$work/rand-test.csv" --numpy --max-features 0.5 --contamination 0.1
 
+step "bad input is refused with a precise message"
+# expect_failure PATTERN CMD...: CMD must exit non-zero and say PATTERN on stderr.
+expect_failure() {
+  local pattern=$1; shift
+  if "$@" 2>"$work/err.txt" >/dev/null; then
+    echo "FAIL: expected an error from: $*" >&2; exit 1
+  fi
+  grep -q -- "$pattern" "$work/err.txt" || {
+    echo "FAIL: error of '$*' does not mention '$pattern':" >&2; cat "$work/err.txt" >&2; exit 1
+  }
+  echo "  refused ($(head -c 160 "$work/err.txt" | tr '\n' ' '))"
+}
+"$venv/python" -c 'import joblib, sys; joblib.dump({"not": "a model"}, sys.argv[1])' "$work/dict.joblib"
+expect_failure "expected a fitted IsolationForest" export_model "$work/dict.joblib" -o "$work/x.json"
+# Values beyond float32's range become infinities in scikit-learn and NaN thresholds in the trees.
+parity fit "$work/rand-test.csv" -o "$work/inf.joblib" --numpy
+expect_failure "beyond float32" export_model "$work/inf.joblib" -o "$work/x.json"
+sed 's/"format":"sklearn-isolation-forest"/"format":"something-else"/' "$work/gen-auto/model.json" >"$work/bad.json"
+expect_failure "format" "$trainer" import-sklearn "$work/bad.json" -o "$work/x.isof"
+head -c 5000 "$work/gen-auto/model.json" >"$work/cut.json"
+expect_failure "cut.json" "$trainer" import-sklearn "$work/cut.json" -o "$work/x.isof"
+cut -d, -f1-3 "$work/gen-test.csv" >"$work/narrow.csv"
+expect_failure "feature_4" "$trainer" score "$work/gen-auto/model.isof" "$work/narrow.csv"
+
 step "the user's path: fit as the Python guide does, export, import, serve, curl"
 dir="$work/guide"
 mkdir -p "$dir"

@@ -66,8 +66,12 @@ def edge_rows(model: IsolationForest, x: np.ndarray, per_tree: int = 4) -> np.nd
             column = features[local] if subsampled else local
             t = tree.threshold[node]
             f32 = np.float32(t)
-            for value in (t, float(f32), float(np.nextafter(f32, np.float32(np.inf))),
-                          float(np.nextafter(f32, np.float32(-np.inf)))):
+            for value in (
+                t,
+                float(f32),
+                float(np.nextafter(f32, np.float32(np.inf))),
+                float(np.nextafter(f32, np.float32(-np.inf))),
+            ):
                 row = x[rng.integers(len(x))].copy()
                 row[column] = value
                 rows.append(row)
@@ -135,7 +139,9 @@ def compare(model: IsolationForest, x, ours: pd.DataFrame) -> list[str]:
     print(f"  predict: {len(x) - len(wrong)}/{len(x)} identical, {int((want == -1).sum())} outliers")
     if len(wrong):
         r = int(wrong[0])
-        problems.append(f"predict differs on {len(wrong)} rows, first row {r + 1}: ours {predicted[r]}, sklearn {want[r]}")
+        problems.append(
+            f"predict differs on {len(wrong)} rows, first row {r + 1}: ours {predicted[r]}, sklearn {want[r]}"
+        )
     return problems
 
 

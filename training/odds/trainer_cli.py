@@ -21,11 +21,13 @@ class Trainer:
     def __init__(self, exe: Path):
         self.exe = Path(exe)
         if not self.exe.is_file():
-            raise FileNotFoundError(f"trainer binary not found at {self.exe}; build it with cargo build --release -p trainer")
+            raise FileNotFoundError(
+                f"trainer binary not found at {self.exe}; build it with cargo build --release -p trainer"
+            )
 
     def run(self, *args: object) -> str:
         cmd = [str(self.exe), *map(str, args)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = subprocess.run(cmd, check=False, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr.strip()}")
         return done.stdout

@@ -40,8 +40,20 @@ def best_f1(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def generate(trainer: Trainer, work: Path, trend: str, seed: int, rows: int) -> tuple[Path, np.ndarray]:
     data, labels = work / f"{trend}-{seed}.csv", work / f"{trend}-{seed}.labels.csv"
-    trainer.run("generate", "--quiet", "--trend", trend.replace("_", "-"), "--seed", seed, "--rows", rows,
-                "--out", data, "--labels", labels)
+    trainer.run(
+        "generate",
+        "--quiet",
+        "--trend",
+        trend.replace("_", "-"),
+        "--seed",
+        seed,
+        "--rows",
+        rows,
+        "--out",
+        data,
+        "--labels",
+        labels,
+    )
     return data, pd.read_csv(labels)["anomaly"].to_numpy().astype(bool)
 
 

@@ -71,18 +71,11 @@ pub fn run(a: ScoreArgs, progress: &Progress) -> anyhow::Result<()> {
         ),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut w = std::io::BufWriter::new(sink);
-    writeln!(w, "{HEADER}")?;
-    for &s in &scores {
-        let r = SklearnRow::new(s, model.threshold());
-        // `{}` prints the shortest text that parses back to the same f64.
-        writeln!(
-            w,
-            "{},{},{},{}",
-            r.score, r.score_samples, r.decision_function, r.predict
-        )?;
+    match write_rows(sink, &scores, model.threshold()) {
+        // `trainer score model data.csv | head` is a normal way to look at the first rows.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        result => result.context("cannot write the scores")?,
     }
-    w.flush().context("cannot write the scores")?;
     if let Some(path) = &a.out {
         let flagged = scores.iter().filter(|&&s| model.is_anomaly(s)).count();
         eprintln!(
@@ -92,6 +85,21 @@ pub fn run(a: ScoreArgs, progress: &Progress) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn write_rows(sink: Box<dyn Write>, scores: &[f64], threshold: f64) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(sink);
+    writeln!(w, "{HEADER}")?;
+    for &s in scores {
+        let r = SklearnRow::new(s, threshold);
+        // `{}` prints the shortest text that parses back to the same f64.
+        writeln!(
+            w,
+            "{},{},{},{}",
+            r.score, r.score_samples, r.decision_function, r.predict
+        )?;
+    }
+    w.flush()
 }
 
 #[cfg(test)]
