@@ -121,6 +121,15 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // What moving work to the blocking pool costs: the floor under which inline is cheaper.
+    let pool = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    c.bench_function("offload/spawn_blocking_round_trip", |b| {
+        b.iter(|| pool.block_on(async { tokio::task::spawn_blocking(|| 1u8).await.unwrap() }))
+    });
 }
 
 // The macro generates an undocumented public function.

@@ -23,9 +23,10 @@ pub const CUSTOM_ATTRIBUTES: &str = "x-amzn-sagemaker-custom-attributes";
 
 /// Bodies at least this long are decoded, scored and encoded on the blocking pool.
 ///
-/// About a thousand short CSV rows: below it the whole request costs well under a millisecond,
-/// less than the hand-off to another thread.
-pub const OFFLOAD_BYTES: usize = 64 * 1024;
+/// About 150–250 rows of a 5-feature model, a few hundred microseconds of work: the longest we let
+/// one request hold an executor thread. The hand-off costs about 12 µs (`benches/invocations.rs`,
+/// `offload`), a few percent of the work at this size and less above it.
+pub const OFFLOAD_BYTES: usize = 16 * 1024;
 
 /// Rows in a successful answer, for the access log.
 #[derive(Debug, Clone, Copy)]
