@@ -1,6 +1,6 @@
 //! Axis-parallel isolation forests (fitted here or imported from scikit-learn): scoring.
 
-use crate::layout::PerfectForest;
+use crate::layout::{PerfectForest, row_stride};
 use crate::tree::AxisTree;
 use crate::{average_path_length, isolation_score};
 
@@ -20,7 +20,12 @@ pub(crate) struct AxisForest {
 impl AxisForest {
     pub(crate) fn new(n_features: usize, sample_size: usize, trees: Vec<AxisTree>) -> Self {
         let perfect = PerfectForest::build(&trees);
-        Self { n_features, sample_size, trees, perfect }
+        Self {
+            n_features,
+            sample_size,
+            trees,
+            perfect,
+        }
     }
 
     fn denominator(&self) -> f64 {
@@ -67,7 +72,8 @@ impl AxisForest {
             }
             return;
         };
-        let mut xs: Vec<f32> = Vec::with_capacity(BLOCK * d);
+        let stride = row_stride(d);
+        let mut xs: Vec<f32> = Vec::with_capacity(BLOCK * stride);
         let mut pos: Vec<usize> = Vec::with_capacity(BLOCK);
         let mut sums = vec![0.0; BLOCK];
         for (block, out_block) in rows.chunks(BLOCK * d).zip(out.chunks_mut(BLOCK)) {
@@ -78,12 +84,13 @@ impl AxisForest {
                     out_block[r] = self.score_row(row);
                 } else {
                     xs.extend(row.iter().map(|&v| v as f32));
+                    xs.resize(xs.len() + stride - d, 0.0);
                     pos.push(r);
                 }
             }
             let sums = &mut sums[..pos.len()];
             sums.fill(0.0);
-            perfect.add_path_lengths(&xs, d, sums);
+            perfect.add_path_lengths(&xs, stride, sums);
             for (&r, &s) in pos.iter().zip(sums.iter()) {
                 out_block[r] = isolation_score(s, denom);
             }

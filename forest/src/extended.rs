@@ -54,10 +54,17 @@ impl ExtTree {
             }
             let c = n.coef as usize;
             let mut dot = 0.0;
-            for (&f, &w) in self.coef_features[c..c + k].iter().zip(&self.coefs[c..c + k]) {
+            for (&f, &w) in self.coef_features[c..c + k]
+                .iter()
+                .zip(&self.coefs[c..c + k])
+            {
                 dot += x[f as usize] * w;
             }
-            let left = if dot.is_nan() { n.nan_left } else { dot <= n.value };
+            let left = if dot.is_nan() {
+                n.nan_left
+            } else {
+                dot <= n.value
+            };
             i = if left { n.left } else { n.right } as usize;
         }
     }
@@ -71,8 +78,14 @@ impl ExtTree {
         if self.coef_features.len() != self.coefs.len() {
             return Err("coefficient arrays differ in length".into());
         }
-        if let Some(f) = self.coef_features.iter().find(|&&f| f as usize >= n_features) {
-            return Err(format!("coefficient feature {f} >= feature count {n_features}"));
+        if let Some(f) = self
+            .coef_features
+            .iter()
+            .find(|&&f| f as usize >= n_features)
+        {
+            return Err(format!(
+                "coefficient feature {f} >= feature count {n_features}"
+            ));
         }
         for (i, n) in self.nodes.iter().enumerate() {
             if n.left == 0 {
@@ -80,11 +93,17 @@ impl ExtTree {
             }
             for c in [n.left, n.right] {
                 if c as usize <= i || c as usize >= len {
-                    return Err(format!("node {i}: child {c} out of order or out of range (nodes: {len})"));
+                    return Err(format!(
+                        "node {i}: child {c} out of order or out of range (nodes: {len})"
+                    ));
                 }
             }
             if n.coef as usize + k > self.coefs.len() {
-                return Err(format!("node {i}: coefficients {}..{} out of range", n.coef, n.coef as usize + k));
+                return Err(format!(
+                    "node {i}: coefficients {}..{} out of range",
+                    n.coef,
+                    n.coef as usize + k
+                ));
             }
         }
         Ok(())
@@ -104,12 +123,27 @@ impl ExtForest {
 }
 
 /// Grows one extended tree from the rows `rows` of `data` (row-major, `d` wide).
-pub(crate) fn grow_ext_tree(data: &[f64], d: usize, rows: &[usize], k: usize, max_depth: usize, rng: &mut Xoshiro256PlusPlus) -> ExtTree {
+pub(crate) fn grow_ext_tree(
+    data: &[f64],
+    d: usize,
+    rows: &[usize],
+    k: usize,
+    max_depth: usize,
+    rng: &mut Xoshiro256PlusPlus,
+) -> ExtTree {
     let mut local = Vec::with_capacity(rows.len() * d);
     for &r in rows {
         local.extend_from_slice(&data[r * d..(r + 1) * d]);
     }
-    let mut g = Grower { local: &local, d, k, max_depth, rng, tree: ExtTree::default(), features: (0..d as u32).collect() };
+    let mut g = Grower {
+        local: &local,
+        d,
+        k,
+        max_depth,
+        rng,
+        tree: ExtTree::default(),
+        features: (0..d as u32).collect(),
+    };
     let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
     g.grow(&mut idx, 0);
     g.tree
@@ -134,7 +168,13 @@ impl Grower<'_> {
         let me = self.tree.nodes.len() as u32;
         let n = idx.len();
         if depth >= self.max_depth || n <= 1 {
-            self.tree.nodes.push(ExtNode { left: 0, right: 0, coef: 0, nan_left: true, value: leaf_value(depth, n) });
+            self.tree.nodes.push(ExtNode {
+                left: 0,
+                right: 0,
+                coef: 0,
+                nan_left: true,
+                value: leaf_value(depth, n),
+            });
             return me;
         }
         let coef = self.tree.coefs.len();
@@ -146,7 +186,12 @@ impl Grower<'_> {
         let mut b = 0.0;
         for j in 0..self.k {
             let f = self.features[j];
-            let (lo, hi) = idx.iter().map(|&i| self.row(i)[f as usize]).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let (lo, hi) = idx
+                .iter()
+                .map(|&i| self.row(i)[f as usize])
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
             let w: f64 = self.rng.sample(StandardNormal);
             let p = lo + (hi - lo) * self.rng.r#gen::<f64>();
             b += p * w;
@@ -160,7 +205,13 @@ impl Grower<'_> {
                 split += 1;
             }
         }
-        self.tree.nodes.push(ExtNode { left: 0, right: 0, coef: coef as u32, nan_left: split > n - split, value: b });
+        self.tree.nodes.push(ExtNode {
+            left: 0,
+            right: 0,
+            coef: coef as u32,
+            nan_left: split > n - split,
+            value: b,
+        });
         let (l, r) = idx.split_at_mut(split);
         let left = self.grow(l, depth + 1);
         let right = self.grow(r, depth + 1);
@@ -173,7 +224,10 @@ impl Grower<'_> {
     fn project(&self, i: u32, coef: usize) -> f64 {
         let x = self.row(i);
         let mut dot = 0.0;
-        for (&f, &w) in self.tree.coef_features[coef..coef + self.k].iter().zip(&self.tree.coefs[coef..coef + self.k]) {
+        for (&f, &w) in self.tree.coef_features[coef..coef + self.k]
+            .iter()
+            .zip(&self.tree.coefs[coef..coef + self.k])
+        {
             dot += x[f as usize] * w;
         }
         dot

@@ -31,7 +31,8 @@ impl Model {
     /// The model file bytes. Deterministic: the same model always gives the same bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut body = Writer::default();
-        let meta = serde_json::to_vec(&self.metadata).expect("metadata serializes: plain data, string keys");
+        let meta = serde_json::to_vec(&self.metadata)
+            .expect("metadata serializes: plain data, string keys");
         match &self.detector {
             Detector::Axis(_) => body.u32(TAG_AXIS),
             Detector::Extended(_) => body.u32(TAG_EXTENDED),
@@ -66,24 +67,42 @@ impl Model {
             return Err(ModelFileError::NotAModelFile);
         }
         if bytes.len() < HEADER_LEN {
-            return Err(ModelFileError::Truncated { expected: HEADER_LEN, found: bytes.len() });
+            return Err(ModelFileError::Truncated {
+                expected: HEADER_LEN,
+                found: bytes.len(),
+            });
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
         if version != FORMAT_VERSION {
-            return Err(ModelFileError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+            return Err(ModelFileError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let body_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-        let expected = usize::try_from(body_len).ok().and_then(|b| b.checked_add(HEADER_LEN)).unwrap_or(usize::MAX);
+        let expected = usize::try_from(body_len)
+            .ok()
+            .and_then(|b| b.checked_add(HEADER_LEN))
+            .unwrap_or(usize::MAX);
         if bytes.len() < expected {
-            return Err(ModelFileError::Truncated { expected, found: bytes.len() });
+            return Err(ModelFileError::Truncated {
+                expected,
+                found: bytes.len(),
+            });
         }
         if bytes.len() > expected {
-            return Err(inconsistent(format!("{} bytes follow the {expected}-byte model", bytes.len() - expected)));
+            return Err(inconsistent(format!(
+                "{} bytes follow the {expected}-byte model",
+                bytes.len() - expected
+            )));
         }
         let body = &bytes[HEADER_LEN..];
         let digest = Sha256::digest(body);
         if digest[..] != bytes[20..52] {
-            return Err(ModelFileError::ChecksumMismatch { expected: hex(&bytes[20..52]), found: hex(&digest) });
+            return Err(ModelFileError::ChecksumMismatch {
+                expected: hex(&bytes[20..52]),
+                found: hex(&digest),
+            });
         }
         let mut r = Reader(body);
         let tag = r.u32()?;
@@ -91,15 +110,18 @@ impl Model {
             return Err(ModelFileError::UnknownDetectorKind(tag));
         }
         let meta_len = r.len()?;
-        let metadata: Metadata =
-            serde_json::from_slice(r.take(meta_len)?).map_err(|e| inconsistent(format!("metadata JSON: {e}")))?;
+        let metadata: Metadata = serde_json::from_slice(r.take(meta_len)?)
+            .map_err(|e| inconsistent(format!("metadata JSON: {e}")))?;
         let detector = match tag {
             TAG_AXIS => Detector::Axis(read_axis(&mut r)?),
             TAG_EXTENDED => Detector::Extended(read_ext(&mut r)?),
             _ => Detector::KMeans(read_kmeans(&mut r)?),
         };
         if !r.0.is_empty() {
-            return Err(inconsistent(format!("{} unread bytes after the payload", r.0.len())));
+            return Err(inconsistent(format!(
+                "{} unread bytes after the payload",
+                r.0.len()
+            )));
         }
         check_consistent(&metadata, &detector)?;
         Ok(Model { metadata, detector })
@@ -107,12 +129,18 @@ impl Model {
 
     /// Writes the model file.
     pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
-        std::fs::write(path, self.to_bytes()).map_err(|source| ModelFileError::Io { path: path.to_path_buf(), source })
+        std::fs::write(path, self.to_bytes()).map_err(|source| ModelFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Reads a model file.
     pub fn load(path: &Path) -> Result<Model, ModelFileError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Model::from_bytes(&bytes)
     }
 }
@@ -124,7 +152,11 @@ fn check_consistent(m: &Metadata, det: &Detector) -> Result<(), ModelFileError> 
         Detector::KMeans(k) => (DetectorKind::KMeans, k.n_features),
     };
     if m.kind != kind || m.params.kind() != kind {
-        return Err(inconsistent(format!("metadata says {} (params {}), payload holds {kind}", m.kind, m.params.kind())));
+        return Err(inconsistent(format!(
+            "metadata says {} (params {}), payload holds {kind}",
+            m.kind,
+            m.params.kind()
+        )));
     }
     if m.n_features != d || m.feature_names.len() != d {
         return Err(inconsistent(format!(
@@ -174,7 +206,8 @@ fn read_axis(r: &mut Reader<'_>) -> Result<AxisForest, ModelFileError> {
             });
         }
         let tree = AxisTree { nodes };
-        tree.validate(d).map_err(|e| inconsistent(format!("tree {t}: {e}")))?;
+        tree.validate(d)
+            .map_err(|e| inconsistent(format!("tree {t}: {e}")))?;
         trees.push(tree);
     }
     Ok(AxisForest::new(d, psi, trees))
@@ -206,23 +239,37 @@ fn read_ext(r: &mut Reader<'_>) -> Result<ExtForest, ModelFileError> {
     let (d, psi, k, n_trees) = (r.len()?, r.len()?, r.len()?, r.len()?);
     check_features(d)?;
     if k == 0 || k > d {
-        return Err(inconsistent(format!("{k} coefficients per split for {d} features")));
+        return Err(inconsistent(format!(
+            "{k} coefficients per split for {d} features"
+        )));
     }
     let mut trees = Vec::with_capacity(n_trees.min(1 << 16));
     for t in 0..n_trees {
         let n = r.len()?;
         let mut tree = ExtTree::default();
         for _ in 0..n {
-            tree.nodes.push(ExtNode { left: r.u32()?, right: r.u32()?, coef: r.u32()?, nan_left: r.bool()?, value: r.f64()? });
+            tree.nodes.push(ExtNode {
+                left: r.u32()?,
+                right: r.u32()?,
+                coef: r.u32()?,
+                nan_left: r.bool()?,
+                value: r.f64()?,
+            });
         }
         for _ in 0..r.len()? {
             tree.coef_features.push(r.u32()?);
             tree.coefs.push(r.f64()?);
         }
-        tree.validate(d, k).map_err(|e| inconsistent(format!("tree {t}: {e}")))?;
+        tree.validate(d, k)
+            .map_err(|e| inconsistent(format!("tree {t}: {e}")))?;
         trees.push(tree);
     }
-    Ok(ExtForest { n_features: d, sample_size: psi, k, trees })
+    Ok(ExtForest {
+        n_features: d,
+        sample_size: psi,
+        k,
+        trees,
+    })
 }
 
 fn read_kmeans(r: &mut Reader<'_>) -> Result<KMeansDetector, ModelFileError> {
@@ -231,14 +278,24 @@ fn read_kmeans(r: &mut Reader<'_>) -> Result<KMeansDetector, ModelFileError> {
     let distance_threshold = r.f64()?;
     let len = r.len()?;
     if len == 0 || len % d != 0 {
-        return Err(inconsistent(format!("{len} centroid values for {d} features")));
+        return Err(inconsistent(format!(
+            "{len} centroid values for {d} features"
+        )));
     }
     let centroids = (0..len).map(|_| r.f64()).collect::<Result<Vec<_>, _>>()?;
-    Ok(KMeansDetector { n_features: d, centroids, distance_threshold })
+    Ok(KMeansDetector {
+        n_features: d,
+        centroids,
+        distance_threshold,
+    })
 }
 
 fn check_features(d: usize) -> Result<(), ModelFileError> {
-    if d == 0 { Err(inconsistent("payload has 0 features")) } else { Ok(()) }
+    if d == 0 {
+        Err(inconsistent("payload has 0 features"))
+    } else {
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -262,17 +319,24 @@ struct Reader<'a>(&'a [u8]);
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ModelFileError> {
         if self.0.len() < n {
-            return Err(inconsistent(format!("payload ends early: need {n} more bytes, {} left", self.0.len())));
+            return Err(inconsistent(format!(
+                "payload ends early: need {n} more bytes, {} left",
+                self.0.len()
+            )));
         }
         let (head, tail) = self.0.split_at(n);
         self.0 = tail;
         Ok(head)
     }
     fn u32(&mut self) -> Result<u32, ModelFileError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn f64(&mut self) -> Result<f64, ModelFileError> {
-        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(f64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     fn len(&mut self) -> Result<usize, ModelFileError> {
         let v = u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes"));

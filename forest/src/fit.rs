@@ -19,7 +19,12 @@ pub(crate) fn tree_rng(seed: u64, t: usize) -> Xoshiro256PlusPlus {
 }
 
 /// The rows one tree is grown from: ψ distinct rows, or ψ draws with replacement (bootstrap).
-pub(crate) fn sample_rows(rng: &mut Xoshiro256PlusPlus, n: usize, psi: usize, bootstrap: bool) -> Vec<usize> {
+pub(crate) fn sample_rows(
+    rng: &mut Xoshiro256PlusPlus,
+    n: usize,
+    psi: usize,
+    bootstrap: bool,
+) -> Vec<usize> {
     if bootstrap {
         (0..psi).map(|_| rng.gen_range(0..n)).collect()
     } else {
@@ -34,7 +39,14 @@ pub(crate) fn depth_limit(psi: usize) -> usize {
 }
 
 /// Grows one tree from `cols`: the training data cast to f32, column-major (`cols[f * n + row]`).
-pub(crate) fn grow_axis_tree(cols: &[f32], n: usize, d: usize, rows: &[usize], max_depth: usize, rng: &mut Xoshiro256PlusPlus) -> AxisTree {
+pub(crate) fn grow_axis_tree(
+    cols: &[f32],
+    n: usize,
+    d: usize,
+    rows: &[usize],
+    max_depth: usize,
+    rng: &mut Xoshiro256PlusPlus,
+) -> AxisTree {
     // Gather the sample column-major so every node scan reads contiguous memory.
     let psi = rows.len();
     let mut local = vec![0f32; psi * d];
@@ -44,10 +56,20 @@ pub(crate) fn grow_axis_tree(cols: &[f32], n: usize, d: usize, rows: &[usize], m
             *dst = col[r];
         }
     }
-    let mut grower = Grower { local: &local, psi, d, max_depth, rng, nodes: Vec::new(), features: (0..d).collect() };
+    let mut grower = Grower {
+        local: &local,
+        psi,
+        d,
+        max_depth,
+        rng,
+        nodes: Vec::new(),
+        features: (0..d).collect(),
+    };
     let mut idx: Vec<u32> = (0..psi as u32).collect();
     grower.grow(&mut idx, 0);
-    AxisTree { nodes: grower.nodes }
+    AxisTree {
+        nodes: grower.nodes,
+    }
 }
 
 struct Grower<'a> {
@@ -86,7 +108,14 @@ impl Grower<'_> {
                 split += 1;
             }
         }
-        self.nodes.push(AxisNode { feature: feature as u32, threshold, left: 0, right: 0, nan_left: split > n - split, value: 0.0 });
+        self.nodes.push(AxisNode {
+            feature: feature as u32,
+            threshold,
+            left: 0,
+            right: 0,
+            nan_left: split > n - split,
+            value: 0.0,
+        });
         let (l, r) = idx.split_at_mut(split);
         let left = self.grow(l, depth + 1);
         let right = self.grow(r, depth + 1);

@@ -3,8 +3,8 @@
 //! chosen by contamination on the training rows. Scores lie in [0, 1); a row is an anomaly when its
 //! score is above 0.5, i.e. when its distance exceeds `t`.
 
-use linfa::traits::Fit;
 use linfa::DatasetBase;
+use linfa::traits::Fit;
 use linfa_clustering::KMeans;
 use ndarray::ArrayView2;
 use rand::SeedableRng;
@@ -36,7 +36,11 @@ impl KMeansDetector {
             centroids: model.centroids().iter().copied().collect(),
             distance_threshold: 0.0,
         };
-        let dists: Vec<f64> = data.rows().into_iter().map(|r| det.distance(&r.to_vec())).collect();
+        let dists: Vec<f64> = data
+            .rows()
+            .into_iter()
+            .map(|r| det.distance(&r.to_vec()))
+            .collect();
         det.distance_threshold = percentile(&dists, 100.0 * (1.0 - p.contamination));
         Ok(det)
     }
@@ -46,7 +50,13 @@ impl KMeansDetector {
     pub(crate) fn distance(&self, row: &[f64]) -> f64 {
         self.centroids
             .chunks_exact(self.n_features)
-            .map(|c| c.iter().zip(row).filter(|(_, b)| !b.is_nan()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+            .map(|c| {
+                c.iter()
+                    .zip(row)
+                    .filter(|(_, b)| !b.is_nan())
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+            })
             .fold(f64::INFINITY, f64::min)
             .sqrt()
     }
@@ -58,7 +68,11 @@ impl KMeansDetector {
             return 0.0;
         }
         let s = d / (d + self.distance_threshold);
-        if s.is_nan() { MAX_SCORE } else { s.min(MAX_SCORE) }
+        if s.is_nan() {
+            MAX_SCORE
+        } else {
+            s.min(MAX_SCORE)
+        }
     }
 }
 

@@ -24,7 +24,10 @@ struct Split {
     threshold: f32,
 }
 
-const PAD: Split = Split { feature: 0, threshold: f32::INFINITY };
+const PAD: Split = Split {
+    feature: 0,
+    threshold: f32::INFINITY,
+};
 
 /// All trees of one forest in the perfect layout.
 #[derive(Debug, Clone)]
@@ -56,42 +59,45 @@ impl PerfectForest {
     }
 
     /// Adds each row's path length summed over all trees to `sums`. `xs` holds the rows (f32,
-    /// row-major, `d` wide, no NaN); `sums.len()` rows.
-    pub(crate) fn add_path_lengths(&self, xs: &[f32], d: usize, sums: &mut [f64]) {
-        match self.depth {
-            // Const depths unroll the walk and let `& (2^D - 1)` prove the split index in bounds;
-            // 8 is ψ = 256, the default.
-            1 => self.add_fixed::<1>(xs, d, sums),
-            2 => self.add_fixed::<2>(xs, d, sums),
-            3 => self.add_fixed::<3>(xs, d, sums),
-            4 => self.add_fixed::<4>(xs, d, sums),
-            5 => self.add_fixed::<5>(xs, d, sums),
-            6 => self.add_fixed::<6>(xs, d, sums),
-            7 => self.add_fixed::<7>(xs, d, sums),
-            8 => self.add_fixed::<8>(xs, d, sums),
-            9 => self.add_fixed::<9>(xs, d, sums),
-            10 => self.add_fixed::<10>(xs, d, sums),
-            11 => self.add_fixed::<11>(xs, d, sums),
-            12 => self.add_fixed::<12>(xs, d, sums),
-            _ => {
-                for (x, s) in xs.chunks_exact(d).zip(sums.iter_mut()) {
-                    *s += self.path_length_sum(x);
+    /// row-major, no NaN), each padded to `stride` values (see [`row_stride`]); `sums.len()` rows.
+    pub(crate) fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        // Const depth and stride unroll the walk and let the masks `& (2^D - 1)` and
+        // `& (stride - 1)` prove every index in bounds. Depths 7-9 cover ψ = 65..512 (256 is the
+        // default); other shapes take the same loop with run-time sizes.
+        macro_rules! dispatch {
+            ($($d:literal),*) => {
+                match (self.depth, stride) {
+                    $(
+                        ($d, 4) => self.add_fixed::<$d, 4>(xs, sums),
+                        ($d, 8) => self.add_fixed::<$d, 8>(xs, sums),
+                        ($d, 16) => self.add_fixed::<$d, 16>(xs, sums),
+                        ($d, 32) => self.add_fixed::<$d, 32>(xs, sums),
+                    )*
+                    _ => self.add_any(xs, stride, sums),
                 }
-            }
+            };
         }
+        dispatch!(7, 8, 9)
     }
 
-    fn add_fixed<const D: usize>(&self, xs: &[f32], d: usize, sums: &mut [f64]) {
+    fn add_fixed<const D: usize, const S: usize>(&self, xs: &[f32], sums: &mut [f64]) {
         let width = 1usize << D;
         let mask = width - 1;
         let full = sums.len() / LANES * LANES;
-        for (splits, leaves) in self.splits.chunks_exact(width).zip(self.leaves.chunks_exact(width)) {
-            for (x8, s8) in xs[..full * d].chunks_exact(LANES * d).zip(sums[..full].chunks_exact_mut(LANES)) {
+        for (splits, leaves) in self
+            .splits
+            .chunks_exact(width)
+            .zip(self.leaves.chunks_exact(width))
+        {
+            for (x8, s8) in xs[..full * S]
+                .chunks_exact(LANES * S)
+                .zip(sums[..full].chunks_exact_mut(LANES))
+            {
                 let mut idx = [0usize; LANES];
                 for _ in 0..D {
                     for (r, i) in idx.iter_mut().enumerate() {
                         let s = splits[*i & mask];
-                        let v = x8[r * d + s.feature as usize];
+                        let v = x8[r * S + (s.feature as usize & (S - 1))];
                         *i = 2 * *i + 1 + usize::from(v > s.threshold);
                     }
                 }
@@ -99,8 +105,21 @@ impl PerfectForest {
                     *s += leaves[(i - mask) & mask];
                 }
             }
-            for (x, s) in xs[full * d..].chunks_exact(d).zip(&mut sums[full..]) {
+            for (x, s) in xs[full * S..].chunks_exact(S).zip(&mut sums[full..]) {
                 *s += walk(splits, leaves, x, D);
+            }
+        }
+    }
+
+    fn add_any(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        let width = 1usize << self.depth;
+        for (splits, leaves) in self
+            .splits
+            .chunks_exact(width)
+            .zip(self.leaves.chunks_exact(width))
+        {
+            for (x, s) in xs.chunks_exact(stride).zip(sums.iter_mut()) {
+                *s += walk(splits, leaves, x, self.depth);
             }
         }
     }
@@ -109,11 +128,23 @@ impl PerfectForest {
     pub(crate) fn path_length_sum(&self, x: &[f32]) -> f64 {
         let width = 1usize << self.depth;
         let mut sum = 0.0;
-        for (splits, leaves) in self.splits.chunks_exact(width).zip(self.leaves.chunks_exact(width)) {
+        for (splits, leaves) in self
+            .splits
+            .chunks_exact(width)
+            .zip(self.leaves.chunks_exact(width))
+        {
             sum += walk(splits, leaves, x, self.depth);
         }
         sum
     }
+}
+
+/// Values per row in the buffer [`PerfectForest::add_path_lengths`] reads: the feature count
+/// rounded up to a power of two (at least 4) when that is at most 32, so a mask bounds the feature
+/// index; the feature count itself otherwise.
+pub(crate) fn row_stride(d: usize) -> usize {
+    let p = d.next_power_of_two().max(4);
+    if p <= 32 { p } else { d }
 }
 
 #[inline(always)]
@@ -127,7 +158,15 @@ fn walk(splits: &[Split], leaves: &[f64], x: &[f32], depth: usize) -> f64 {
 }
 
 /// Copies `tree`'s subtree at `node` (at heap position `pos`, depth `level`) into the layout.
-fn place(tree: &AxisTree, node: usize, pos: usize, level: usize, depth: usize, splits: &mut [Split], leaves: &mut [f64]) {
+fn place(
+    tree: &AxisTree,
+    node: usize,
+    pos: usize,
+    level: usize,
+    depth: usize,
+    splits: &mut [Split],
+    leaves: &mut [f64],
+) {
     let n = &tree.nodes[node];
     if n.feature == LEAF {
         // Padding sends every non-NaN value left: the leaf lands on the leftmost descendant slot.
@@ -138,7 +177,26 @@ fn place(tree: &AxisTree, node: usize, pos: usize, level: usize, depth: usize, s
         leaves[p + 1 - leaves.len()] = n.value;
         return;
     }
-    splits[pos] = Split { feature: n.feature, threshold: n.threshold };
-    place(tree, n.left as usize, 2 * pos + 1, level + 1, depth, splits, leaves);
-    place(tree, n.right as usize, 2 * pos + 2, level + 1, depth, splits, leaves);
+    splits[pos] = Split {
+        feature: n.feature,
+        threshold: n.threshold,
+    };
+    place(
+        tree,
+        n.left as usize,
+        2 * pos + 1,
+        level + 1,
+        depth,
+        splits,
+        leaves,
+    );
+    place(
+        tree,
+        n.right as usize,
+        2 * pos + 2,
+        level + 1,
+        depth,
+        splits,
+        leaves,
+    );
 }

@@ -37,7 +37,9 @@ pub use error::{Error, ModelFileError};
 pub use file::{FORMAT_VERSION, MAGIC};
 pub use metadata::{Metadata, ThresholdSelection};
 pub use model::Model;
-pub use params::{Contamination, DetectorKind, DetectorParams, ForestParams, KMeansParams, MaxSamples};
+pub use params::{
+    Contamination, DetectorKind, DetectorParams, ForestParams, KMeansParams, MaxSamples,
+};
 
 /// Euler–Mascheroni constant, as `np.euler_gamma`.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
@@ -70,11 +72,19 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
     let (a, b, t) = (v[lo], v[hi], vi - lo as f64);
     // numpy's _lerp: interpolate from the nearer end so the result is exact at t = 0 and t = 1.
     let diff = b - a;
-    if t >= 0.5 { b - diff * (1.0 - t) } else { a + diff * t }
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
 }
 
 /// `2^(-sum / denominator)`; 0.5 when the denominator is 0 (ψ = 1), as scikit-learn's `np.divide`
 /// with `out=ones` gives.
 pub(crate) fn isolation_score(sum: f64, denominator: f64) -> f64 {
-    if denominator == 0.0 { 0.5 } else { (-sum / denominator).exp2() }
+    if denominator == 0.0 {
+        0.5
+    } else {
+        (-sum / denominator).exp2()
+    }
 }

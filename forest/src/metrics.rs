@@ -164,7 +164,15 @@ mod tests {
         let pred = [true, true, false, false, true];
         let lab = [true, false, false, true, true];
         let c = confusion(&pred, &lab);
-        assert_eq!(c, Confusion { tp: 2, fp: 1, tn: 1, fn_: 1 });
+        assert_eq!(
+            c,
+            Confusion {
+                tp: 2,
+                fp: 1,
+                tn: 1,
+                fn_: 1
+            }
+        );
         let (p, r, f) = precision_recall_f1(&pred, &lab);
         assert_eq!((p, r), (2.0 / 3.0, 2.0 / 3.0));
         assert!((f - 2.0 / 3.0).abs() < 1e-15);

@@ -8,7 +8,9 @@ use crate::axis::AxisForest;
 use crate::extended::{ExtForest, grow_ext_tree};
 use crate::fit::{depth_limit, grow_axis_tree, sample_rows, tree_rng};
 use crate::kmeans::KMeansDetector;
-use crate::{Contamination, DetectorParams, Error, ForestParams, Metadata, ThresholdSelection, percentile};
+use crate::{
+    Contamination, DetectorParams, Error, ForestParams, Metadata, ThresholdSelection, percentile,
+};
 
 /// Rows per rayon task in [`Model::score_batch_parallel`]: large enough to amortise the task, small
 /// enough to balance two to a few dozen cores.
@@ -32,15 +34,26 @@ pub struct Model {
 impl Model {
     /// Fits a detector on `data` (n rows × d features). `feature_names` must be empty (names
     /// `feature_1..feature_d` are generated) or hold d distinct names.
-    pub fn fit(data: ArrayView2<'_, f64>, feature_names: Vec<String>, params: &DetectorParams) -> Result<Model, Error> {
+    pub fn fit(
+        data: ArrayView2<'_, f64>,
+        feature_names: Vec<String>,
+        params: &DetectorParams,
+    ) -> Result<Model, Error> {
         let (n, d) = data.dim();
         if n == 0 || d == 0 {
-            return Err(Error::EmptyData { rows: n, columns: d });
+            return Err(Error::EmptyData {
+                rows: n,
+                columns: d,
+            });
         }
         let feature_names = check_names(feature_names, d)?;
         for ((r, c), &v) in data.indexed_iter() {
             if !v.is_finite() {
-                return Err(Error::NonFiniteTrainingValue { row: r + 1, column: c + 1, value: v });
+                return Err(Error::NonFiniteTrainingValue {
+                    row: r + 1,
+                    column: c + 1,
+                    value: v,
+                });
             }
         }
         let (detector, sample_size) = match params {
@@ -70,7 +83,11 @@ impl Model {
             extra: Default::default(),
         };
         let mut model = Model { metadata, detector };
-        if let DetectorParams::IsolationForest(ForestParams { contamination: Contamination::Fraction(c), .. }) = params {
+        if let DetectorParams::IsolationForest(ForestParams {
+            contamination: Contamination::Fraction(c),
+            ..
+        }) = params
+        {
             // scikit-learn: offset_ = percentile(score_samples(X), 100c) with score_samples = -s.
             let scores = model.score_batch_parallel(data)?;
             let neg: Vec<f64> = scores.iter().map(|s| -s).collect();
@@ -134,7 +151,15 @@ impl Model {
 
     fn check_width(&self, found: usize, row: usize) -> Result<(), Error> {
         let expected = self.n_features();
-        if found == expected { Ok(()) } else { Err(Error::WidthMismatch { row, expected, found }) }
+        if found == expected {
+            Ok(())
+        } else {
+            Err(Error::WidthMismatch {
+                row,
+                expected,
+                found,
+            })
+        }
     }
 
     /// Scores every row on the calling thread.
@@ -153,7 +178,11 @@ impl Model {
     pub fn score_slice(&self, rows: &[f64]) -> Result<Vec<f64>, Error> {
         let d = self.n_features();
         if rows.len() % d != 0 {
-            return Err(Error::WidthMismatch { row: rows.len() / d + 1, expected: d, found: rows.len() % d });
+            return Err(Error::WidthMismatch {
+                row: rows.len() / d + 1,
+                expected: d,
+                found: rows.len() % d,
+            });
         }
         let mut out = vec![0.0; rows.len() / d];
         self.score_flat(rows, &mut out);
@@ -221,7 +250,12 @@ fn fit_forest(data: ArrayView2<'_, f64>, p: &ForestParams, psi: usize) -> Detect
                 grow_ext_tree(&flat, d, &rows, k, max_depth, &mut rng)
             })
             .collect();
-        Detector::Extended(ExtForest { n_features: d, sample_size: psi, k, trees })
+        Detector::Extended(ExtForest {
+            n_features: d,
+            sample_size: psi,
+            k,
+            trees,
+        })
     }
 }
 
@@ -230,7 +264,10 @@ fn check_names(names: Vec<String>, d: usize) -> Result<Vec<String>, Error> {
         return Ok((1..=d).map(|i| format!("feature_{i}")).collect());
     }
     if names.len() != d {
-        return Err(Error::FeatureNames(format!("{} names given for {d} columns", names.len())));
+        return Err(Error::FeatureNames(format!(
+            "{} names given for {d} columns",
+            names.len()
+        )));
     }
     let mut seen = std::collections::BTreeSet::new();
     for n in &names {

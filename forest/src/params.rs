@@ -71,7 +71,12 @@ pub struct KMeansParams {
 
 impl Default for KMeansParams {
     fn default() -> Self {
-        Self { k: 8, contamination: 0.05, seed: 0, max_iter: 300 }
+        Self {
+            k: 8,
+            contamination: 0.05,
+            seed: 0,
+            max_iter: 300,
+        }
     }
 }
 
@@ -139,9 +144,17 @@ impl ForestParams {
             return Err(invalid("n_trees", "must be at least 1, got 0".into()));
         }
         match self.max_samples {
-            MaxSamples::Count(0) => return Err(invalid("max_samples", "count must be at least 1, got 0".into())),
+            MaxSamples::Count(0) => {
+                return Err(invalid(
+                    "max_samples",
+                    "count must be at least 1, got 0".into(),
+                ));
+            }
             MaxSamples::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
-                return Err(invalid("max_samples", format!("fraction must be in (0, 1], got {f}")));
+                return Err(invalid(
+                    "max_samples",
+                    format!("fraction must be in (0, 1], got {f}"),
+                ));
             }
             MaxSamples::Fraction(f) if (f * n as f64) < 1.0 => {
                 return Err(invalid(
@@ -157,7 +170,11 @@ impl ForestParams {
         if d > 0 && self.extension_level > d - 1 {
             return Err(invalid(
                 "extension_level",
-                format!("must be at most d-1 = {} for {d} features, got {}", d - 1, self.extension_level),
+                format!(
+                    "must be at most d-1 = {} for {d} features, got {}",
+                    d - 1,
+                    self.extension_level
+                ),
             ));
         }
         Ok(())
@@ -181,7 +198,10 @@ impl KMeansParams {
             return Err(invalid("k", "must be at least 1, got 0".into()));
         }
         if self.k > n {
-            return Err(invalid("k", format!("{} clusters need at least as many rows, got {n}", self.k)));
+            return Err(invalid(
+                "k",
+                format!("{} clusters need at least as many rows, got {n}", self.k),
+            ));
         }
         if self.max_iter == 0 {
             return Err(invalid("max_iter", "must be at least 1, got 0".into()));
@@ -194,6 +214,9 @@ fn check_contamination(c: f64) -> Result<(), Error> {
     if c > 0.0 && c <= 0.5 {
         Ok(())
     } else {
-        Err(invalid("contamination", format!("must be in (0, 0.5], got {c}")))
+        Err(invalid(
+            "contamination",
+            format!("must be in (0, 0.5], got {c}"),
+        ))
     }
 }

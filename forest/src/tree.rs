@@ -28,7 +28,14 @@ pub(crate) struct AxisNode {
 impl AxisNode {
     /// A leaf at `depth` (root = 0) holding `n` training rows.
     pub(crate) fn leaf(depth: usize, n: usize) -> Self {
-        Self { feature: LEAF, threshold: 0.0, left: 0, right: 0, nan_left: true, value: leaf_value(depth, n) }
+        Self {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            nan_left: true,
+            value: leaf_value(depth, n),
+        }
     }
 }
 
@@ -62,7 +69,11 @@ impl AxisTree {
                 return n.value;
             }
             let v = x[n.feature as usize];
-            let left = if v.is_nan() { n.nan_left } else { v <= n.threshold };
+            let left = if v.is_nan() {
+                n.nan_left
+            } else {
+                v <= n.threshold
+            };
             i = if left { n.left } else { n.right } as usize;
         }
     }
@@ -95,11 +106,16 @@ impl AxisTree {
                 continue;
             }
             if n.feature as usize >= n_features {
-                return Err(format!("node {i}: feature {} >= feature count {n_features}", n.feature));
+                return Err(format!(
+                    "node {i}: feature {} >= feature count {n_features}",
+                    n.feature
+                ));
             }
             for c in [n.left, n.right] {
                 if c as usize <= i || c as usize >= len {
-                    return Err(format!("node {i}: child {c} out of order or out of range (nodes: {len})"));
+                    return Err(format!(
+                        "node {i}: child {c} out of order or out of range (nodes: {len})"
+                    ));
                 }
             }
             if n.threshold.is_nan() {

@@ -14,11 +14,25 @@ fn models() -> &'static [Model] {
     static MODELS: OnceLock<Vec<Model>> = OnceLock::new();
     MODELS.get_or_init(|| {
         let data = common::trending(1000, D, 20, 5).0;
-        let forest = |ext| DetectorParams::IsolationForest(ForestParams { extension_level: ext, seed: 3, ..Default::default() });
+        let forest = |ext| {
+            DetectorParams::IsolationForest(ForestParams {
+                extension_level: ext,
+                seed: 3,
+                ..Default::default()
+            })
+        };
         vec![
             Model::fit(data.view(), vec![], &forest(0)).unwrap(),
             Model::fit(data.view(), vec![], &forest(D - 1)).unwrap(),
-            Model::fit(data.view(), vec![], &DetectorParams::KMeans(KMeansParams { k: 3, ..Default::default() })).unwrap(),
+            Model::fit(
+                data.view(),
+                vec![],
+                &DetectorParams::KMeans(KMeansParams {
+                    k: 3,
+                    ..Default::default()
+                }),
+            )
+            .unwrap(),
         ]
     })
 }
@@ -75,7 +89,11 @@ fn large_batch_paths_agree() {
     let strided = data.t();
     for m in models() {
         let batch = m.score_batch(data.view()).unwrap();
-        let rows: Vec<f64> = data.rows().into_iter().map(|r| m.score_row(&r.to_vec()).unwrap()).collect();
+        let rows: Vec<f64> = data
+            .rows()
+            .into_iter()
+            .map(|r| m.score_row(&r.to_vec()).unwrap())
+            .collect();
         assert_eq!(batch, rows);
         assert_eq!(m.score_batch_parallel(data.view()).unwrap(), rows);
         // A non-contiguous view is scored the same.

@@ -7,11 +7,26 @@ mod common;
 
 fn models() -> Vec<Model> {
     let data = common::trending(2000, 4, 20, 11).0;
-    let forest = |ext| DetectorParams::IsolationForest(ForestParams { extension_level: ext, seed: 5, ..Default::default() });
+    let forest = |ext| {
+        DetectorParams::IsolationForest(ForestParams {
+            extension_level: ext,
+            seed: 5,
+            ..Default::default()
+        })
+    };
     vec![
         Model::fit(data.view(), vec![], &forest(0)).unwrap(),
         Model::fit(data.view(), vec![], &forest(3)).unwrap(),
-        Model::fit(data.view(), vec![], &DetectorParams::KMeans(KMeansParams { k: 4, seed: 2, ..Default::default() })).unwrap(),
+        Model::fit(
+            data.view(),
+            vec![],
+            &DetectorParams::KMeans(KMeansParams {
+                k: 4,
+                seed: 2,
+                ..Default::default()
+            }),
+        )
+        .unwrap(),
     ]
 }
 
@@ -23,7 +38,10 @@ fn round_trip_keeps_bytes_and_scores() {
         let back = Model::from_bytes(&bytes).unwrap();
         assert_eq!(back.to_bytes(), bytes);
         assert_eq!(back.metadata(), m.metadata());
-        assert_eq!(back.score_batch(probe.view()).unwrap(), m.score_batch(probe.view()).unwrap());
+        assert_eq!(
+            back.score_batch(probe.view()).unwrap(),
+            m.score_batch(probe.view()).unwrap()
+        );
     }
 }
 
@@ -42,7 +60,17 @@ fn save_and_load_through_a_file() {
 fn width_mismatch_is_an_error() {
     let m = &models()[0];
     let e = m.score_row(&[1.0, 2.0]).unwrap_err();
-    assert!(matches!(e, forest::Error::WidthMismatch { expected: 4, found: 2, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            forest::Error::WidthMismatch {
+                expected: 4,
+                found: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let wide = Array2::<f64>::zeros((3, 5));
     assert!(m.score_batch(wide.view()).is_err());
     assert!(m.score_batch_parallel(wide.view()).is_err());
@@ -62,31 +90,63 @@ fn damaged_files_name_the_problem() {
 
     let cut = &good[..good.len() - 10];
     match Model::from_bytes(cut) {
-        Err(ModelFileError::Truncated { expected, found }) => assert_eq!((expected, found), (good.len(), good.len() - 10)),
+        Err(ModelFileError::Truncated { expected, found }) => {
+            assert_eq!((expected, found), (good.len(), good.len() - 10))
+        }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(Model::from_bytes(&good[..30]), Err(ModelFileError::Truncated { expected: 52, found: 30 })));
+    assert!(matches!(
+        Model::from_bytes(&good[..30]),
+        Err(ModelFileError::Truncated {
+            expected: 52,
+            found: 30
+        })
+    ));
 
     let mut flipped = good.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x01;
-    assert!(matches!(Model::from_bytes(&flipped), Err(ModelFileError::ChecksumMismatch { .. })));
+    assert!(matches!(
+        Model::from_bytes(&flipped),
+        Err(ModelFileError::ChecksumMismatch { .. })
+    ));
 
     let mut version = good.clone();
     version[8..12].copy_from_slice(&2u32.to_le_bytes());
     let e = Model::from_bytes(&version).unwrap_err();
-    assert!(matches!(e, ModelFileError::UnsupportedVersion { found: 2, supported: 1 }), "{e}");
-    assert_eq!(e.to_string(), "unsupported model format version 2 (this build reads version 1)");
+    assert!(
+        matches!(
+            e,
+            ModelFileError::UnsupportedVersion {
+                found: 2,
+                supported: 1
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "unsupported model format version 2 (this build reads version 1)"
+    );
 
     let mut magic = good.clone();
     magic[1] = b'X';
-    assert!(matches!(Model::from_bytes(&magic), Err(ModelFileError::NotAModelFile)));
-    assert!(matches!(Model::from_bytes(b"feature_1,feature_2\n1,2\n"), Err(ModelFileError::NotAModelFile)));
+    assert!(matches!(
+        Model::from_bytes(&magic),
+        Err(ModelFileError::NotAModelFile)
+    ));
+    assert!(matches!(
+        Model::from_bytes(b"feature_1,feature_2\n1,2\n"),
+        Err(ModelFileError::NotAModelFile)
+    ));
 
     let mut kind = good.clone();
     kind[52..56].copy_from_slice(&9u32.to_le_bytes());
     reseal(&mut kind);
-    assert!(matches!(Model::from_bytes(&kind), Err(ModelFileError::UnknownDetectorKind(9))));
+    assert!(matches!(
+        Model::from_bytes(&kind),
+        Err(ModelFileError::UnknownDetectorKind(9))
+    ));
 
     // A k-means payload under isolation-forest metadata.
     let km = models()[2].to_bytes();
@@ -98,10 +158,17 @@ fn damaged_files_name_the_problem() {
 
     // Metadata claiming another feature count than the trees use.
     let needle = b"\"n_features\":4";
-    let at = good.windows(needle.len()).position(|w| w == needle).expect("metadata holds n_features");
+    let at = good
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("metadata holds n_features");
     let mut meta = good.clone();
     meta[at + needle.len() - 1] = b'3';
     reseal(&mut meta);
     let e = Model::from_bytes(&meta).unwrap_err();
-    assert!(e.to_string().contains("payload has 4 features, metadata n_features 3"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("payload has 4 features, metadata n_features 3"),
+        "{e}"
+    );
 }

@@ -42,8 +42,8 @@ fn hand_computed_scores_follow_sklearn_rules() {
         ([0.5, 2.0], 3.0),
         ([0.5, 2.000_000_01], 3.0), // rounds to 2.0f32, which is <= 2.0
         ([0.5, 2.1], 2.0),
-        ([f64::NAN, 5.0], 2.0),     // NaN at node 0 goes right, then x1 > 2
-        ([0.5, f64::NAN], 3.0),     // NaN at node 2 goes left
+        ([f64::NAN, 5.0], 2.0), // NaN at node 0 goes right, then x1 > 2
+        ([0.5, f64::NAN], 3.0), // NaN at node 2 goes left
     ];
     for (row, h) in cases {
         let got = m.score_row(&row).unwrap();
@@ -86,12 +86,30 @@ fn subsampled_features_map_to_global_columns() {
 #[test]
 fn malformed_exports_are_named_errors() {
     let bad = [
-        (ONE_TREE.replace("\"version\": 1", "\"version\": 7"), "interchange version 7"),
-        (ONE_TREE.replace("sklearn-isolation-forest", "other"), "format is \"other\""),
-        (ONE_TREE.replace("[2, -1, 4, -1, -1]", "[2, -1, 1, -1, -1]"), "out of order"),
-        (ONE_TREE.replace("[0, -2, 1, -2, -2]", "[0, -2, 5, -2, -2]"), "feature 5 >= n_features_in 2"),
-        (ONE_TREE.replace("\"n_estimators\": 1", "\"n_estimators\": 2"), "n_estimators is 2"),
-        (ONE_TREE.replace("\"contamination\": 0.1", "\"contamination\": 0.7"), "contamination 0.7"),
+        (
+            ONE_TREE.replace("\"version\": 1", "\"version\": 7"),
+            "interchange version 7",
+        ),
+        (
+            ONE_TREE.replace("sklearn-isolation-forest", "other"),
+            "format is \"other\"",
+        ),
+        (
+            ONE_TREE.replace("[2, -1, 4, -1, -1]", "[2, -1, 1, -1, -1]"),
+            "out of order",
+        ),
+        (
+            ONE_TREE.replace("[0, -2, 1, -2, -2]", "[0, -2, 5, -2, -2]"),
+            "feature 5 >= n_features_in 2",
+        ),
+        (
+            ONE_TREE.replace("\"n_estimators\": 1", "\"n_estimators\": 2"),
+            "n_estimators is 2",
+        ),
+        (
+            ONE_TREE.replace("\"contamination\": 0.1", "\"contamination\": 0.7"),
+            "contamination 0.7",
+        ),
         ("{".to_string(), "not valid interchange JSON"),
     ];
     for (json, want) in bad {
