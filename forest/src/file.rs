@@ -277,7 +277,7 @@ fn read_kmeans(r: &mut Reader<'_>) -> Result<KMeansDetector, ModelFileError> {
     check_features(d)?;
     let distance_threshold = r.f64()?;
     let len = r.len()?;
-    if len == 0 || len % d != 0 {
+    if len == 0 || !len.is_multiple_of(d) {
         return Err(inconsistent(format!(
             "{len} centroid values for {d} features"
         )));

@@ -177,7 +177,7 @@ impl Model {
     /// count); the natural input for decoded request bodies.
     pub fn score_slice(&self, rows: &[f64]) -> Result<Vec<f64>, Error> {
         let d = self.n_features();
-        if rows.len() % d != 0 {
+        if !rows.len().is_multiple_of(d) {
             return Err(Error::WidthMismatch {
                 row: rows.len() / d + 1,
                 expected: d,

@@ -99,11 +99,7 @@ fn contamination_threshold_flags_that_share_of_training_rows() {
             .count();
         // percentile at 100c over 1000 distinct scores lies strictly between ranks, so exactly
         // ceil(999c) rows are above it.
-        assert_eq!(
-            flagged,
-            (999.0 * c as f64).ceil() as usize,
-            "contamination {c}"
-        );
+        assert_eq!(flagged, (999.0 * c).ceil() as usize, "contamination {c}");
     }
 }
 
