@@ -111,7 +111,17 @@ where
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status_code();
             let err = ctx.into_err();
-            let message = err.message().unwrap_or_default().to_string();
+            let message = match &err {
+                InvokeEndpointError::ValidationError(e) => e.message(),
+                InvokeEndpointError::ModelError(e) => e.message(),
+                InvokeEndpointError::ModelNotReadyException(e) => e.message(),
+                InvokeEndpointError::ServiceUnavailable(e) => e.message(),
+                InvokeEndpointError::InternalFailure(e) => e.message(),
+                InvokeEndpointError::InternalDependencyException(e) => e.message(),
+                other => other.message(),
+            }
+            .unwrap_or_default()
+            .to_string();
             match err {
                 InvokeEndpointError::ModelError(m) => InvokeError::Model {
                     original_status: m.original_status_code().and_then(|c| u16::try_from(c).ok()),

@@ -99,7 +99,7 @@ mod tests {
         assert_eq!(alerts[0].0, "2 anomalies on test-stream");
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn an_endpoint_outage_reports_the_first_unprocessed_record() {
         // Calls succeed for the first request only; then the endpoint keeps answering 503.
         let endpoint = FakeEndpoint::failing_after(1);

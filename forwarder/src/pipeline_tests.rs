@@ -151,7 +151,7 @@ async fn requests_respect_the_row_budget() {
     assert_eq!(out.stats.latencies_ms.len(), batches.len());
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn transient_errors_are_retried_and_nothing_is_lost() {
     let endpoint = FakeEndpoint::default();
     endpoint.script.lock().unwrap().extend([
@@ -170,7 +170,7 @@ async fn transient_errors_are_retried_and_nothing_is_lost() {
     assert_eq!(fwd.endpoint().calls.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_container_4xx_isolates_the_rejected_record() {
     let endpoint = FakeEndpoint {
         poison: Some(0.66),
@@ -198,7 +198,7 @@ async fn a_container_4xx_isolates_the_rejected_record() {
     assert!(fwd.endpoint().calls.load(Ordering::SeqCst) <= 9);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_outage_stops_at_the_first_unprocessed_record() {
     let endpoint = FakeEndpoint {
         unavailable: Some(0.77),

@@ -89,7 +89,7 @@ impl Source {
         for (i, rec) in reader.records().enumerate() {
             let rec = rec.map_err(|e| ProduceError::Input {
                 path: path.into(),
-                message: e.to_string(),
+                message: csv_message(&e),
             })?;
             let fields: Vec<String> = rec.iter().map(|f| f.trim().to_string()).collect();
             if i == 0
@@ -167,6 +167,24 @@ impl Source {
                 })
             }
         }
+    }
+}
+
+/// A CSV error as `line N: ...`.
+fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos: Some(pos),
+            expected_len,
+            len,
+        } => format!(
+            "line {}: expected {expected_len} fields, found {len}",
+            pos.line()
+        ),
+        _ => match e.position() {
+            Some(pos) => format!("line {}: {e}", pos.line()),
+            None => e.to_string(),
+        },
     }
 }
 

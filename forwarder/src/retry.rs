@@ -123,12 +123,28 @@ pub struct Exhausted {
 /// `on_error` sees every failure (for metrics and logs).
 pub async fn retry<T, F, Fut>(
     policy: &RetryPolicy,
-    mut op: F,
-    mut on_error: impl FnMut(&InvokeError, u32),
+    op: F,
+    on_error: impl FnMut(&InvokeError, u32),
 ) -> Result<T, Exhausted>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, InvokeError>>,
+{
+    retry_with(policy, op, on_error, tokio::time::sleep).await
+}
+
+/// [`retry`] with the backoff sleeps done by `sleep` (tests pass a virtual clock).
+pub async fn retry_with<T, F, Fut, S, SFut>(
+    policy: &RetryPolicy,
+    mut op: F,
+    mut on_error: impl FnMut(&InvokeError, u32),
+    mut sleep: S,
+) -> Result<T, Exhausted>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, InvokeError>>,
+    S: FnMut(Duration) -> SFut,
+    SFut: Future<Output = ()>,
 {
     let max = policy.max_attempts.max(1);
     let mut attempt = 0;
@@ -144,7 +160,7 @@ where
                         attempts: attempt,
                     });
                 }
-                tokio::time::sleep(policy.backoff(attempt - 1)).await;
+                sleep(policy.backoff(attempt - 1)).await;
             }
         }
     }
@@ -153,13 +169,27 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
-    use tokio::time::Instant;
+    use std::cell::{Cell, RefCell};
 
     fn model(status: u16) -> InvokeError {
         InvokeError::Model {
             original_status: Some(status),
             message: "x".into(),
+        }
+    }
+
+    /// A virtual clock: records each backoff instead of sleeping.
+    #[derive(Default)]
+    struct Clock(RefCell<Vec<Duration>>);
+    impl Clock {
+        fn sleeper(&self) -> impl FnMut(Duration) -> std::future::Ready<()> + '_ {
+            |d| {
+                self.0.borrow_mut().push(d);
+                std::future::ready(())
+            }
+        }
+        fn total(&self) -> Duration {
+            self.0.borrow().iter().sum()
         }
     }
 
@@ -195,13 +225,15 @@ mod tests {
         };
         let c: Vec<u128> = (0..6).map(|a| p.ceiling(a).as_millis()).collect();
         assert_eq!(c, [100, 200, 400, 800, 1000, 1000]);
-        for a in 0..50 {
-            assert!(p.backoff(a) <= p.ceiling(a));
-        }
+        let draws: Vec<Duration> = (0..200).map(|_| p.backoff(3)).collect();
+        assert!(draws.iter().all(|d| *d <= p.ceiling(3)));
+        // Full jitter: the draws spread over the range rather than sitting on the ceiling.
+        assert!(draws.iter().any(|d| *d < Duration::from_millis(400)));
+        assert!(draws.iter().any(|d| *d > Duration::from_millis(400)));
         assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(1));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn transient_errors_are_retried_with_bounded_backoff() {
         let policy = RetryPolicy {
             max_attempts: 5,
@@ -209,8 +241,8 @@ mod tests {
             max_delay: Duration::from_millis(300),
         };
         let calls = Cell::new(0u32);
-        let start = Instant::now();
-        let out = retry(
+        let clock = Clock::default();
+        let out = retry_with(
             &policy,
             || {
                 calls.set(calls.get() + 1);
@@ -228,18 +260,19 @@ mod tests {
                 }
             },
             |_, _| {},
+            clock.sleeper(),
         )
         .await;
         assert_eq!(out, Ok(4));
-        // Three backoffs, each at most its ceiling: 100 + 200 + 300 ms.
-        assert!(
-            start.elapsed() <= Duration::from_millis(600),
-            "{:?}",
-            start.elapsed()
-        );
+        let sleeps = clock.0.borrow().clone();
+        assert_eq!(sleeps.len(), 3);
+        // Each backoff stays under its ceiling: 100, 200, then the 300 ms cap.
+        for (d, cap) in sleeps.iter().zip([100, 200, 300]) {
+            assert!(*d <= Duration::from_millis(cap), "{d:?} > {cap} ms");
+        }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn attempts_are_bounded() {
         let policy = RetryPolicy {
             max_attempts: 4,
@@ -248,32 +281,35 @@ mod tests {
         };
         let calls = Cell::new(0u32);
         let mut seen = Vec::new();
-        let start = Instant::now();
-        let out: Result<(), _> = retry(
+        let clock = Clock::default();
+        let out: Result<(), _> = retry_with(
             &policy,
             || {
                 calls.set(calls.get() + 1);
                 async { Err(InvokeError::Timeout("no answer".into())) }
             },
             |_, n| seen.push(n),
+            clock.sleeper(),
         )
         .await;
         let err = out.unwrap_err();
         assert_eq!(err.attempts, 4);
         assert_eq!(calls.get(), 4);
         assert_eq!(seen, [1, 2, 3, 4]);
-        assert!(start.elapsed() <= Duration::from_secs(5));
+        // Three backoffs (none after the last attempt), at most 1 + 2 + 2 s.
+        assert_eq!(clock.0.borrow().len(), 3);
+        assert!(clock.total() <= Duration::from_secs(5));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn container_4xx_and_validation_are_not_retried() {
         for error in [
             model(400),
             InvokeError::Validation("no such endpoint".into()),
         ] {
             let calls = Cell::new(0u32);
-            let start = Instant::now();
-            let out: Result<(), _> = retry(
+            let clock = Clock::default();
+            let out: Result<(), _> = retry_with(
                 &RetryPolicy::default(),
                 || {
                     calls.set(calls.get() + 1);
@@ -281,18 +317,20 @@ mod tests {
                     async move { Err(e) }
                 },
                 |_, _| {},
+                clock.sleeper(),
             )
             .await;
             assert_eq!(out.unwrap_err().attempts, 1);
             assert_eq!(calls.get(), 1);
-            assert_eq!(start.elapsed(), Duration::ZERO);
+            assert!(clock.0.borrow().is_empty());
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn container_5xx_is_retried() {
         let calls = Cell::new(0u32);
-        let out = retry(
+        let clock = Clock::default();
+        let out = retry_with(
             &RetryPolicy::default(),
             || {
                 calls.set(calls.get() + 1);
@@ -300,9 +338,32 @@ mod tests {
                 async move { if n < 3 { Err(model(502)) } else { Ok(()) } }
             },
             |_, _| {},
+            clock.sleeper(),
         )
         .await;
         assert!(out.is_ok());
         assert_eq!(calls.get(), 3);
+        assert_eq!(clock.0.borrow().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn real_sleeps_are_used_by_default() {
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(5),
+        };
+        let calls = Cell::new(0u32);
+        let out = retry(
+            &policy,
+            || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move { if n < 2 { Err(model(503)) } else { Ok(n) } }
+            },
+            |_, _| {},
+        )
+        .await;
+        assert_eq!(out, Ok(2));
     }
 }

@@ -191,7 +191,7 @@ assert any("EndpointLatency" in e for e in emf) and any("IteratorAge" in e for e
 assert sum(e["Errors"] for e in emf) > 0, "injected faults must show in the Errors metric"
 stats = json.load(open(work + "/standin-stats.json"))
 assert sum(stats["faults"].values()) >= 7, stats
-print("alerts: %d rows (%d messages' worth), dead letters: %d, EMF lines: %d, injected faults: %s" % (
+print("alerts: %d rows (%d alert entries), dead letters: %d, EMF lines: %d, injected faults: %s" % (
     len(alerted), len(alerts), len(dead), len(emf), stats["faults"]))
 EOF
 grep -q "shard closed and drained" "$WORK/forwarder.log" || fail "the parent shard was never drained"
@@ -215,13 +215,15 @@ EOF
 }
 run_lambda() { # EVENT OUT
   python3 "$HERE/lambda_runtime_api.py" --port $LAMBDA_PORT --event "$1" >"$2" & local api=$!
+  wait_http "http://127.0.0.1:$LAMBDA_PORT/"
   AWS_LAMBDA_RUNTIME_API=127.0.0.1:$LAMBDA_PORT AWS_LAMBDA_FUNCTION_NAME=forwarder AWS_LAMBDA_FUNCTION_VERSION=1 \
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_LAMBDA_LOG_STREAM_NAME=test AWS_LAMBDA_LOG_GROUP_NAME=test \
   ENDPOINT_NAME=iso-endpoint FEATURE_NAMES="$FEATURES" STREAM_NAME=sensors SNS_TOPIC_ARN="$TOPIC" \
   MAX_ROWS_PER_REQUEST=10 CONCURRENCY=1 MAX_ATTEMPTS=2 BASE_DELAY_MS=10 \
     "$BIN/bootstrap" >>"$WORK/lambda-emf.out" 2>>"$WORK/lambda.log" & local fn=$!
-  wait $api || { kill $fn 2>/dev/null; fail "the Lambda function gave no response: $(cat "$2")"; }
-  kill $fn 2>/dev/null; wait $fn 2>/dev/null || true
+  wait $api || { kill $fn 2>/dev/null || true; fail "the Lambda function gave no response: $(cat "$2")"; }
+  kill $fn 2>/dev/null || true
+  wait $fn 2>/dev/null || true
 }
 faults '{"script": [], "rate": 0}'
 make_event 0 40 "$WORK/event-ok.json"

@@ -113,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
             let mut payloads = Vec::with_capacity(group);
             while payloads.len() < group
                 && row < source.rows.len()
-                && !total.is_some_and(|t| sent + rows_in_batch >= t)
+                && total.is_none_or(|t| sent + rows_in_batch < t)
             {
                 payloads.push(source.payload(row, args.format)?);
                 row += 1;
