@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Forest speed, side by side: our forest and the extended-isolation-forest crate (criterion bench
 # forest/benches/scoring.rs) and scikit-learn's IsolationForest (in a virtualenv), all on one core.
-# Rewrites the forest section of docs/benchmarks.md.
+# Rewrites the forest section of docs/benchmarks.md. Honours CARGO_TARGET_DIR (criterion results
+# are read from there).
 #
 #   scripts/bench-forest.sh
 set -euo pipefail

@@ -45,7 +45,7 @@ pub struct Metadata {
 }
 
 /// A threshold chosen on validation data instead of by contamination.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ThresholdSelection {
     /// Selection method, e.g. `max_f1` or `target_recall`.
     pub method: String,

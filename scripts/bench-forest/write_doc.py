@@ -1,6 +1,7 @@
 """Reads criterion's estimates and the scikit-learn timings, rewrites the forest section of
 docs/benchmarks.md (between <!-- forest:begin --> and <!-- forest:end -->)."""
 import json
+import os
 import pathlib
 import platform
 import re
@@ -8,7 +9,7 @@ import sys
 
 root = pathlib.Path(sys.argv[1])
 sk = json.loads(pathlib.Path(sys.argv[2]).read_text())
-crit = root / "target" / "criterion"
+crit = pathlib.Path(os.environ.get("CARGO_TARGET_DIR") or root / "target") / "criterion"
 
 
 def mean_seconds(*parts):
