@@ -23,6 +23,13 @@ step "shellcheck the deploy and container scripts"
 ensure_apt shellcheck curl file
 shellcheck -x -s bash deploy/*.sh tests/container/*.sh tests/deploy/*.sh tests/suites/[56]0-*.sh
 
+step "every deploy script: --help, and a clear error on a bad flag"
+for script in deploy/build-image.sh deploy/build-and-push.sh deploy/package-model.sh deploy/create-endpoint.sh deploy/teardown.sh; do
+  "$script" --help | grep -q "^Usage: $script" || fail "$script --help has no usage line"
+  if err=$("$script" --bogus 2>&1); then fail "$script accepted --bogus"; fi
+  grep -q "unknown argument --bogus" <<<"$err" || fail "$script --bogus: $err"
+done
+
 step "cfn-lint deploy/cloudformation.yaml"
 bench_start_moto
 cfn-lint deploy/cloudformation.yaml
