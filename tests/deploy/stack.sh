@@ -51,9 +51,10 @@ echo "created by moto: $(tr '\n' ' ' <"$scratch/stack-ids")"
 echo "skipped by moto's CloudFormation: ${skipped:-none}"
 [ "$skipped" = "$UNSUPPORTED" ] || fail "moto skipped [$skipped], expected [$UNSUPPORTED]"
 
+# (moto answers describe-stack-resource, singular, with a 500.)
 physical() {
-  aws cloudformation describe-stack-resource --stack-name "$stack" --logical-resource-id "$1" \
-    --query StackResourceDetail.PhysicalResourceId --output text
+  aws cloudformation describe-stack-resources --stack-name "$stack" \
+    --query "StackResources[?LogicalResourceId=='$1'].PhysicalResourceId" --output text
 }
 output() {
   aws cloudformation describe-stacks --stack-name "$stack" \
@@ -83,13 +84,18 @@ mapping=$(aws lambda list-event-source-mappings --function-name "$function" \
 expect "event-source mapping" "$(tr -s '\t' ' ' <<<"$mapping")" "$(output StreamArn) ReportBatchItemFailures True"
 
 aws sns get-topic-attributes --topic-arn "$(output AlertTopicArn)" >/dev/null || fail "no alert topic"
-aws sqs get-queue-attributes --queue-url "$(output DeadLetterQueueUrl)" >/dev/null || fail "no dead-letter queue"
+# aws CLI v1's sqs commands ignore AWS_ENDPOINT_URL (they always go to queue.amazonaws.com in
+# us-east-1); the deploy scripts make no SQS calls, so only this check names the endpoint.
+queue_url=$(output DeadLetterQueueUrl)
+aws sqs get-queue-url --endpoint-url "$AWS_ENDPOINT_URL" --queue-name "${queue_url##*/}" >/dev/null ||
+  fail "no dead-letter queue"
 
 # Least privilege: the forwarder may invoke only the stack's endpoint, read only its stream.
+# (moto returns the policy document as a Python repr, hence quotes of either kind below.)
 policy=$(aws iam get-role-policy --role-name "$(physical ForwarderRole)" --policy-name isoserve-forwarder --output json)
-grep -q '"sagemaker:InvokeEndpoint"' <<<"$policy" || fail "forwarder policy lacks InvokeEndpoint: $policy"
-grep -q "endpoint/isoserve\"" <<<"$policy" || fail "InvokeEndpoint not scoped to the endpoint: $policy"
-grep -q "\"Resource\": \"\\*\"" <<<"$policy" && fail "forwarder policy has a wildcard resource: $policy"
+grep -Eq "[\"']sagemaker:InvokeEndpoint[\"']" <<<"$policy" || fail "forwarder policy lacks InvokeEndpoint: $policy"
+grep -Eq "endpoint/isoserve[\"']" <<<"$policy" || fail "InvokeEndpoint not scoped to the endpoint: $policy"
+grep -Eq "Resource[\"']: [\"']\\*" <<<"$policy" && fail "forwarder policy has a wildcard resource: $policy"
 aws iam get-role-policy --role-name "$(physical SageMakerExecutionRole)" --policy-name isoserve-endpoint \
   --output json | grep -q 's3:::isoserve-stack-code/model.tar.gz' || fail "SageMaker role not scoped to the model object"
 
