@@ -1,15 +1,8 @@
 use super::*;
-
-fn names(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("feature_{i}")).collect()
-}
+use crate::test_support::{msg, names};
 
 fn csv(body: &str, n: usize) -> Result<Rows, DecodeError> {
     decode_csv(body.as_bytes(), &names(n), &Limits::default())
-}
-
-fn msg(r: Result<Rows, DecodeError>) -> String {
-    r.unwrap_err().to_string()
 }
 
 #[test]

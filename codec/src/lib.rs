@@ -46,6 +46,8 @@ mod record;
 mod response;
 mod rows;
 mod shape;
+#[cfg(test)]
+mod test_support;
 
 pub use crate::csv::decode_csv;
 pub use encode::{Prediction, encode, encode_into};

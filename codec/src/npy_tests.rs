@@ -1,10 +1,7 @@
 use npyz::WriterBuilder;
 
 use super::*;
-
-fn names(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("feature_{i}")).collect()
-}
+use crate::test_support::names;
 
 /// Writes an npy file with the given dtype string (e.g. `<f8`), shape and order.
 fn npy<T: npyz::Serialize + Copy>(descr: &str, shape: &[u64], order: Order, data: &[T]) -> Vec<u8> {

@@ -1,9 +1,6 @@
 use super::*;
 use crate::error::Location;
-
-fn names(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("feature_{i}")).collect()
-}
+use crate::test_support::{msg, names};
 
 fn json(body: &str, n: usize) -> Result<Rows, DecodeError> {
     decode_json(body.as_bytes(), &names(n), &Limits::default())
@@ -11,10 +8,6 @@ fn json(body: &str, n: usize) -> Result<Rows, DecodeError> {
 
 fn jsonl(body: &str, n: usize) -> Result<Rows, DecodeError> {
     decode_jsonlines(body.as_bytes(), &names(n), &Limits::default())
-}
-
-fn msg(r: Result<Rows, DecodeError>) -> String {
-    r.unwrap_err().to_string()
 }
 
 #[test]
