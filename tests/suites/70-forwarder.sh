@@ -228,8 +228,9 @@ run_lambda() { # EVENT OUT
 faults '{"script": [], "rate": 0}'
 make_event 0 40 "$WORK/event-ok.json"
 run_lambda "$WORK/event-ok.json" "$WORK/lambda-ok.json"
-# Requests hold 10 rows: the second request (records 10-19) meets 503 on both attempts.
-faults '{"script": [{"kind": "throttle"}, {"kind": "unavailable"}, {"kind": "unavailable"}]}'
+# Requests hold 10 rows. The first (records 100-109) is throttled once, then answered (a 1 ms
+# delay passes through); the second (110-119) meets 503 on both attempts.
+faults '{"script": [{"kind": "throttle"}, {"kind": "delay", "ms": 1}, {"kind": "unavailable"}, {"kind": "unavailable"}]}'
 make_event 100 40 "$WORK/event-outage.json"
 run_lambda "$WORK/event-outage.json" "$WORK/lambda-outage.json"
 "$PY" - "$WORK" <<'EOF' || fail "Lambda responses are wrong"
