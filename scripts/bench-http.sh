@@ -46,8 +46,11 @@ step "tools: wrk, curl, Python venv (flask gunicorn scikit-learn pandas)"
 ensure_apt wrk curl python3-venv
 PY=$(ensure_venv bench-http flask gunicorn scikit-learn pandas joblib)
 
-step "build (release)"
-cargo build --release --locked -p isoserve -p trainer
+# BENCH_SKIP_BUILD=1 reuses the release binaries already in target/release.
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  step "build (release)"
+  cargo build --release --locked -p isoserve -p trainer
+fi
 TRAINER=$(release_bin trainer)
 ISOSERVE=$(release_bin isoserve)
 
