@@ -30,16 +30,16 @@ pub struct TrainArgs {
     /// Root of the SageMaker layout.
     #[arg(long, env = "ISOSERVE_ML_ROOT", default_value = "/opt/ml")]
     pub ml_root: PathBuf,
-    /// Directory holding hyperparameters.json [default: <ml-root>/input/config].
+    /// Directory holding hyperparameters.json [default: ML_ROOT/input/config].
     #[arg(long, env = "SM_INPUT_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
-    /// The training channel's directory [default: <ml-root>/input/data/training].
+    /// The training channel's directory [default: ML_ROOT/input/data/training].
     #[arg(long, env = "SM_CHANNEL_TRAINING")]
     pub training_dir: Option<PathBuf>,
-    /// Where the model is written [default: <ml-root>/model].
+    /// Where the model is written [default: ML_ROOT/model].
     #[arg(long, env = "SM_MODEL_DIR")]
     pub model_dir: Option<PathBuf>,
-    /// Where the failure reason is written [default: <ml-root>/output].
+    /// Where the failure reason is written [default: ML_ROOT/output].
     #[arg(long, env = "SM_OUTPUT_DIR")]
     pub output_dir: Option<PathBuf>,
 }
