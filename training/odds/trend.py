@@ -44,7 +44,7 @@ def generate(trainer: Trainer, work: Path, trend: str, seed: int, rows: int) -> 
         "generate",
         "--quiet",
         "--trend",
-        trend.replace("_", "-"),
+        trend,
         "--seed",
         seed,
         "--rows",
