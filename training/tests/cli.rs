@@ -68,6 +68,16 @@ fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).expect("valid JSON on stdout")
 }
 
+/// A model file's metadata as `trainer inspect --json` prints it.
+fn inspect_json(model: &std::path::Path) -> serde_json::Value {
+    let out = trainer()
+        .args(["inspect", "--json"])
+        .arg(model)
+        .assert()
+        .success();
+    json(&out.get_output().stdout)
+}
+
 #[test]
 fn help_lists_every_subcommand_and_their_flags() {
     let top = trainer().arg("--help").assert().success();
@@ -255,12 +265,7 @@ fn train_evaluate_inspect_and_score_work_end_to_end() {
                 .and(contains("mean+3sd")),
         );
 
-    let out = trainer()
-        .args(["inspect", "--json"])
-        .arg(&model)
-        .assert()
-        .success();
-    let m = json(&out.get_output().stdout);
+    let m = inspect_json(&model);
     assert_eq!(m["n_features"], 5);
     assert_eq!(m["training_rows"], 3000);
     assert_eq!(m["seed"], 3);
@@ -306,12 +311,7 @@ fn train_takes_every_fit_parameter_and_column_selection() {
             "9",
         ],
     );
-    let out = trainer()
-        .args(["inspect", "--json"])
-        .arg(&model)
-        .assert()
-        .success();
-    let m = json(&out.get_output().stdout);
+    let m = inspect_json(&model);
     assert_eq!(
         m["feature_names"],
         serde_json::json!(["feature_3", "feature_1"])
@@ -335,12 +335,7 @@ fn train_takes_every_fit_parameter_and_column_selection() {
             "--json",
         ],
     );
-    let out = trainer()
-        .args(["inspect", "--json"])
-        .arg(&kmeans)
-        .assert()
-        .success();
-    let m = json(&out.get_output().stdout);
+    let m = inspect_json(&kmeans);
     assert_eq!(m["params"]["k_means"]["k"], 4);
     assert_eq!(m["threshold"], 0.5);
 }
@@ -544,12 +539,7 @@ fn threshold_from_validation_data_is_chosen_recorded_and_helps() {
         .stdout(contains(
             "threshold chosen on validation data by best_f1 (was 0.5000)",
         ));
-    let out = trainer()
-        .args(["inspect", "--json"])
-        .arg(&tuned)
-        .assert()
-        .success();
-    let m = json(&out.get_output().stdout);
+    let m = inspect_json(&tuned);
     let sel = &m["threshold_selection"];
     assert_eq!(sel["method"], "best_f1");
     assert_eq!(sel["previous_threshold"], 0.5);
@@ -573,12 +563,7 @@ fn threshold_from_validation_data_is_chosen_recorded_and_helps() {
         .arg(&val_labels)
         .assert()
         .success();
-    let out = trainer()
-        .args(["inspect", "--json"])
-        .arg(&recall)
-        .assert()
-        .success();
-    let sel = json(&out.get_output().stdout)["threshold_selection"].clone();
+    let sel = inspect_json(&recall)["threshold_selection"].clone();
     assert_eq!(
         (sel["method"].as_str(), sel["target"].as_f64()),
         (Some("target_recall"), Some(0.9))
