@@ -75,11 +75,13 @@ pub enum ModelFileError {
         found: String,
     },
     /// The format version is not one this build reads.
-    #[error("unsupported model format version {found} (this build reads version {supported})")]
+    #[error(
+        "unsupported model format version {found} (this build reads versions 1 to {supported})"
+    )]
     UnsupportedVersion {
         /// Version in the file.
         found: u32,
-        /// Version this build reads.
+        /// Newest version this build reads (it reads every version from 1).
         supported: u32,
     },
     /// The payload's detector tag is unknown.

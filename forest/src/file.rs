@@ -14,8 +14,12 @@ use crate::{DetectorKind, Metadata, Model, ModelFileError};
 
 /// First 8 bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"\x89ISOF\r\n\x1a";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build writes and reads: version 2 marks a trend-aware model
+/// (metadata `trend`), so a reader that only knows version 1 refuses it instead of scoring raw rows.
+pub const FORMAT_VERSION: u32 = 2;
+/// The version of every model without a trend; such files are byte-identical to those written
+/// before version 2 existed.
+pub const BASE_FORMAT_VERSION: u32 = 1;
 /// Magic, version, body length, SHA-256 of the body.
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
@@ -53,7 +57,12 @@ impl Model {
         let body = body.0;
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let version = if self.metadata.trend.is_some() {
+            FORMAT_VERSION
+        } else {
+            BASE_FORMAT_VERSION
+        };
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(body.len() as u64).to_le_bytes());
         out.extend_from_slice(&Sha256::digest(&body));
         out.extend_from_slice(&body);
@@ -73,7 +82,7 @@ impl Model {
             });
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
+        if !(BASE_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(ModelFileError::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,
@@ -124,6 +133,7 @@ impl Model {
             )));
         }
         check_consistent(&metadata, &detector)?;
+        check_trend(&metadata, version)?;
         Ok(Model { metadata, detector })
     }
 
@@ -169,6 +179,22 @@ fn check_consistent(m: &Metadata, det: &Detector) -> Result<(), ModelFileError> 
         return Err(inconsistent("threshold is NaN"));
     }
     Ok(())
+}
+
+/// A trend exactly in version 2 files, with valid parameters.
+fn check_trend(m: &Metadata, version: u32) -> Result<(), ModelFileError> {
+    match (&m.trend, version == FORMAT_VERSION) {
+        (Some(t), true) => t
+            .validate()
+            .map_err(|e| inconsistent(format!("trend: {e}"))),
+        (None, false) => Ok(()),
+        (Some(_), false) => Err(inconsistent(format!(
+            "a trend in a version {version} file (trend-aware models are version {FORMAT_VERSION})"
+        ))),
+        (None, true) => Err(inconsistent(format!(
+            "a version {version} file without a trend"
+        ))),
+    }
 }
 
 fn write_axis(w: &mut Writer, f: &AxisForest) {

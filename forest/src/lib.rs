@@ -32,14 +32,16 @@ mod model;
 mod params;
 pub mod sklearn;
 mod tree;
+mod trend;
 
 pub use error::{Error, ModelFileError};
-pub use file::{FORMAT_VERSION, MAGIC};
+pub use file::{BASE_FORMAT_VERSION, FORMAT_VERSION, MAGIC};
 pub use metadata::{Metadata, ThresholdSelection};
 pub use model::Model;
 pub use params::{
     Contamination, DetectorKind, DetectorParams, ForestParams, KMeansParams, MaxSamples,
 };
+pub use trend::TrendSpec;
 
 /// Euler–Mascheroni constant, as `np.euler_gamma`.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DetectorKind, DetectorParams};
+use crate::{DetectorKind, DetectorParams, TrendSpec};
 
 /// Everything a model file records about the model besides the detector itself. Stored as JSON
 /// inside the model file; fields added later are optional (`#[serde(default)]`), and keys this build
@@ -39,6 +39,11 @@ pub struct Metadata {
     /// How the threshold was chosen when it was not set by contamination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold_selection: Option<ThresholdSelection>,
+    /// How a trend-aware model detrends ordered rows before scoring; absent for a global model.
+    /// A model file with a trend is written as format version 2, so readers that do not know
+    /// this field refuse it instead of scoring raw rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<TrendSpec>,
     /// Further keyed records (e.g. a preprocessing spec); sorted, so the file stays deterministic.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,

@@ -1,5 +1,7 @@
 //! [`Model`]: fitting, thresholds and scoring for every detector kind.
 
+use std::borrow::Cow;
+
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -80,6 +82,7 @@ impl Model {
             sample_size,
             source: None,
             threshold_selection: None,
+            trend: None,
             extra: Default::default(),
         };
         let mut model = Model { metadata, detector };
@@ -135,10 +138,15 @@ impl Model {
         self
     }
 
-    /// Scores one row; a row of the wrong width is an error.
+    /// Scores one row; a row of the wrong width is an error. On a trend-aware model the row has no
+    /// context, so it is scored as on-trend (every residual 0, NaN stays NaN): use
+    /// [`Model::score_slice_with_context`] to judge a row against the rows before it.
     pub fn score_row(&self, row: &[f64]) -> Result<f64, Error> {
         self.check_width(row.len(), 1)?;
-        Ok(self.score_row_unchecked(row))
+        Ok(match self.metadata.trend {
+            Some(t) => self.score_row_unchecked(&t.residuals(row, row.len(), 0)),
+            None => self.score_row_unchecked(row),
+        })
     }
 
     fn score_row_unchecked(&self, row: &[f64]) -> f64 {
@@ -162,20 +170,8 @@ impl Model {
         }
     }
 
-    /// Scores every row on the calling thread.
-    pub fn score_batch(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<f64>, Error> {
-        self.check_width(rows.ncols(), 1)?;
-        let mut out = vec![0.0; rows.nrows()];
-        match rows.as_slice() {
-            Some(flat) => self.score_flat(flat, &mut out),
-            None => self.score_flat(&rows.iter().copied().collect::<Vec<_>>(), &mut out),
-        }
-        Ok(out)
-    }
-
-    /// Scores rows given as a flat row-major slice (`rows.len()` must be a multiple of the feature
-    /// count); the natural input for decoded request bodies.
-    pub fn score_slice(&self, rows: &[f64]) -> Result<Vec<f64>, Error> {
+    /// Checks a flat row-major slice and its context row count.
+    fn check_flat(&self, rows: &[f64], context: usize) -> Result<(), Error> {
         let d = self.n_features();
         if !rows.len().is_multiple_of(d) {
             return Err(Error::WidthMismatch {
@@ -184,8 +180,68 @@ impl Model {
                 found: rows.len() % d,
             });
         }
-        let mut out = vec![0.0; rows.len() / d];
-        self.score_flat(rows, &mut out);
+        let n = rows.len() / d;
+        if context > n {
+            return Err(Error::InvalidParameter {
+                name: "context",
+                message: format!("{context} context rows requested, the input holds {n} rows"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The rows after the first `context`, detrended over the whole slice on a trend-aware model.
+    fn detrended<'a>(&self, rows: &'a [f64], context: usize) -> Cow<'a, [f64]> {
+        let d = self.n_features();
+        match self.metadata.trend {
+            Some(t) => Cow::Owned(t.residuals(rows, d, context)),
+            None => Cow::Borrowed(&rows[context * d..]),
+        }
+    }
+
+    /// Scores every row on the calling thread. On a trend-aware model the rows are one ordered
+    /// sequence, detrended before scoring.
+    pub fn score_batch(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<f64>, Error> {
+        self.check_width(rows.ncols(), 1)?;
+        self.score_slice(&flat_rows(rows))
+    }
+
+    /// Scores rows given as a flat row-major slice (`rows.len()` must be a multiple of the feature
+    /// count); the natural input for decoded request bodies. On a trend-aware model the rows are
+    /// one ordered sequence, detrended before scoring.
+    pub fn score_slice(&self, rows: &[f64]) -> Result<Vec<f64>, Error> {
+        self.score_slice_with_context(rows, 0)
+    }
+
+    /// Scores the rows after the first `context` of a flat row-major slice; the leading rows are
+    /// baseline only (a trend-aware model detrends against them; any other model ignores them).
+    /// Returns one score per row after the context; `context` above the row count is an error.
+    pub fn score_slice_with_context(
+        &self,
+        rows: &[f64],
+        context: usize,
+    ) -> Result<Vec<f64>, Error> {
+        self.check_flat(rows, context)?;
+        let x = self.detrended(rows, context);
+        let mut out = vec![0.0; x.len() / self.n_features()];
+        self.score_flat(&x, &mut out);
+        Ok(out)
+    }
+
+    /// [`Model::score_slice_with_context`] with the scoring (not the sequential detrending) split
+    /// across rayon's thread pool; the same scores, bit for bit.
+    pub fn score_slice_parallel_with_context(
+        &self,
+        rows: &[f64],
+        context: usize,
+    ) -> Result<Vec<f64>, Error> {
+        self.check_flat(rows, context)?;
+        let x = self.detrended(rows, context);
+        let d = self.n_features();
+        let mut out = vec![0.0; x.len() / d];
+        out.par_chunks_mut(PARALLEL_CHUNK)
+            .zip(x.par_chunks(PARALLEL_CHUNK * d))
+            .for_each(|(o, x)| self.score_flat(x, o));
         Ok(out)
     }
 
@@ -201,23 +257,18 @@ impl Model {
     }
 
     /// Scores every row, splitting the rows across rayon's thread pool. Same scores as
-    /// [`Model::score_batch`], bit for bit.
+    /// [`Model::score_batch`], bit for bit (a trend-aware model detrends the sequence first).
     pub fn score_batch_parallel(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<f64>, Error> {
         self.check_width(rows.ncols(), 1)?;
-        let owned;
-        let flat = match rows.as_slice() {
-            Some(flat) => flat,
-            None => {
-                owned = rows.iter().copied().collect::<Vec<_>>();
-                &owned
-            }
-        };
-        let d = self.n_features();
-        let mut out = vec![0.0; rows.nrows()];
-        out.par_chunks_mut(PARALLEL_CHUNK)
-            .zip(flat.par_chunks(PARALLEL_CHUNK * d))
-            .for_each(|(o, x)| self.score_flat(x, o));
-        Ok(out)
+        self.score_slice_parallel_with_context(&flat_rows(rows), 0)
+    }
+}
+
+/// The matrix as a row-major slice, copied only when it is not laid out that way.
+fn flat_rows<'a>(rows: ArrayView2<'a, f64>) -> Cow<'a, [f64]> {
+    match rows.to_slice() {
+        Some(flat) => Cow::Borrowed(flat),
+        None => Cow::Owned(rows.iter().copied().collect()),
     }
 }
 

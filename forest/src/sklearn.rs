@@ -158,6 +158,7 @@ pub fn import_json(text: &str) -> Result<Model, Error> {
         sample_size: Some(e.max_samples),
         source: Some(format!("scikit-learn {}", e.sklearn_version)),
         threshold_selection: None,
+        trend: None,
         extra: Default::default(),
     };
     Ok(Model {
