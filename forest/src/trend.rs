@@ -35,7 +35,7 @@ impl TrendSpec {
     /// measurement on `trainer generate` data (docs/quality.md): short enough to follow a random
     /// walk, long enough that the median of noisy neighbours is steady and that a spike among them
     /// does not move it.
-    pub const DEFAULT_WINDOW: usize = 10;
+    pub const DEFAULT_WINDOW: usize = 25;
     /// The largest window accepted; the transform costs `window` operations per value.
     pub const MAX_WINDOW: usize = 10_000;
 

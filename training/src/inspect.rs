@@ -25,6 +25,9 @@ pub fn facts(model: &Model) -> Vec<(String, String)> {
     if let Some(source) = &m.source {
         facts.push(("source", source.clone()));
     }
+    if let Some(trend) = &m.trend {
+        facts.push(("trend", json(trend)));
+    }
     if let Some(selection) = &m.threshold_selection {
         facts.push(("threshold selection", json(selection)));
     }

@@ -28,21 +28,58 @@ pub fn read_for_model(model: &Model, path: &Path, progress: &Progress) -> Result
     )
 }
 
-/// Scores every row of `table`, in parallel, chunk by chunk so the bar moves.
+/// Scores every row of `table`, in parallel, chunk by chunk so the bar moves. A trend-aware model
+/// sees the rows as one sequence in file order: each chunk is preceded by the rows its residuals
+/// depend on, as context.
 pub fn score_table(model: &Model, table: &Table, progress: &Progress) -> Result<Vec<f64>> {
+    score_chunked(model, table, CHUNK, progress)
+}
+
+fn score_chunked(
+    model: &Model,
+    table: &Table,
+    chunk: usize,
+    progress: &Progress,
+) -> Result<Vec<f64>> {
     let d = table.n_cols();
     let bar = progress.bar(table.n_rows as u64, "scoring");
     let mut scores = Vec::with_capacity(table.n_rows);
-    for start in (0..table.n_rows).step_by(CHUNK) {
-        let end = (start + CHUNK).min(table.n_rows);
-        let rows = forest::ndarray::ArrayView2::from_shape(
-            (end - start, d),
-            &table.values[start * d..end * d],
-        )
-        .expect("the chunk holds whole rows");
-        scores.extend(model.score_batch_parallel(rows)?);
+    for start in (0..table.n_rows).step_by(chunk) {
+        let end = (start + chunk).min(table.n_rows);
+        let context = model.trend().map_or(0, |t| t.context_rows().min(start));
+        let rows = &table.values[(start - context) * d..end * d];
+        scores.extend(model.score_slice_parallel_with_context(rows, context)?);
         bar.set_position(end as u64);
     }
     bar.finish_and_clear();
     Ok(scores)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forest::{DetectorParams, TrendSpec};
+
+    #[test]
+    fn chunks_of_a_trend_aware_model_score_like_the_whole_sequence() {
+        let (n, d) = (500, 2);
+        let values: Vec<f64> = (0..n * d)
+            .map(|k| (k as f64 * 0.37).sin() * 3.0 + (k / d) as f64 * 0.5)
+            .collect();
+        let view = forest::ndarray::ArrayView2::from_shape((n, d), &values).unwrap();
+        let spec = TrendSpec::rolling_median(6).unwrap();
+        let params = DetectorParams::IsolationForest(Default::default());
+        let model = Model::fit_with_trend(view, vec![], &params, spec).unwrap();
+        let table = Table {
+            names: model.feature_names().to_vec(),
+            skipped: vec![],
+            n_rows: n,
+            values: values.clone(),
+            timestamps: None,
+        };
+        let whole = model.score_slice(&values).unwrap();
+        let quiet = Progress::new(true);
+        assert_eq!(score_chunked(&model, &table, 7, &quiet).unwrap(), whole);
+        assert_eq!(score_chunked(&model, &table, 3, &quiet).unwrap(), whole);
+    }
 }

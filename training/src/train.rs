@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use forest::{DetectorParams, Model};
+use forest::{DetectorParams, Model, TrendSpec};
 use serde::Serialize;
 
 use crate::data::Table;
@@ -43,23 +43,30 @@ pub struct TrainSummary {
     pub params: DetectorParams,
     /// How the threshold was chosen on validation data, if it was.
     pub threshold_selection: Option<forest::ThresholdSelection>,
+    /// The trend transform of a trend-aware model.
+    pub trend: Option<TrendSpec>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1e3)
 }
 
-/// Fits `params` on every row of `table`, optionally replaces the threshold with one chosen on
-/// `validation`, then scores the training rows for the summary.
+/// Fits `params` on every row of `table` (detrended first, in file order, when `trend` is given),
+/// optionally replaces the threshold with one chosen on `validation` (scored as one sequence), then
+/// scores the training rows for the summary.
 pub fn fit(
     table: &Table,
     params: &DetectorParams,
+    trend: Option<TrendSpec>,
     validation: Option<&Validation<'_>>,
     progress: &Progress,
 ) -> Result<(Model, TrainSummary)> {
     let spinner = progress.spinner("fitting");
     let start = Instant::now();
-    let model = Model::fit(table.view(), table.names.clone(), params)?;
+    let model = match trend {
+        Some(t) => Model::fit_with_trend(table.view(), table.names.clone(), params, t)?,
+        None => Model::fit(table.view(), table.names.clone(), params)?,
+    };
     let fit_time = start.elapsed();
     let model = match validation {
         Some(v) => {
@@ -83,6 +90,7 @@ pub fn fit(
         fit_time,
         params: params.clone(),
         threshold_selection: model.metadata().threshold_selection.clone(),
+        trend,
     };
     Ok((model, summary))
 }
@@ -104,6 +112,11 @@ impl TrainSummary {
             "parameters: {}\n",
             serde_json::to_string(&self.params).unwrap_or_default()
         );
+        if let Some(TrendSpec::RollingMedian { window }) = self.trend {
+            s += &format!(
+                "trend-aware: fitted on residuals from the rolling median of the previous {window} rows\n"
+            );
+        }
         if let Some(t) = &self.threshold_selection {
             let figure = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
             s += &format!(

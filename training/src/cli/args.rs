@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use forest::{Contamination, DetectorParams, ForestParams, KMeansParams, MaxSamples};
+use forest::{Contamination, DetectorParams, ForestParams, KMeansParams, MaxSamples, TrendSpec};
 
 use crate::generate::Trend;
 use crate::threshold::ThresholdMethod;
@@ -80,6 +80,14 @@ pub enum Detector {
     Kmeans,
 }
 
+/// How `train --trend` detrends the rows before fitting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrendMethod {
+    /// Residual from the median of the previous `--trend-window` rows, per feature.
+    #[value(name = "rolling_median")]
+    RollingMedian,
+}
+
 /// Arguments of `train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -118,6 +126,13 @@ pub struct TrainArgs {
     /// k-means: iteration limit.
     #[arg(long, default_value_t = 300)]
     pub max_iter: u64,
+    /// Trend-aware model: fit on each value's deviation from the recent past, taken over the rows
+    /// in file order. Scoring then treats rows as one ordered sequence (docs/trainer.md).
+    #[arg(long, value_enum)]
+    pub trend: Option<TrendMethod>,
+    /// --trend rolling_median: previous rows the median is taken over [default: 25].
+    #[arg(long, value_name = "ROWS", requires = "trend")]
+    pub trend_window: Option<usize>,
     /// Choose the threshold on this labelled validation CSV instead of by contamination.
     #[arg(long, value_name = "VALIDATION_CSV", requires = "labels")]
     pub threshold_from: Option<PathBuf>,
@@ -208,6 +223,17 @@ fn parse_contamination(text: &str) -> Result<Contamination, String> {
 }
 
 impl TrainArgs {
+    /// The trend transform these flags describe, if any; an out-of-range window is an error.
+    pub fn trend_spec(&self) -> Result<Option<TrendSpec>, forest::Error> {
+        match self.trend {
+            None => Ok(None),
+            Some(TrendMethod::RollingMedian) => {
+                TrendSpec::rolling_median(self.trend_window.unwrap_or(TrendSpec::DEFAULT_WINDOW))
+                    .map(Some)
+            }
+        }
+    }
+
     /// The detector parameters these flags describe.
     pub fn params(&self) -> DetectorParams {
         match self.detector {

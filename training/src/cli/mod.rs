@@ -77,7 +77,8 @@ fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
         labels: &labels.rows,
         method: a.threshold_method,
     });
-    let (model, summary) = train::fit(&table, &a.params(), validation.as_ref(), progress)?;
+    let trend = a.trend_spec()?;
+    let (model, summary) = train::fit(&table, &a.params(), trend, validation.as_ref(), progress)?;
     model
         .save(&a.out)
         .with_context(|| format!("cannot write the model to {}", a.out.display()))?;
