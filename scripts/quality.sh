@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Detection quality, regenerated in one command: the ODDS acceptance suite (our forest against
-# scikit-learn's on five rebuilt ODDS sets) and the trend baseline. Installs what it needs.
+# scikit-learn's on five rebuilt ODDS sets), the trend baseline, and the trend-aware mode against
+# the same data with its oracle bound and window sweep. Installs what it needs.
 #
 #   scripts/quality.sh             10 seeds, full sets; rewrites docs/quality.md
 #   scripts/quality.sh --reduced   ODDS only, shuttle subsampled to 10000 rows (stratified); prints
@@ -66,8 +67,9 @@ py odds.protocol --trainer "$trainer" --data-dir "$data" --seeds 10 \
   --markdown "$out/odds.md" --json "$out/odds.json" || status=$?
 [ -s "$out/odds.md" ] || exit "$status"
 
-step "trend baseline"
-py odds.trend --trainer "$trainer" --pairs 10 --markdown "$out/trend.md"
+step "trend baseline and trend-aware mode"
+py odds.trend --trainer "$trainer" --pairs 10 --window 25 --markdown "$out/trend.md" \
+  --markdown-after "$out/trend-after.md" --markdown-sweep "$out/trend-sweep.md"
 
 sklearn_version=$("$venv/python" -c 'import sklearn; print(sklearn.__version__)')
 {
@@ -111,6 +113,41 @@ from seed to seed, hence the spread.
 
 MID
   cat "$out/trend.md"
+  cat <<'AFTER'
+
+## Trend-aware scoring (after)
+
+The same detectors trained with `trainer train --trend rolling_median` (docs/trainer.md): each
+value is replaced by its deviation from the median of the previous 25 rows of its feature, the
+detector is fitted on those residuals, and the test set is scored as one ordered sequence, as the
+server scores a multi-row request. Same data, seeds and pairs as the baseline above.
+**Target: ROC-AUC ≥ 0.95 on every trend** (gated for linear and random_walk by
+`training/tests/trend.rs`).
+
+The exponential trend cannot reach it, by any method: its noise (sd 100) is as large as the
+spikes (50 to 200), so even a score that knows the true trend exactly, the Bayes posterior that a
+row holds a spike (the "oracle" column), stays near 0.62. The trend-aware mode brings all three
+detectors close to that bound; on linear and random-walk data it removes the trend's effect
+entirely.
+
+The trend-aware k-means uses one cluster (`--k 1`): on residuals the normal rows form a single
+cloud around 0, while with the default 8 centroids some settle on the spikes themselves (about a
+quarter of the rows hold one), which costs it about 0.05 ROC-AUC on linear data.
+
+AFTER
+  cat "$out/trend-after.md"
+  cat <<'SWEEP'
+
+### Choosing the window
+
+The window is the number of previous rows the median is taken over. Too short, and the median of
+a few noisy neighbours is itself noisy (and a spike among them moves it); too long, and it lags a
+fast trend. Measured on the same data, the default of 25 rows is the best on exponential data
+and as good as any on the others; a window is also the number of context rows a client has to
+send (docs/server.md), so there is no reason to go longer.
+
+SWEEP
+  cat "$out/trend-sweep.md"
 } > docs/quality.md
 echo "docs/quality.md written"
 exit "$status"
