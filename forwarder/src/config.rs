@@ -61,6 +61,9 @@ impl AwsArgs {
     }
 }
 
+/// Default of `--trend-context-keys`.
+pub const DEFAULT_TREND_CONTEXT_KEYS: usize = 10_000;
+
 /// Everything the forwarder core needs; read from flags or, in Lambda, from the environment.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ForwarderArgs {
@@ -112,6 +115,14 @@ pub struct ForwarderArgs {
     /// Timeout of one InvokeEndpoint attempt in seconds (SageMaker allows the container 60 s).
     #[arg(long, env = "INVOKE_TIMEOUT_SECS", default_value_t = 70.0)]
     pub invoke_timeout_secs: f64,
+    /// Trend-context mode for models with a trend baseline: score each partition key as one
+    /// series, prepending up to N of its previous rows as context. Set N to the model's
+    /// `trend.window` (`trainer inspect`); 0 = off.
+    #[arg(long, env = "TREND_CONTEXT", default_value_t = 0)]
+    pub trend_context: usize,
+    /// Most partition keys whose trend context is kept in memory (least recently used evicted).
+    #[arg(long, env = "TREND_CONTEXT_KEYS", default_value_t = DEFAULT_TREND_CONTEXT_KEYS)]
+    pub trend_context_keys: usize,
     /// Client settings.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -120,6 +131,7 @@ pub struct ForwarderArgs {
 impl ForwarderArgs {
     /// Builds the forwarder with real AWS clients.
     pub async fn build(&self) -> anyhow::Result<Forwarder<SageMakerEndpoint, AwsSinks>> {
+        self.check_trend_context()?;
         let sdk = self.aws.sdk_config().await;
         let timeout = Duration::from_secs_f64(self.invoke_timeout_secs.max(0.001));
         let client =
@@ -176,10 +188,32 @@ impl ForwarderArgs {
                 max_delay: Duration::from_millis(self.max_delay_ms),
             },
             concurrency: self.concurrency.max(1),
+            trend_context: self.trend_context,
+            trend_keys: self.trend_context_keys,
         };
         let endpoint = SageMakerEndpoint::new(client, &self.endpoint_name);
         let metrics = Arc::new(Emf::stdout(&self.metrics_namespace, dimensions));
         Ok(Forwarder::new(endpoint, sinks, settings, metrics))
+    }
+}
+
+impl ForwarderArgs {
+    /// A request must hold the context and at least one new row, and a key's context needs room.
+    pub fn check_trend_context(&self) -> anyhow::Result<()> {
+        if self.trend_context == 0 {
+            return Ok(());
+        }
+        if self.trend_context >= self.max_rows {
+            anyhow::bail!(
+                "--trend-context {} needs --max-rows above it (got {}): a request holds the context and at least one new row",
+                self.trend_context,
+                self.max_rows
+            );
+        }
+        if self.trend_context_keys == 0 {
+            anyhow::bail!("--trend-context-keys must be at least 1 when --trend-context is set");
+        }
+        Ok(())
     }
 }
 
@@ -191,4 +225,43 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        core: ForwarderArgs,
+    }
+
+    fn parse(extra: &[&str]) -> ForwarderArgs {
+        let base = ["fwd", "--endpoint-name", "e", "--feature-names", "a,b"];
+        Cli::try_parse_from(base.iter().chain(extra)).unwrap().core
+    }
+
+    #[test]
+    fn trend_context_is_off_by_default_and_checked_against_the_row_budget() {
+        let args = parse(&[]);
+        assert_eq!(
+            (args.trend_context, args.trend_context_keys),
+            (0, DEFAULT_TREND_CONTEXT_KEYS)
+        );
+        assert!(args.check_trend_context().is_ok());
+        let args = parse(&["--trend-context", "24", "--trend-context-keys", "500"]);
+        assert_eq!((args.trend_context, args.trend_context_keys), (24, 500));
+        assert!(args.check_trend_context().is_ok());
+        let err = parse(&["--trend-context", "24", "--max-rows", "24"])
+            .check_trend_context()
+            .unwrap_err();
+        assert!(err.to_string().contains("--max-rows above it"), "{err}");
+        let err = parse(&["--trend-context", "3", "--trend-context-keys", "0"])
+            .check_trend_context()
+            .unwrap_err();
+        assert!(err.to_string().contains("at least 1"), "{err}");
+    }
 }

@@ -20,15 +20,22 @@ pub struct Score {
     pub anomaly: bool,
 }
 
-/// Something that scores a CSV body of `n_rows` rows: the SageMaker endpoint in production, a
-/// fake in tests.
+/// Something that scores a CSV body: the SageMaker endpoint in production, a fake in tests.
 pub trait Endpoint: Send + Sync {
-    /// Scores the rows of `body` (text/csv); the answer holds exactly `n_rows` scores.
+    /// Scores the rows of `body` (text/csv). With `context: Some(k)` the first `k` rows are
+    /// context only (trend mode, custom attribute `context=k`) and `n_rows` rows follow them;
+    /// with `None` the body holds exactly `n_rows` rows. The answer holds `n_rows` scores.
     fn invoke(
         &self,
         body: Vec<u8>,
         n_rows: usize,
+        context: Option<usize>,
     ) -> impl Future<Output = Result<Vec<Score>, InvokeError>> + Send;
+}
+
+/// The `X-Amzn-SageMaker-Custom-Attributes` value that marks the first `k` rows as context.
+pub fn context_attribute(k: usize) -> String {
+    format!("context={k}")
 }
 
 /// InvokeEndpoint through the AWS SDK. Build the client with SDK retries disabled: the forwarder's
@@ -72,13 +79,19 @@ impl SageMakerEndpoint {
 }
 
 impl Endpoint for SageMakerEndpoint {
-    async fn invoke(&self, body: Vec<u8>, n_rows: usize) -> Result<Vec<Score>, InvokeError> {
+    async fn invoke(
+        &self,
+        body: Vec<u8>,
+        n_rows: usize,
+        context: Option<usize>,
+    ) -> Result<Vec<Score>, InvokeError> {
         let out = self
             .client
             .invoke_endpoint()
             .endpoint_name(&self.name)
             .content_type("text/csv")
             .accept("application/json")
+            .set_custom_attributes(context.map(context_attribute))
             .body(Blob::new(body))
             .send()
             .await

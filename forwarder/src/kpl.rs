@@ -96,6 +96,9 @@ pub enum KplError {
 pub struct UserRecord {
     /// Position inside the aggregated record (`None` for an ordinary record).
     pub sub_sequence_number: Option<u64>,
+    /// The user record's own partition key (`None` for an ordinary record, whose key is the
+    /// Kinesis record's).
+    pub partition_key: Option<String>,
     /// The user payload.
     pub data: Vec<u8>,
 }
@@ -111,6 +114,7 @@ pub fn deaggregate(data: &[u8]) -> Result<Vec<UserRecord>, KplError> {
     if !is_aggregated(data) {
         return Ok(vec![UserRecord {
             sub_sequence_number: None,
+            partition_key: None,
             data: data.to_vec(),
         }]);
     }
@@ -128,6 +132,7 @@ pub fn deaggregate(data: &[u8]) -> Result<Vec<UserRecord>, KplError> {
     let aggregated =
         AggregatedRecord::decode(payload).map_err(|e| KplError::Protobuf(e.to_string()))?;
     let table_len = aggregated.partition_key_table.len();
+    let keys = aggregated.partition_key_table;
     aggregated
         .records
         .into_iter()
@@ -142,6 +147,7 @@ pub fn deaggregate(data: &[u8]) -> Result<Vec<UserRecord>, KplError> {
             }
             Ok(UserRecord {
                 sub_sequence_number: Some(index as u64),
+                partition_key: Some(keys[entry.partition_key_index as usize].clone()),
                 data: entry.data,
             })
         })
@@ -151,18 +157,33 @@ pub fn deaggregate(data: &[u8]) -> Result<Vec<UserRecord>, KplError> {
 /// Builds an aggregated record from user payloads that share one partition key (what the KPL
 /// writes). Used by tests and by `produce --aggregate`.
 pub fn aggregate<'a>(partition_key: &str, payloads: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    aggregate_keyed(payloads.into_iter().map(|data| (partition_key, data)))
+}
+
+/// Builds an aggregated record from (partition key, payload) user records; the KPL packs user
+/// records of different keys into one record when they map to the same shard.
+pub fn aggregate_keyed<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Vec<u8> {
+    let mut table: Vec<String> = Vec::new();
+    let mut records = Vec::new();
+    for (key, data) in entries {
+        let index = match table.iter().position(|k| k == key) {
+            Some(i) => i,
+            None => {
+                table.push(key.to_string());
+                table.len() - 1
+            }
+        };
+        records.push(AggregatedEntry {
+            partition_key_index: index as u64,
+            explicit_hash_key_index: None,
+            data: data.to_vec(),
+            tags: Vec::new(),
+        });
+    }
     let message = AggregatedRecord {
-        partition_key_table: vec![partition_key.to_string()],
+        partition_key_table: table,
         explicit_hash_key_table: Vec::new(),
-        records: payloads
-            .into_iter()
-            .map(|data| AggregatedEntry {
-                partition_key_index: 0,
-                explicit_hash_key_index: None,
-                data: data.to_vec(),
-                tags: Vec::new(),
-            })
-            .collect(),
+        records,
     };
     let payload = message.encode_to_vec();
     let mut out = Vec::with_capacity(MAGIC.len() + payload.len() + DIGEST_LEN);
@@ -187,6 +208,7 @@ mod tests {
             out,
             vec![UserRecord {
                 sub_sequence_number: None,
+                partition_key: None,
                 data: b"1.0,2.0".to_vec()
             }]
         );
@@ -201,8 +223,24 @@ mod tests {
         assert_eq!(out.len(), 3);
         for (i, (user, want)) in out.iter().zip(rows).enumerate() {
             assert_eq!(user.sub_sequence_number, Some(i as u64));
+            assert_eq!(user.partition_key.as_deref(), Some("pk"));
             assert_eq!(user.data, want);
         }
+    }
+
+    #[test]
+    fn each_user_record_keeps_its_own_partition_key() {
+        let agg = aggregate_keyed([
+            ("a", b"1".as_slice()),
+            ("b", b"2".as_slice()),
+            ("a", b"3".as_slice()),
+        ]);
+        let keys: Vec<Option<String>> = deaggregate(&agg)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.partition_key)
+            .collect();
+        assert_eq!(keys, [Some("a".into()), Some("b".into()), Some("a".into())]);
     }
 
     #[test]

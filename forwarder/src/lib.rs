@@ -10,6 +10,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod codecs;
 pub mod config;
+pub mod context;
 pub mod emf;
 pub mod invoke;
 pub mod kpl;

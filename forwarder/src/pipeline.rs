@@ -6,12 +6,13 @@
 //! from the first record that is not done and nothing is lost.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::StreamExt;
 
 use crate::batch::{Budget, Invocation, Packer, RowRef};
+use crate::context::ContextStore;
 use crate::emf::{Emf, Stats};
 use crate::invoke::{Endpoint, Score};
 use crate::record::{DeadLetter, Origin, Record, ScoredRow};
@@ -33,6 +34,11 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// InvokeEndpoint calls in flight at once.
     pub concurrency: usize,
+    /// Trend-context mode: rows are scored per partition key, each request starting with up to
+    /// this many of the key's previous rows as context (`context=k`). 0 turns the mode off.
+    pub trend_context: usize,
+    /// Most partition keys whose context is kept (least recently used evicted first).
+    pub trend_keys: usize,
 }
 
 /// Why processing stopped before the end of the batch.
@@ -59,6 +65,8 @@ pub struct Outcome {
 struct UserRecord {
     record: usize,
     sub_sequence_number: Option<u64>,
+    /// The KPL user record's own partition key (`None`: the Kinesis record's).
+    partition_key: Option<String>,
     rows: codec::Rows,
     /// CSV encoding of each row; `lines[offsets[i]..offsets[i + 1]]` is row `i`.
     lines: Vec<u8>,
@@ -69,6 +77,26 @@ impl UserRecord {
     fn line(&self, row: usize) -> &[u8] {
         &self.lines[self.offsets[row]..self.offsets[row + 1]]
     }
+
+    /// The series the record belongs to in trend mode: its own partition key.
+    fn series_key<'a>(&'a self, records: &'a [Record]) -> &'a str {
+        self.partition_key
+            .as_deref()
+            .unwrap_or(&records[self.record].partition_key)
+    }
+}
+
+/// What scoring a batch produced, before routing.
+#[derive(Default)]
+struct Scoring {
+    scored: BTreeMap<RowRef, Score>,
+    /// User records dead-lettered because the container rejected them.
+    skipped: HashSet<usize>,
+    /// Records `0..done` are finished.
+    done: usize,
+    failure: Option<Failure>,
+    /// Trend mode: each key's scored rows, in stream order (what its context advances over).
+    history: Vec<(String, Vec<RowRef>)>,
 }
 
 /// The forwarder core over an endpoint `E` and sinks `S`.
@@ -77,6 +105,8 @@ pub struct Forwarder<E, S> {
     sinks: S,
     settings: Settings,
     metrics: Arc<Emf>,
+    /// Trend mode: each partition key's last scored rows, shared by every shard of the process.
+    contexts: Mutex<ContextStore>,
 }
 
 impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
@@ -87,6 +117,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             sinks,
             settings,
             metrics,
+            contexts: Mutex::new(ContextStore::new()),
         }
     }
 
@@ -113,38 +144,18 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             ..Stats::default()
         };
         let users = self.decode_all(records, &mut stats).await;
-        let (invocations, oversize) = self.pack(&users);
-        for (user, reason) in oversize {
-            self.dead_letter(records, &users[user], reason, &mut stats)
-                .await;
-        }
-        let mut skipped: HashSet<usize> = HashSet::new();
-        let mut scored: BTreeMap<RowRef, Score> = BTreeMap::new();
-        let mut done = records.len();
-        let mut failure = None;
-
-        let mut results = futures_util::stream::iter(invocations)
-            .map(|inv| self.invoke(&users, inv))
-            .buffered(self.settings.concurrency.max(1));
-        while let Some(result) = results.next().await {
-            stats.endpoint_errors += result.failed_attempts;
-            stats.latencies_ms.extend(result.latencies_ms);
-            scored.extend(result.scored);
-            for (user, error) in result.poisoned {
-                if skipped.insert(user) {
-                    stats.poison_records += 1;
-                    self.dead_letter(records, &users[user], error.to_string(), &mut stats)
-                        .await;
-                }
-            }
-            if let Some((at, error)) = result.failed {
-                done = users[at.record].record;
-                failure = Some(Failure::Endpoint(error));
-                break;
-            }
-        }
-        drop(results);
-
+        let scoring = if self.settings.trend_context > 0 {
+            self.score_series(records, &users, &mut stats).await
+        } else {
+            self.score_batch(records, &users, &mut stats).await
+        };
+        let Scoring {
+            scored,
+            skipped,
+            mut done,
+            mut failure,
+            history,
+        } = scoring;
         let rows: Vec<ScoredRow> = scored
             .into_iter()
             .filter(|(at, _)| users[at.record].record < done && !skipped.contains(&at.record))
@@ -158,6 +169,9 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             done = 0;
             failure = Some(Failure::Sink(e.to_string()));
         }
+        if self.settings.trend_context > 0 {
+            self.commit_contexts(records, &users, history, done);
+        }
         if let Some(f) = &failure {
             let seq = records.get(done).map(|r| r.sequence_number.as_str());
             tracing::warn!(failure = ?f, first_unprocessed = ?seq, "batch not fully processed");
@@ -168,6 +182,44 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             failure,
             stats,
         }
+    }
+
+    /// Today's scoring: rows of every key packed together in stream order.
+    async fn score_batch(
+        &self,
+        records: &[Record],
+        users: &[UserRecord],
+        stats: &mut Stats,
+    ) -> Scoring {
+        let (invocations, oversize) = self.pack(users);
+        for (user, reason) in oversize {
+            self.dead_letter(records, &users[user], reason, stats).await;
+        }
+        let mut out = Scoring {
+            done: records.len(),
+            ..Scoring::default()
+        };
+        let mut results = futures_util::stream::iter(invocations)
+            .map(|inv| self.invoke(users, inv))
+            .buffered(self.settings.concurrency.max(1));
+        while let Some(result) = results.next().await {
+            stats.endpoint_errors += result.failed_attempts;
+            stats.latencies_ms.extend(result.latencies_ms);
+            out.scored.extend(result.scored);
+            for (user, error) in result.poisoned {
+                if out.skipped.insert(user) {
+                    stats.poison_records += 1;
+                    self.dead_letter(records, &users[user], error.to_string(), stats)
+                        .await;
+                }
+            }
+            if let Some((at, error)) = result.failed {
+                out.done = users[at.record].record;
+                out.failure = Some(Failure::Endpoint(error));
+                break;
+            }
+        }
+        out
     }
 
     /// De-aggregates and decodes every record; failures are dead-lettered and skipped.
@@ -195,6 +247,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                         users.push(UserRecord {
                             record: i,
                             sub_sequence_number: part.sub_sequence_number,
+                            partition_key: part.partition_key,
                             rows,
                             lines,
                             offsets,
@@ -223,10 +276,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         let mut packer = Packer::new(self.settings.budget);
         let mut oversize = Vec::new();
         for (u, user) in users.iter().enumerate() {
-            let too_big = (0..user.rows.n_rows)
-                .map(|row| user.line(row).len())
-                .find(|len| *len > self.settings.budget.max_bytes);
-            if let Some(bytes) = too_big {
+            if let Some(bytes) = self.oversize_row(user) {
                 oversize.push((
                     u,
                     format!("a row encodes to {bytes} bytes, over the request budget"),
@@ -240,6 +290,13 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             }
         }
         (packer.finish(), oversize)
+    }
+
+    /// The encoded size of the first row of `user` that cannot fit any request, if any.
+    fn oversize_row(&self, user: &UserRecord) -> Option<usize> {
+        (0..user.rows.n_rows)
+            .map(|row| user.line(row).len())
+            .find(|len| *len > self.settings.budget.max_bytes)
     }
 
     /// Runs one request with retries; a container 4xx splits the request along user records
@@ -257,7 +314,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             let mut failed_attempts = 0;
             let result = retry(
                 &self.settings.retry,
-                || self.endpoint.invoke(body.clone(), n),
+                || self.endpoint.invoke(body.clone(), n, None),
                 |e, attempt| {
                     failed_attempts += 1;
                     tracing::warn!(error = %e, attempt, rows = n, "InvokeEndpoint failed");
@@ -300,12 +357,18 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         score: Score,
     ) -> ScoredRow {
         let rec = &records[user.record];
+        // Trend mode reports the series a row was scored in: the user record's own key.
+        let partition_key = if self.settings.trend_context > 0 {
+            user.series_key(records)
+        } else {
+            &rec.partition_key
+        };
         ScoredRow {
             origin: Origin {
                 shard_id: rec.shard_id.clone(),
                 sequence_number: rec.sequence_number.clone(),
                 sub_sequence_number: user.sub_sequence_number,
-                partition_key: rec.partition_key.clone(),
+                partition_key: partition_key.to_string(),
                 row,
             },
             score: score.score,
@@ -383,6 +446,9 @@ fn split_point(rows: &[RowRef]) -> usize {
         .min_by_key(|&i| i.abs_diff(mid))
         .unwrap_or(rows.len())
 }
+
+#[path = "series.rs"]
+mod series;
 
 #[cfg(test)]
 #[path = "pipeline_tests.rs"]

@@ -1,5 +1,6 @@
-//! Test doubles for the pipeline: an endpoint that scores rows by their first value and can be
-//! told to fail, and a forwarder wired to it with in-memory sinks.
+//! Test doubles for the pipeline: an endpoint that scores rows by their first value (or, like the
+//! trend-aware server, by its residual against the rows before it) and can be told to fail, and a
+//! forwarder wired to it with in-memory sinks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +27,39 @@ pub struct FakeEndpoint {
     pub unavailable: Option<f64>,
     /// Errors answered first, one per call.
     pub script: Mutex<VecDeque<InvokeError>>,
+    /// Every call that got past the scripted errors: its `context` and the first value of every
+    /// body row (context rows included), in body order.
+    pub requests: Mutex<Vec<(Option<usize>, Vec<f64>)>>,
+    /// Scores like the trend-aware server: a row's score is its first value minus the median of
+    /// the first values of up to this many rows before it in the same request (context rows
+    /// included); a request's first row keeps its value.
+    pub trend_window: Option<usize>,
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The trend residual of every value of `series` over a `window` of previous values.
+pub fn residuals(series: &[f64], window: usize) -> Vec<f64> {
+    (0..series.len())
+        .map(|i| {
+            let past = &series[i.saturating_sub(window)..i];
+            if past.is_empty() {
+                series[i]
+            } else {
+                series[i] - median(past)
+            }
+        })
+        .collect()
 }
 
 impl FakeEndpoint {
@@ -39,7 +73,12 @@ impl FakeEndpoint {
 }
 
 impl Endpoint for FakeEndpoint {
-    async fn invoke(&self, body: Vec<u8>, n_rows: usize) -> Result<Vec<Score>, InvokeError> {
+    async fn invoke(
+        &self,
+        body: Vec<u8>,
+        n_rows: usize,
+        context: Option<usize>,
+    ) -> Result<Vec<Score>, InvokeError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = self.script.lock().unwrap().pop_front() {
             return Err(e);
@@ -61,7 +100,17 @@ impl Endpoint for FakeEndpoint {
                     .unwrap_or(f64::NAN)
             })
             .collect();
-        assert_eq!(firsts.len(), n_rows, "row count matches the body");
+        let k = context.unwrap_or(0);
+        assert_eq!(firsts.len(), k + n_rows, "row count matches the body");
+        self.requests
+            .lock()
+            .unwrap()
+            .push((context, firsts.clone()));
+        let scored = match self.trend_window {
+            Some(w) => residuals(&firsts, w).split_off(k),
+            None => firsts[k..].to_vec(),
+        };
+        let firsts = firsts[k..].to_vec();
         if let Some(p) = self.poison
             && firsts.contains(&p)
         {
@@ -79,7 +128,7 @@ impl Endpoint for FakeEndpoint {
             });
         }
         self.batches.lock().unwrap().push(n_rows);
-        Ok(firsts
+        Ok(scored
             .into_iter()
             .map(|v| Score {
                 score: v,
@@ -105,6 +154,8 @@ pub fn forwarder(
             max_delay: std::time::Duration::from_millis(50),
         },
         concurrency: 1,
+        trend_context: 0,
+        trend_keys: 10_000,
     };
     let metrics = Arc::new(Emf::new("Test", vec![], Box::new(std::io::sink())));
     Forwarder::new(endpoint, sinks, settings, metrics)
