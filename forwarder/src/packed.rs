@@ -1,0 +1,124 @@
+//! The default scoring (trend-context mode off): the rows of every key packed together, in stream
+//! order, into requests within the row and byte budget.
+
+use super::*;
+
+impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
+    /// Scores the batch with the rows of every key packed together in stream order.
+    pub(super) async fn score_batch(
+        &self,
+        records: &[Record],
+        users: &[UserRecord],
+        stats: &mut Stats,
+    ) -> Scoring {
+        let (invocations, oversize) = self.pack(users);
+        for (user, reason) in oversize {
+            self.dead_letter(records, &users[user], reason, stats).await;
+        }
+        let mut out = Scoring {
+            done: records.len(),
+            ..Scoring::default()
+        };
+        let mut results = futures_util::stream::iter(invocations)
+            .map(|inv| self.invoke(users, inv))
+            .buffered(self.settings.concurrency.max(1));
+        while let Some(result) = results.next().await {
+            stats.endpoint_errors += result.failed_attempts;
+            stats.latencies_ms.extend(result.latencies_ms);
+            out.scored.extend(result.scored);
+            for (user, error) in result.poisoned {
+                if out.skipped.insert(user) {
+                    stats.poison_records += 1;
+                    self.dead_letter(records, &users[user], error.to_string(), stats)
+                        .await;
+                }
+            }
+            if let Some((at, error)) = result.failed {
+                out.done = users[at.record].record;
+                out.failure = Some(Failure::Endpoint(error));
+                break;
+            }
+        }
+        out
+    }
+
+    /// Packs all rows into requests; returns user records whose rows cannot fit any request.
+    fn pack(&self, users: &[UserRecord]) -> (Vec<Invocation>, Vec<(usize, String)>) {
+        let mut packer = Packer::new(self.settings.budget);
+        let mut oversize = Vec::new();
+        for (u, user) in users.iter().enumerate() {
+            if let Some(bytes) = self.oversize_row(user) {
+                oversize.push((
+                    u,
+                    format!("a row encodes to {bytes} bytes, over the request budget"),
+                ));
+                continue;
+            }
+            for row in 0..user.rows.n_rows {
+                let line = user.line(row);
+                // Cannot fail: the row sizes were checked above.
+                let _ = packer.push(RowRef { record: u, row }, |out| out.extend_from_slice(line));
+            }
+        }
+        (packer.finish(), oversize)
+    }
+
+    /// Runs one request with retries; a container 4xx splits the request along user records
+    /// until the rejected record is isolated (it is then dead-lettered, the others scored).
+    async fn invoke(&self, users: &[UserRecord], inv: Invocation) -> InvocationResult {
+        let mut out = InvocationResult::default();
+        let mut pending = vec![inv.rows];
+        while let Some(rows) = pending.pop() {
+            let body: Vec<u8> = rows
+                .iter()
+                .flat_map(|at| users[at.record].line(at.row).iter().copied())
+                .collect();
+            let n = rows.len();
+            let started = Instant::now();
+            let mut failed_attempts = 0;
+            let result = retry(
+                &self.settings.retry,
+                || self.endpoint.invoke(body.clone(), n, None),
+                |e, attempt| {
+                    failed_attempts += 1;
+                    tracing::warn!(error = %e, attempt, rows = n, "InvokeEndpoint failed");
+                },
+            )
+            .await;
+            out.failed_attempts += failed_attempts;
+            match result {
+                Ok(scores) => {
+                    out.latencies_ms.push(started.elapsed().as_secs_f64() * 1e3);
+                    out.scored.extend(rows.into_iter().zip(scores));
+                }
+                Err(ex) if ex.error.disposition() == Disposition::Poison => {
+                    let first = rows[0].record;
+                    match rows.iter().position(|r| r.record != first) {
+                        None => out.poisoned.push((first, ex.error)),
+                        Some(_) => {
+                            // Split at the user-record boundary nearest the middle.
+                            let mid = split_point(&rows);
+                            let (a, b) = rows.split_at(mid);
+                            pending.push(b.to_vec());
+                            pending.push(a.to_vec());
+                        }
+                    }
+                }
+                Err(ex) => {
+                    out.failed = Some((rows[0], ex.error));
+                    return out;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Default)]
+struct InvocationResult {
+    scored: Vec<(RowRef, Score)>,
+    poisoned: Vec<(usize, InvokeError)>,
+    failed: Option<(RowRef, InvokeError)>,
+    failed_attempts: usize,
+    latencies_ms: Vec<f64>,
+}
