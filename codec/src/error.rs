@@ -79,6 +79,24 @@ pub enum DecodeError {
         /// The requested value.
         found: String,
     },
+    /// `X-Amzn-SageMaker-Custom-Attributes` gave a `context` that is not a row count.
+    #[error(
+        "invalid context \"{found}\" in X-Amzn-SageMaker-Custom-Attributes; expected a non-negative integer (the number of leading context rows)"
+    )]
+    InvalidContext {
+        /// The value as received.
+        found: String,
+    },
+    /// `context` asked for more leading rows than the body holds.
+    #[error(
+        "context={context} in X-Amzn-SageMaker-Custom-Attributes exceeds the request's {rows} rows"
+    )]
+    ContextTooLong {
+        /// The requested context row count.
+        context: usize,
+        /// Rows in the body.
+        rows: usize,
+    },
     /// The body is empty or holds only blank lines / a header.
     #[error("the request body holds no rows")]
     NoRows,

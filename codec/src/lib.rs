@@ -1,7 +1,8 @@
 //! Wire formats shared by the SageMaker server and the Kinesis forwarder.
 //!
-//! * [`InputFormat::from_content_type`], [`OutputFormat::negotiate`] and
-//!   [`Shape::from_custom_attributes`] read the request headers.
+//! * [`InputFormat::from_content_type`], [`OutputFormat::negotiate`],
+//!   [`Shape::from_custom_attributes`] and [`context_from_custom_attributes`] read the request
+//!   headers.
 //! * [`decode`] turns a request body into [`Rows`] in the model's column
 //!   order (given the model's feature names), with precise [`DecodeError`]s.
 //! * [`encode`] turns [`Prediction`]s into a response body.
@@ -34,6 +35,7 @@
 //! # Ok::<(), codec::DecodeError>(())
 //! ```
 
+mod attributes;
 mod csv;
 mod encode;
 mod error;
@@ -50,6 +52,7 @@ mod shape;
 mod test_support;
 
 pub use crate::csv::decode_csv;
+pub use attributes::{CONTEXT_ATTRIBUTE_KEY, check_context, context_from_custom_attributes};
 pub use encode::{Prediction, encode, encode_into};
 pub use error::{DecodeError, ErrorKind, Location};
 pub use json::{decode_json, decode_jsonlines};

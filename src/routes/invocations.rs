@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use crate::error::AppError;
 use crate::state::{AppState, Readiness};
 
-/// SageMaker's per-request options header (`format=rcf`, `format=sklearn`).
+/// SageMaker's per-request options header (`format=rcf`, `format=sklearn`, `context=N`).
 pub const CUSTOM_ATTRIBUTES: &str = "x-amzn-sagemaker-custom-attributes";
 
 /// Bodies at least this long are decoded, scored and encoded on the blocking pool.
@@ -38,6 +38,8 @@ struct Plan {
     input: codec::InputFormat,
     output: codec::OutputFormat,
     shape: codec::Shape,
+    /// Leading rows that are a baseline only: not scored, not answered.
+    context: usize,
     limits: codec::Limits,
     parallel_rows: usize,
 }
@@ -58,6 +60,7 @@ pub async fn invocations(
         )?,
         shape: codec::Shape::from_custom_attributes(header_str(&headers, CUSTOM_ATTRIBUTES))?
             .unwrap_or(config.default_shape),
+        context: codec::context_from_custom_attributes(header_str(&headers, CUSTOM_ATTRIBUTES))?,
         limits: codec::Limits::with_max_rows(config.max_rows),
         parallel_rows: config.parallel_rows,
     };
@@ -95,7 +98,8 @@ pub async fn invocations(
 }
 
 /// Decodes, scores and encodes one body. `offloaded` says whether we are on the blocking pool,
-/// where a large batch may use rayon.
+/// where a large batch may use rayon. The rows are one ordered sequence: a trend-aware model
+/// detrends them over the request, against the `context` leading rows, which get no prediction.
 fn process(
     model: &Arc<Model>,
     bytes: &[u8],
@@ -107,12 +111,11 @@ fn process(
         return Err(codec::DecodeError::NoRows.into());
     }
     let rows = codec::decode(plan.input, bytes, model.feature_names(), &plan.limits)?;
-    let scores = if offloaded && rows.n_rows >= plan.parallel_rows {
-        let view = forest::ndarray::ArrayView2::from_shape(rows.shape(), &rows.values)
-            .map_err(|e| AppError::Internal(format!("row matrix: {e}")))?;
-        model.score_batch_parallel(view)
+    codec::check_context(plan.context, rows.n_rows)?;
+    let scores = if offloaded && rows.n_rows - plan.context >= plan.parallel_rows {
+        model.score_slice_parallel_with_context(&rows.values, plan.context)
     } else {
-        model.score_slice(&rows.values)
+        model.score_slice_with_context(&rows.values, plan.context)
     }
     // The codec already checked every row's width, so a mismatch here is our bug, not the client's.
     .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -124,7 +127,7 @@ fn process(
         })
         .collect();
     let encoded = codec::encode(&predictions, plan.output, plan.shape);
-    Ok((encoded, rows.n_rows))
+    Ok((encoded, predictions.len()))
 }
 
 /// Reads the whole body, refusing it as soon as it is known to exceed `limit`.

@@ -8,3 +8,4 @@ mod inputs;
 mod outputs;
 mod runtime;
 mod socket;
+mod trend;
