@@ -19,7 +19,7 @@ pub(crate) struct AxisForest {
 
 impl AxisForest {
     pub(crate) fn new(n_features: usize, sample_size: usize, trees: Vec<AxisTree>) -> Self {
-        let perfect = PerfectForest::build(&trees);
+        let perfect = PerfectForest::build(&trees, n_features);
         Self {
             n_features,
             sample_size,

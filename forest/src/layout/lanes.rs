@@ -1,0 +1,340 @@
+//! The AVX-512 walk of the perfect layout: sixteen trees at once, one per vector lane.
+//!
+//! Trees are grouped sixteen to a group and interleaved node by node (`[group][node][lane]`), so one
+//! gather fetches the current node of sixteen trees, and the upper levels of a group share a few
+//! cache lines. The row is held in one or two registers (at most 32 features), so picking each
+//! lane's feature value is a single permute instead of a third gather. A walk is still exactly
+//! `D` branch-free steps `i = 2i + 1 + (x > t)` over the same padded trees as the scalar path.
+//!
+//! Scores are the scalar path's bit for bit: each lane's leaf value is added to the row's sum in
+//! tree order (group by group, lane by lane), and the padding lanes after the last tree add `+0.0`.
+//! Several rows are walked together so their gathers and sums overlap.
+//!
+//! This is the one place in the workspace with `unsafe`: the gathers take raw pointers, and the
+//! AVX-512 functions may only run on a CPU that has been checked for AVX-512F. Both conditions are
+//! established in [`LaneForest::build`] and argued at each `unsafe` block.
+
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::{
+    __m512, __m512i, _CMP_GT_OQ, _mm512_add_epi32, _mm512_castsi512_ps, _mm512_castsi512_si256,
+    _mm512_cmp_ps_mask, _mm512_extracti64x4_epi64, _mm512_i32gather_epi64, _mm512_i32gather_pd,
+    _mm512_loadu_ps, _mm512_loadu_si512, _mm512_mask_add_epi32, _mm512_mask_blend_epi64,
+    _mm512_permutex2var_epi32, _mm512_permutex2var_ps, _mm512_permutexvar_ps, _mm512_set1_epi32,
+    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_setzero_si512, _mm512_slli_epi32,
+    _mm512_storeu_pd, _mm512_sub_epi32,
+};
+
+/// Trees per group: the lanes of one vector of 32-bit indices.
+const LANES: usize = 16;
+/// Rows walked together.
+const ROWS: usize = 4;
+/// Most features a row may have here: two registers of sixteen.
+pub(super) const MAX_FEATURES: usize = 32;
+
+/// A forest in the interleaved layout. Exists only on a CPU with AVX-512F.
+#[derive(Debug, Clone)]
+pub(super) struct LaneForest {
+    depth: usize,
+    n_features: usize,
+    groups: usize,
+    /// Split per `[group][node][lane]`: feature in the high 32 bits, threshold's bits in the low
+    /// 32, so one 64-bit gather fetches both. Padding nodes hold feature 0 and `+inf` (every
+    /// value goes left).
+    nodes: Vec<i64>,
+    /// Leaf path length per `[group][leaf][lane]`; lanes after the last tree hold 0.
+    leaves: Vec<f64>,
+}
+
+impl LaneForest {
+    /// Interleaves `n_trees` perfect trees of `depth`, whose split `i` of tree `t` is
+    /// `split(t, i)` and leaf `j` is `leaf(t, j)`. `None` when the CPU lacks AVX-512F, the rows
+    /// are wider than [`MAX_FEATURES`], or the depth is beyond what 32-bit lane offsets hold.
+    pub(super) fn build(
+        depth: usize,
+        n_features: usize,
+        n_trees: usize,
+        split: impl Fn(usize, usize) -> (u32, f32),
+        leaf: impl Fn(usize, usize) -> f64,
+    ) -> Option<Self> {
+        if n_features > MAX_FEATURES
+            || depth > 16
+            || n_trees == 0
+            || !std::arch::is_x86_feature_detected!("avx512f")
+        {
+            return None;
+        }
+        let width = 1usize << depth;
+        let groups = n_trees.div_ceil(LANES);
+        let len = groups * width * LANES;
+        let mut forest = LaneForest {
+            depth,
+            n_features,
+            groups,
+            nodes: vec![i64::from(f32::INFINITY.to_bits()); len],
+            leaves: vec![0.0; len],
+        };
+        for t in 0..n_trees {
+            let (g, lane) = (t / LANES, t % LANES);
+            for i in 0..width - 1 {
+                let (f, threshold) = split(t, i);
+                let at = (g * width + i) * LANES + lane;
+                forest.nodes[at] = (i64::from(f) << 32) | i64::from(threshold.to_bits());
+            }
+            for j in 0..width {
+                forest.leaves[(g * width + j) * LANES + lane] = leaf(t, j);
+            }
+        }
+        Some(forest)
+    }
+
+    /// Adds each row's path length summed over all trees to `sums`: `xs` holds `sums.len()` rows
+    /// of `stride >= n_features` values (f32, no NaN).
+    pub(super) fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        // SAFETY: a LaneForest exists only after `build` detected AVX-512F on this CPU.
+        unsafe { self.add_all(xs, stride, sums) }
+    }
+
+    /// Path length of one row (f32, no NaN, `n_features` values) summed over all trees.
+    pub(super) fn path_length_sum(&self, x: &[f32]) -> f64 {
+        let mut sum = [0.0];
+        self.add_path_lengths(x, x.len(), &mut sum);
+        sum[0]
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        let full = sums.len() / ROWS * ROWS;
+        let (head, tail) = sums.split_at_mut(full);
+        for (x, s) in xs.chunks(ROWS * stride).zip(head.chunks_exact_mut(ROWS)) {
+            if self.n_features > LANES {
+                self.walk_rows::<ROWS, true>(x, stride, s);
+            } else {
+                self.walk_rows::<ROWS, false>(x, stride, s);
+            }
+        }
+        for (x, s) in xs[full * stride..]
+            .chunks(stride)
+            .zip(tail.chunks_exact_mut(1))
+        {
+            if self.n_features > LANES {
+                self.walk_rows::<1, true>(x, stride, s);
+            } else {
+                self.walk_rows::<1, false>(x, stride, s);
+            }
+        }
+    }
+
+    /// Walks `R` rows through every group and adds their path lengths to their sums. `WIDE` rows
+    /// take two registers (17 to 32 features).
+    #[target_feature(enable = "avx512f")]
+    fn walk_rows<const R: usize, const WIDE: bool>(
+        &self,
+        xs: &[f32],
+        stride: usize,
+        sums: &mut [f64],
+    ) {
+        let width = 1usize << self.depth;
+        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let one = _mm512_set1_epi32(1);
+        let first_leaf = _mm512_set1_epi32(width as i32 - 1);
+        // The low and high halves of sixteen 64-bit nodes held in two registers.
+        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odd = _mm512_add_epi32(even, one);
+        let two = _mm512_set1_epi32(2);
+        let three = _mm512_set1_epi32(3);
+        let mut lo = [_mm512_setzero_ps(); R];
+        let mut hi = [_mm512_setzero_ps(); R];
+        for r in 0..R {
+            let mut buf = [0f32; MAX_FEATURES];
+            buf[..self.n_features].copy_from_slice(&xs[r * stride..][..self.n_features]);
+            // SAFETY: each load reads 16 f32 from `buf`, which holds 32.
+            (lo[r], hi[r]) = unsafe {
+                (
+                    _mm512_loadu_ps(buf.as_ptr()),
+                    _mm512_loadu_ps(buf[16..].as_ptr()),
+                )
+            };
+        }
+        let mut acc = [0f64; R];
+        let group_len = width * LANES;
+        for g in 0..self.groups {
+            let nodes = &self.nodes[g * group_len..][..group_len];
+            let leaves = &self.leaves[g * group_len..][..group_len];
+            // The node of sixteen trees, as two registers of eight, decides each lane's way.
+            macro_rules! right {
+                ($a:expr, $b:expr, $r:expr) => {{
+                    let (a, b) = ($a, $b);
+                    let t = _mm512_castsi512_ps(_mm512_permutex2var_epi32(a, even, b));
+                    let f = _mm512_permutex2var_epi32(a, odd, b);
+                    let v: __m512 = if WIDE {
+                        _mm512_permutex2var_ps(lo[$r], f, hi[$r])
+                    } else {
+                        _mm512_permutexvar_ps(f, lo[$r])
+                    };
+                    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, t)
+                }};
+            }
+            let mut idx: [__m512i; R] = [_mm512_setzero_si512(); R];
+            let mut level = 0;
+            if self.depth >= 2 {
+                // The root and its two children sit at fixed places for every lane, so the
+                // first two levels load and blend instead of gathering (a third level of blends
+                // measured no faster).
+                // SAFETY: nodes 0, 1 and 2 exist (width >= 4), each sixteen i64 long; every
+                // load reads eight i64 from inside one of them.
+                let [n0a, n0b, n1a, n1b, n2a, n2b] = std::array::from_fn(|k| unsafe {
+                    _mm512_loadu_si512(nodes[k * 8..].as_ptr().cast())
+                });
+                for r in 0..R {
+                    let m0 = right!(n0a, n0b, r);
+                    let a = _mm512_mask_blend_epi64(m0 as u8, n1a, n2a);
+                    let b = _mm512_mask_blend_epi64((m0 >> 8) as u8, n1b, n2b);
+                    let m1 = right!(a, b, r);
+                    // idx = 2 (1 + m0) + 1 + m1 = 3 + 2 m0 + m1, the heap index after two steps.
+                    let i = _mm512_mask_add_epi32(three, m0, three, two);
+                    idx[r] = _mm512_mask_add_epi32(i, m1, i, one);
+                }
+                level = 2;
+            }
+            for _ in level..self.depth {
+                for r in 0..R {
+                    let at = _mm512_add_epi32(_mm512_slli_epi32::<4>(idx[r]), lane);
+                    // SAFETY: after k < depth steps every lane's node index is below
+                    // 2^(k+1) - 1 <= width - 1, so `at = index * 16 + lane < width * 16`, the
+                    // length of `nodes`; 32-bit offsets hold it as depth <= 16.
+                    let (a, b) = unsafe {
+                        (
+                            _mm512_i32gather_epi64::<8>(_mm512_castsi512_si256(at), nodes.as_ptr()),
+                            _mm512_i32gather_epi64::<8>(
+                                _mm512_extracti64x4_epi64::<1>(at),
+                                nodes.as_ptr(),
+                            ),
+                        )
+                    };
+                    let right = right!(a, b, r);
+                    let left = _mm512_add_epi32(_mm512_add_epi32(idx[r], idx[r]), one);
+                    idx[r] = _mm512_mask_add_epi32(left, right, left, one);
+                }
+            }
+            let mut values = [[0f64; LANES]; R];
+            for r in 0..R {
+                let leaf = _mm512_sub_epi32(idx[r], first_leaf);
+                let at = _mm512_add_epi32(_mm512_slli_epi32::<4>(leaf), lane);
+                // SAFETY: after `depth` steps every index is in [width - 1, 2 * width - 2], so
+                // `leaf < width` and `at < width * 16 = leaves.len()`. Each store writes 8 f64
+                // into a half of `values[r]`, which holds 16.
+                unsafe {
+                    let a = _mm512_i32gather_pd::<8>(_mm512_castsi512_si256(at), leaves.as_ptr());
+                    let b = _mm512_i32gather_pd::<8>(
+                        _mm512_extracti64x4_epi64::<1>(at),
+                        leaves.as_ptr(),
+                    );
+                    _mm512_storeu_pd(values[r].as_mut_ptr(), a);
+                    _mm512_storeu_pd(values[r][8..].as_mut_ptr(), b);
+                }
+            }
+            // Tree order: the lanes of a group are consecutive trees.
+            for l in 0..LANES {
+                for (a, v) in acc.iter_mut().zip(&values) {
+                    *a += v[l];
+                }
+            }
+        }
+        for (sum, a) in sums.iter_mut().zip(acc) {
+            *sum += a;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    use crate::layout::PerfectForest;
+    use crate::model::Detector;
+    use crate::{Contamination, DetectorParams, ForestParams, MaxSamples, Model};
+
+    /// A fitted forest's trees, from data with ties and repeated values so that rows land exactly
+    /// on thresholds.
+    fn trees(
+        rows: usize,
+        d: usize,
+        n_trees: usize,
+        psi: usize,
+        seed: u64,
+    ) -> Vec<crate::tree::AxisTree> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let data: Vec<f64> = (0..rows * d)
+            .map(|_| (rng.r#gen::<f64>() * 40.0).round() / 4.0 - 5.0)
+            .collect();
+        let data = ndarray::Array2::from_shape_vec((rows, d), data).unwrap();
+        let params = DetectorParams::IsolationForest(ForestParams {
+            n_trees,
+            max_samples: MaxSamples::Count(psi),
+            contamination: Contamination::Auto,
+            seed,
+            ..ForestParams::default()
+        });
+        match Model::fit(data.view(), vec![], &params).unwrap().detector {
+            Detector::Axis(f) => f.trees,
+            _ => unreachable!("an axis-parallel forest was fitted"),
+        }
+    }
+
+    /// Rows around the training range, with the training grid's values (exact threshold ties),
+    /// infinities and extremes.
+    fn rows(n: usize, d: usize, seed: u64) -> Vec<f32> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        (0..n * d)
+            .map(|_| match rng.gen_range(0..10) {
+                0 => f32::INFINITY,
+                1 => f32::NEG_INFINITY,
+                2 => f32::MAX,
+                3..=5 => (rng.gen_range(-30..=30) as f32) / 4.0,
+                _ => rng.r#gen::<f32>() * 14.0 - 7.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vector_walk_gives_the_scalar_sums_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            eprintln!("no AVX-512F on this CPU: the vector walk is never used here");
+            return;
+        }
+        // Widths on both sides of one register (16) and up to two (32); tree counts that fill
+        // the last group of sixteen or not; depths from 1 (ψ = 2) to 10 (ψ = 1000).
+        for (d, n_trees, psi) in [
+            (1, 3, 2),
+            (2, 16, 4),
+            (5, 100, 256),
+            (7, 33, 1000),
+            (16, 17, 64),
+            (17, 20, 256),
+            (20, 100, 256),
+            (32, 5, 128),
+        ] {
+            let trees = trees(1500, d, n_trees, psi, d as u64);
+            let vector = PerfectForest::build(&trees, d).unwrap();
+            let scalar = PerfectForest::build_scalar(&trees).unwrap();
+            assert!(vector.lanes.is_some() && scalar.lanes.is_none());
+            let n = 203; // not a multiple of the rows walked together
+            let xs = rows(n, d, 99 + d as u64);
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            vector.add_path_lengths(&xs, d, &mut a);
+            scalar.add_path_lengths(&xs, d, &mut b);
+            assert_eq!(a, b, "d = {d}, trees = {n_trees}, psi = {psi}");
+            for (x, want) in xs.chunks_exact(d).zip(&b) {
+                assert_eq!(vector.path_length_sum(x), *want);
+            }
+        }
+    }
+
+    #[test]
+    fn rows_wider_than_two_registers_stay_scalar() {
+        let trees = trees(300, 33, 4, 32, 7);
+        assert!(PerfectForest::build(&trees, 33).unwrap().lanes.is_none());
+    }
+}
