@@ -126,7 +126,7 @@ server scores a multi-row request. Same data, seeds and pairs as the baseline ab
 
 The exponential trend cannot reach it, by any method: its noise (sd 100) is as large as the
 spikes (50 to 200), so even a score that knows the true trend exactly, the Bayes posterior that a
-row holds a spike (the "oracle" column), stays near 0.62. The trend-aware mode brings all three
+row holds a spike (the "oracle" column), stays near 0.63. The trend-aware mode brings all three
 detectors close to that bound; on linear and random-walk data it removes the trend's effect
 entirely.
 
