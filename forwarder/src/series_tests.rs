@@ -240,8 +240,8 @@ async fn a_failed_sink_or_a_replay_of_scored_rows_leaves_no_wrong_context() {
     let fwd = trend_forwarder(2, FakeEndpoint::default());
     let records: Vec<Record> = (0..3).map(|i| rec(i, "k", &row(0.1 * i as f64))).collect();
     fwd.sinks().fail_alerts.store(true, Ordering::SeqCst);
-    // An anomaly makes the alert fail: nothing is done, nothing becomes context.
-    let spiky = vec![rec(0, "k", b"0.9,1,1")];
+    // An anomaly (0.9 after 0.1) makes the alert fail: nothing is done, nothing becomes context.
+    let spiky = vec![rec(0, "k", b"0.1,1,1"), rec(1, "k", b"0.9,1,1")];
     assert_eq!(fwd.process(&spiky, None).await.done, 0);
     assert!(fwd.contexts.lock().unwrap().is_empty());
     fwd.sinks().fail_alerts.store(false, Ordering::SeqCst);

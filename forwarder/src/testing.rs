@@ -32,7 +32,7 @@ pub struct FakeEndpoint {
     pub requests: Mutex<Vec<(Option<usize>, Vec<f64>)>>,
     /// Scores like the trend-aware server: a row's score is its first value minus the median of
     /// the first values of up to this many rows before it in the same request (context rows
-    /// included); a request's first row keeps its value.
+    /// included); a request's first row, with nothing before it, scores 0 (as the server does).
     pub trend_window: Option<usize>,
 }
 
@@ -48,13 +48,14 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// The trend residual of every value of `series` over a `window` of previous values.
+/// The trend residual of every value of `series` over a `window` of previous values; 0 for the
+/// first value.
 pub fn residuals(series: &[f64], window: usize) -> Vec<f64> {
     (0..series.len())
         .map(|i| {
             let past = &series[i.saturating_sub(window)..i];
             if past.is_empty() {
-                series[i]
+                0.0
             } else {
                 series[i] - median(past)
             }

@@ -11,7 +11,14 @@ kinesis-mock (Kinesis). Endpoints come from MOTO_URL and KINESIS_URL.
   drain-alerts URL             print every alert anomaly ({partition_key, ...}) as JSON lines
   drain-dlq URL                print every dead letter as JSON lines
   scored BUCKET                print the distinct partition keys in the results as JSON
+  results BUCKET               print every result row as JSON lines
+  put-series NAME KEY=CSV...   put the rows of each CSV (no header) as one series under KEY,
+                               interleaved row by row, one PutRecord each (ordered); every
+                               fifth round goes as one KPL-aggregated record holding every
+                               key's row
 """
+
+import hashlib
 
 import json
 import os
@@ -120,6 +127,54 @@ def scored(bucket):
     print(json.dumps(sorted(keys)))
 
 
+def results(bucket):
+    s3 = client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode()
+            for line in body.splitlines():
+                print(line)
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def field(tag, payload):
+    return bytes([tag]) + varint(len(payload)) + payload
+
+
+def kpl(entries):
+    """A KPL-aggregated record (magic, protobuf AggregatedRecord, MD5) of (key, data) entries."""
+    table, records = [], b""
+    for key, data in entries:
+        if key not in table:
+            table.append(key)
+        records += field(0x1A, b"\x08" + varint(table.index(key)) + field(0x1A, data))
+    message = b"".join(field(0x0A, k.encode()) for k in table) + records
+    return b"\xf3\x89\x9a\xc2" + message + hashlib.md5(message).digest()
+
+
+def put_series(name, *specs):
+    k = kinesis()
+    series = []
+    for spec in specs:
+        key, path = spec.split("=", 1)
+        series.append((key, [l.strip() for l in open(path) if l.strip()]))
+    for i in range(max(len(rows) for _, rows in series)):
+        round_ = [(key, rows[i].encode()) for key, rows in series if i < len(rows)]
+        if i % 5 == 4:
+            k.put_record(StreamName=name, PartitionKey=round_[0][0], Data=kpl(round_))
+            continue
+        for key, data in round_:
+            k.put_record(StreamName=name, PartitionKey=key, Data=data)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "shards":
@@ -128,6 +183,7 @@ def main():
     {
         "setup": setup, "create-stream": create_stream, "put-garbage": put_garbage, "split": split,
         "drain-alerts": drain_alerts, "drain-dlq": drain_dlq, "scored": scored,
+        "results": results, "put-series": put_series,
     }[cmd](*args)
 
 

@@ -16,6 +16,9 @@ container's 2xx answer as is, a container error as `ModelError` (HTTP 424 with
       delay (answers normally after `ms` milliseconds, default 1500).
   GET /_standin/stats    counters as JSON.
 
+`X-Amzn-SageMaker-Custom-Attributes` (InvokeEndpoint's CustomAttributes) is passed to the
+container as SageMaker does.
+
 Usage: sagemaker_standin.py --port 18090 --upstream http://127.0.0.1:18080
 Listens on 127.0.0.1 only.
 """
@@ -127,8 +130,13 @@ class Handler(BaseHTTPRequestHandler):
             if kind == "delay":
                 time.sleep(fault.get("ms", 1500) / 1000.0)
         headers = {"Content-Type": self.headers.get("Content-Type", "text/csv")}
-        if self.headers.get("Accept"):
-            headers["Accept"] = self.headers["Accept"]
+        # InvokeEndpoint's CustomAttributes reach the container as this header, unchanged.
+        for name in ("Accept", "X-Amzn-SageMaker-Custom-Attributes"):
+            if self.headers.get(name):
+                headers[name] = self.headers[name]
+        if self.headers.get("X-Amzn-SageMaker-Custom-Attributes"):
+            with LOCK:
+                STATS["with_custom_attributes"] = STATS.get("with_custom_attributes", 0) + 1
         try:
             conn = upstream()
             conn.request("POST", "/invocations", body=body, headers=headers)

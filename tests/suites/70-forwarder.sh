@@ -3,12 +3,15 @@
 # -> SageMaker Runtime stand-in -> the real isoserve -> alerts on SNS (read back through an SQS
 # queue subscribed to the topic), every result in S3, undecodable records in an SQS dead-letter
 # queue (moto). While it runs: a shard split, injected endpoint faults and a kill -9 of the
-# forwarder. Then the Lambda bootstrap against a Runtime API emulator.
+# forwarder. Then the Lambda bootstrap against a Runtime API emulator. Last, trend-context mode:
+# two interleaved series (partition keys) on a trend-aware model, scored by the forwarder with
+# --trend-context set to the model's trend window.
 #
 # Checks: every row scored at least once; the alerted rows are exactly the rows the model flags
 # when the CSV is scored directly; the garbage records (and only they) are dead-lettered; the
 # closed parent shard is drained; SIGTERM exits cleanly with checkpoints; Lambda reports
-# batchItemFailures on an outage and none when healthy.
+# batchItemFailures on an outage and none when healthy; in trend-context mode each key's reported
+# rows are its series in stream order and their scores equal the server's over the whole series.
 set -euo pipefail
 source "$(dirname "$0")/../common.sh"
 cd "$ROOT"
@@ -29,6 +32,7 @@ wait_http() { # URL [tries]
 }
 
 MOTO_PORT=18150 KINESIS_PORT=18168 KINESIS_TLS_PORT=18167 SERVER_PORT=18180 STANDIN_PORT=18190 LAMBDA_PORT=18199
+TREND_SERVER_PORT=18181 TREND_STANDIN_PORT=18191
 export MOTO_URL=http://127.0.0.1:$MOTO_PORT KINESIS_URL=http://127.0.0.1:$KINESIS_PORT
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_ENDPOINT_URL=$MOTO_URL AWS_ENDPOINT_URL_KINESIS=$KINESIS_URL
@@ -242,5 +246,84 @@ outage = json.load(open(work + "/lambda-outage.json"))
 # Request 1 (records 100-109): throttled once, then succeeds; request 2 (110-119): 503 twice.
 assert outage["response"] == {"batchItemFailures": [{"itemIdentifier": "4959%052d" % 110}]}, outage
 print("Lambda: healthy batch -> no failures; outage -> first unprocessed record 110")
+EOF
+step "trend-context mode: two interleaved series on a trend-aware model"
+# Two random-walk series with spikes, one per partition key; the model is trained on a third.
+"$BIN/trainer" generate --rows 2000 --features 5 --anomalies 20 --trend random_walk --seed 71 \
+  --out "$WORK/trend-train.csv" --labels "$WORK/trend-train-labels.csv" >/dev/null
+for s in a b; do
+  seed=$([ $s = a ] && echo 72 || echo 73)
+  "$BIN/trainer" generate --rows 240 --features 5 --anomalies 4 --trend random_walk --seed "$seed" \
+    --out "$WORK/trend-$s.csv" --labels "$WORK/trend-$s-labels.csv" >/dev/null
+  tail -n +2 "$WORK/trend-$s.csv" >"$WORK/trend-$s.rows"
+done
+"$BIN/trainer" train "$WORK/trend-train.csv" -o "$WORK/trend.isof" --trend rolling_median --trend-window 12 -q >/dev/null
+# N = the model's trend window, as `trainer inspect` shows it.
+WINDOW=$("$BIN/trainer" inspect --json "$WORK/trend.isof" | "$PY" -c '
+import json, sys
+def find(d):
+    if isinstance(d, dict):
+        if "window" in d:
+            return d["window"]
+        for v in d.values():
+            w = find(v)
+            if w is not None:
+                return w
+print(find(json.load(sys.stdin)["trend"]))')
+[ "$WINDOW" = 12 ] || fail "trainer inspect shows trend window \"$WINDOW\", expected 12"
+"$BIN/isoserve" --bind 127.0.0.1 --port $TREND_SERVER_PORT --model "$WORK/trend.isof" >"$WORK/trend-isoserve.log" 2>&1 & PIDS+=($!)
+python3 "$HERE/sagemaker_standin.py" --port $TREND_STANDIN_PORT --upstream http://127.0.0.1:$TREND_SERVER_PORT >"$WORK/trend-standin.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$TREND_SERVER_PORT/ping"
+wait_http "http://127.0.0.1:$TREND_STANDIN_PORT/_standin/stats"
+"$PY" "$HERE/aws_bench.py" create-stream trends 1
+TSINKS=$("$PY" "$HERE/aws_bench.py" setup trend)
+TBUCKET=$("$PY" -c "import json,sys; print(json.loads(sys.argv[1])['bucket'])" "$TSINKS")
+# One PutRecord per record keeps stream order; every fifth round is one KPL record with both keys.
+"$PY" "$HERE/aws_bench.py" put-series trends "sensor-a=$WORK/trend-a.rows" "sensor-b=$WORK/trend-b.rows"
+# Small reads and requests: each key's series spans many batches and requests, so the context is
+# carried across both; a few transient faults exercise the retries.
+curl -sf -X POST "http://127.0.0.1:$TREND_STANDIN_PORT/_standin/faults" \
+  -d '{"script": [{"kind": "throttle"}, {"kind": "unavailable"}], "rate": 0.05, "kinds": ["throttle", "model5xx"], "seed": 5}' >/dev/null
+"$BIN/forwarder" --stream trends --endpoint-name iso-trend --feature-names "$FEATURES" \
+  --sagemaker-endpoint-url http://127.0.0.1:$TREND_STANDIN_PORT --results-bucket "$TBUCKET" \
+  --checkpoint-file "$WORK/trend-checkpoint.json" --idle-wait-ms 300 --records-per-read 45 \
+  --max-rows 30 --trend-context "$WINDOW" --base-delay-ms 20 --max-delay-ms 200 \
+  >"$WORK/trend-emf.out" 2>"$WORK/trend-forwarder.log" & TFWD=$!
+PIDS+=($TFWD)
+for _ in $(seq 200); do
+  n=$("$PY" "$HERE/aws_bench.py" results "$TBUCKET" | wc -l); [ "$n" -ge 480 ] && break; sleep 0.3
+done
+kill -TERM $TFWD; wait $TFWD || fail "the trend-mode forwarder exited non-zero after SIGTERM"
+"$PY" "$HERE/aws_bench.py" results "$TBUCKET" >"$WORK/trend-results.jsonl"
+curl -sf "http://127.0.0.1:$TREND_STANDIN_PORT/_standin/stats" >"$WORK/trend-standin-stats.json"
+"$PY" - "$WORK" "http://127.0.0.1:$TREND_SERVER_PORT/invocations" <<'EOF' || fail "trend-context scores differ from the server's"
+import json, sys, urllib.request
+work, url = sys.argv[1], sys.argv[2]
+rows = {}
+for line in open(work + "/trend-results.jsonl"):
+    r = json.loads(line)
+    rows[(r["sequence_number"], r.get("sub_sequence_number"), r["row"])] = r
+series = {}
+for (seq, sub, row), r in sorted(rows.items(), key=lambda kv: (int(kv[0][0]), kv[0][1] or 0, kv[0][2])):
+    series.setdefault(r["partition_key"], []).append(r)
+assert sorted(series) == ["sensor-a", "sensor-b"], sorted(series)
+for key, name in (("sensor-a", "a"), ("sensor-b", "b")):
+    got = series[key]
+    source = [[float(v) for v in l.split(",")] for l in open("%s/trend-%s.rows" % (work, name)) if l.strip()]
+    # Every row once, in stream order, KPL sub-records included.
+    assert [r["values"] for r in got] == source, "%s: the reported rows are not the series in order" % key
+    body = "".join(",".join(repr(v) for v in r["values"]) + "\n" for r in got).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "text/csv", "Accept": "application/jsonlines"})
+    direct = [json.loads(l) for l in urllib.request.urlopen(req).read().decode().splitlines() if l.strip()]
+    assert len(direct) == len(got), (len(direct), len(got))
+    bad = [(i, r["score"], d["score"]) for i, (r, d) in enumerate(zip(got, direct))
+           if abs(r["score"] - d["score"]) > 1e-12 or r["anomaly"] != d["anomaly"]]
+    assert not bad, "%s: %d of %d scores differ from the server's over the whole series, first %s" % (
+        key, len(bad), len(got), bad[:3])
+    print("%s: %d rows, %d flagged, every score equals the server's over the whole series" % (
+        key, len(got), sum(r["anomaly"] for r in got)))
+stats = json.load(open(work + "/trend-standin-stats.json"))
+assert stats.get("with_custom_attributes", 0) >= stats["forwarded"] > 0, stats
+print("trend mode: %d requests forwarded, each with context=k; faults injected: %s" % (stats["forwarded"], stats["faults"]))
 EOF
 echo "forwarder suite passed"
