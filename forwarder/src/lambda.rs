@@ -100,6 +100,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn trend_context_carries_from_one_event_to_the_next() {
+        let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
+        fwd.settings_mut().trend_context = 3;
+        let mut first = event();
+        for r in &mut first.records {
+            r.kinesis.partition_key = "s".into();
+        }
+        // The next batch of the shard: the same payloads, later sequence numbers.
+        let mut second = first.clone();
+        for r in &mut second.records {
+            r.kinesis.sequence_number.push('0');
+        }
+        for ev in [&first, &second] {
+            let json = serde_json::to_value(handle(&fwd, ev).await).unwrap();
+            assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
+        }
+        let requests = fwd.endpoint().requests.lock().unwrap().clone();
+        // Key "s" holds rows 0.1, 0.9 and 0.7; the KPL record's user records are keyed sensor-7.
+        assert_eq!(
+            requests,
+            [
+                (Some(0), vec![0.1, 0.9, 0.7]),
+                (Some(0), vec![0.1, 0.2]),
+                (Some(3), vec![0.1, 0.9, 0.7, 0.1, 0.9, 0.7]),
+                (Some(2), vec![0.1, 0.2, 0.1, 0.2]),
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn an_endpoint_outage_reports_the_first_unprocessed_record() {
         // Calls succeed for the first request only; then the endpoint keeps answering 503.
         let endpoint = FakeEndpoint::failing_after(1);
