@@ -4,6 +4,7 @@
 //! finds a problem stores the precise [`DecodeError`] in [`Ctx`] and returns a
 //! placeholder serde error; the caller then prefers the stored error.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use serde::de;
@@ -19,6 +20,9 @@ const LINEAR_LOOKUP_MAX: usize = 16;
 pub(crate) struct Ctx<'a> {
     pub(crate) names: &'a [String],
     index: Option<HashMap<&'a str, usize>>,
+    /// The column after the last key found: records usually list their keys in model order,
+    /// so this is checked before any search.
+    hint: Cell<usize>,
     pub(crate) out: RowsBuilder,
     /// Which features the current record has set.
     pub(crate) seen: Vec<bool>,
@@ -39,6 +43,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             names,
             index,
+            hint: Cell::new(0),
             out,
             seen: vec![false; names.len()],
             line,
@@ -51,10 +56,19 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn column(&self, key: &str) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.get(key).copied(),
-            None => self.names.iter().position(|n| n == key),
+        let hint = self.hint.get();
+        let found = if self.names.get(hint).is_some_and(|n| n == key) {
+            Some(hint)
+        } else {
+            match &self.index {
+                Some(index) => index.get(key).copied(),
+                None => self.names.iter().position(|n| n == key),
+            }
+        };
+        if let Some(col) = found {
+            self.hint.set((col + 1) % self.names.len());
         }
+        found
     }
 
     /// Stores `err` and returns the placeholder serde error to propagate.

@@ -147,6 +147,38 @@ fn syntax_errors_carry_position() {
 }
 
 #[test]
+fn numbers_round_exactly_as_rust_parses_them() {
+    let texts = [
+        "0.1",
+        "0.22338097454368566",
+        "-1.2181637544793633",
+        "1.7976931348623157e308",
+        "5e-324",
+        "2.2250738585072011e-308",
+        "9007199254740993",
+        "123456789012345678901234567890",
+        "-0",
+        "1E+2",
+        "0.30000000000000004441",
+    ];
+    let body = format!("[[{}]]", texts.join(","));
+    let rows = json(&body, texts.len()).unwrap();
+    for (v, t) in rows.values.iter().zip(texts) {
+        assert_eq!(v.to_bits(), t.parse::<f64>().unwrap().to_bits(), "{t}");
+    }
+    let records = format!(
+        "[{{{}}}]",
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("\"feature_{}\": {t}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert_eq!(json(&records, texts.len()).unwrap().values, rows.values);
+}
+
+#[test]
 fn jsonlines_all_row_shapes() {
     let body = "[1,2]\n{\"feature_1\":3,\"feature_2\":4}\r\n\n{\"features\":[5,6]}\n{\"data\":{\"features\":{\"values\":[7,8]}}}";
     let rows = jsonl(body, 2).unwrap();
