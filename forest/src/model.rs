@@ -221,11 +221,7 @@ impl Model {
         rows: &[f64],
         context: usize,
     ) -> Result<Vec<f64>, Error> {
-        self.check_flat(rows, context)?;
-        let x = self.detrended(rows, context);
-        let mut out = vec![0.0; x.len() / self.n_features()];
-        self.score_flat(&x, &mut out);
-        Ok(out)
+        self.score_flat_with_context(rows, context, false)
     }
 
     /// [`Model::score_slice_with_context`] with the scoring (not the sequential detrending) split
@@ -235,13 +231,28 @@ impl Model {
         rows: &[f64],
         context: usize,
     ) -> Result<Vec<f64>, Error> {
+        self.score_flat_with_context(rows, context, true)
+    }
+
+    /// Checks, detrends (sequentially: each residual needs the rows before it) and scores the
+    /// rows after `context`, on rayon's pool when `parallel`.
+    fn score_flat_with_context(
+        &self,
+        rows: &[f64],
+        context: usize,
+        parallel: bool,
+    ) -> Result<Vec<f64>, Error> {
         self.check_flat(rows, context)?;
         let x = self.detrended(rows, context);
         let d = self.n_features();
         let mut out = vec![0.0; x.len() / d];
-        out.par_chunks_mut(PARALLEL_CHUNK)
-            .zip(x.par_chunks(PARALLEL_CHUNK * d))
-            .for_each(|(o, x)| self.score_flat(x, o));
+        if parallel {
+            out.par_chunks_mut(PARALLEL_CHUNK)
+                .zip(x.par_chunks(PARALLEL_CHUNK * d))
+                .for_each(|(o, x)| self.score_flat(x, o));
+        } else {
+            self.score_flat(&x, &mut out);
+        }
         Ok(out)
     }
 

@@ -2,7 +2,7 @@ use std::sync::atomic::Ordering;
 
 use super::*;
 use crate::sinks::MemorySinks;
-use crate::testing::{FakeEndpoint, forwarder};
+use crate::testing::{FakeEndpoint, forwarder, stored_rows};
 
 fn rec(i: usize, data: &[u8]) -> Record {
     Record {
@@ -12,22 +12,6 @@ fn rec(i: usize, data: &[u8]) -> Record {
         data: data.to_vec(),
         arrival: None,
     }
-}
-
-fn stored_rows(sinks: &MemorySinks) -> Vec<serde_json::Value> {
-    sinks
-        .objects
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|(_, body)| {
-            std::str::from_utf8(body)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@ use std::sync::atomic::Ordering;
 
 use super::*;
 use crate::sinks::MemorySinks;
-use crate::testing::{FakeEndpoint, forwarder, residuals};
+use crate::testing::{FakeEndpoint, forwarder, residuals, stored_rows};
 
 /// Record `i` of the stream (sequence numbers grow with `i`) with partition key `key`.
 fn rec(i: usize, key: &str, data: &[u8]) -> Record {
@@ -48,18 +48,8 @@ fn interleaved(n: usize) -> (Vec<Record>, Vec<f64>, Vec<f64>) {
 
 /// The reported scores of `key`, in the order they were stored.
 fn scores_of(sinks: &MemorySinks, key: &str) -> Vec<f64> {
-    sinks
-        .objects
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|(_, body)| {
-            std::str::from_utf8(body)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
+    stored_rows(sinks)
+        .into_iter()
         .filter(|r| r["partition_key"] == key)
         .map(|r| r["score"].as_f64().unwrap())
         .collect()

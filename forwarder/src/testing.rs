@@ -161,3 +161,20 @@ pub fn forwarder(
     let metrics = Arc::new(Emf::new("Test", vec![], Box::new(std::io::sink())));
     Forwarder::new(endpoint, sinks, settings, metrics)
 }
+
+/// Every result line the forwarder stored in `sinks`, in the order they were stored.
+pub(crate) fn stored_rows(sinks: &MemorySinks) -> Vec<serde_json::Value> {
+    sinks
+        .objects
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|(_, body)| {
+            std::str::from_utf8(body)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
