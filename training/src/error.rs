@@ -65,12 +65,13 @@ pub enum Error {
     #[error(transparent)]
     Model(#[from] forest::Error),
     /// A model file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{}", model_file_message(path, cause))]
     ModelFile {
         /// The model file.
         path: PathBuf,
-        /// What is wrong with it.
-        source: forest::ModelFileError,
+        /// What is wrong with it. Not a `#[source]`: the message already holds it, and the
+        /// error printer would repeat it.
+        cause: forest::ModelFileError,
     },
     /// Drawing a chart failed.
     #[error("report: {0}")]
@@ -79,3 +80,11 @@ pub enum Error {
 
 /// Result with the trainer's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `path: cause`, except for an I/O failure, whose message already names the path.
+fn model_file_message(path: &std::path::Path, cause: &forest::ModelFileError) -> String {
+    match cause {
+        forest::ModelFileError::Io { .. } => cause.to_string(),
+        _ => format!("{}: {cause}", path.display()),
+    }
+}

@@ -13,9 +13,9 @@ const CHUNK: usize = 65_536;
 
 /// Reads a model file.
 pub fn load_model(path: &Path) -> Result<Model> {
-    Model::load(path).map_err(|source| Error::ModelFile {
+    Model::load(path).map_err(|cause| Error::ModelFile {
         path: path.into(),
-        source,
+        cause,
     })
 }
 

@@ -392,6 +392,12 @@ fn bad_input_gives_precise_errors() {
         .assert()
         .failure()
         .stderr(contains("good.csv").and(contains("not a model file")));
+    // The cause is said once, not repeated by each layer of the error.
+    let missing = w.path("missing.isof");
+    let out = trainer().arg("inspect").arg(&missing).assert().failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(stderr.matches("missing.isof").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
     trainer()
         .arg("inspect")
         .arg(w.path("none.isof"))
