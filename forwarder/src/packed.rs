@@ -23,17 +23,10 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             .map(|inv| self.invoke(users, inv))
             .buffered(self.settings.concurrency.max(1));
         while let Some(result) = results.next().await {
-            stats.endpoint_errors += result.failed_attempts;
-            stats.latencies_ms.extend(result.latencies_ms);
-            out.scored.extend(result.scored);
-            for (user, error) in result.poisoned {
-                if out.skipped.insert(user) {
-                    stats.poison_records += 1;
-                    self.dead_letter(records, &users[user], error.to_string(), stats)
-                        .await;
-                }
-            }
-            if let Some((at, error)) = result.failed {
+            let failed = result.failed;
+            self.absorb(records, users, result.invoked, &mut out, stats)
+                .await;
+            if let Some((at, error)) = failed {
                 out.done = users[at.record].record;
                 out.failure = Some(Failure::Endpoint(error));
                 break;
@@ -73,28 +66,12 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 .iter()
                 .flat_map(|at| users[at.record].line(at.row).iter().copied())
                 .collect();
-            let n = rows.len();
-            let started = Instant::now();
-            let mut failed_attempts = 0;
-            let result = retry(
-                &self.settings.retry,
-                || self.endpoint.invoke(body.clone(), n, None),
-                |e, attempt| {
-                    failed_attempts += 1;
-                    tracing::warn!(error = %e, attempt, rows = n, "InvokeEndpoint failed");
-                },
-            )
-            .await;
-            out.failed_attempts += failed_attempts;
-            match result {
-                Ok(scores) => {
-                    out.latencies_ms.push(started.elapsed().as_secs_f64() * 1e3);
-                    out.scored.extend(rows.into_iter().zip(scores));
-                }
+            match self.request(body, rows.len(), None, &mut out.invoked).await {
+                Ok(scores) => out.invoked.scored.extend(rows.into_iter().zip(scores)),
                 Err(ex) if ex.error.disposition() == Disposition::Poison => {
                     let first = rows[0].record;
                     match rows.iter().position(|r| r.record != first) {
-                        None => out.poisoned.push((first, ex.error)),
+                        None => out.invoked.poisoned.push((first, ex.error)),
                         Some(_) => {
                             // Split at the user-record boundary nearest the middle.
                             let mid = split_point(&rows);
@@ -116,9 +93,6 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
 
 #[derive(Default)]
 struct InvocationResult {
-    scored: Vec<(RowRef, Score)>,
-    poisoned: Vec<(usize, InvokeError)>,
+    invoked: Invoked,
     failed: Option<(RowRef, InvokeError)>,
-    failed_attempts: usize,
-    latencies_ms: Vec<f64>,
 }

@@ -329,6 +329,67 @@ fn split_point(rows: &[RowRef]) -> usize {
         .unwrap_or(rows.len())
 }
 
+/// What one mode's requests produced, before it is folded into the batch's [`Scoring`].
+#[derive(Default)]
+struct Invoked {
+    scored: Vec<(RowRef, Score)>,
+    /// User records the container rejected, with its answer.
+    poisoned: Vec<(usize, InvokeError)>,
+    failed_attempts: usize,
+    latencies_ms: Vec<f64>,
+}
+
+impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
+    /// One request with retries, counted in `out`: its failed attempts, and its latency when it
+    /// succeeds.
+    async fn request(
+        &self,
+        body: Vec<u8>,
+        n: usize,
+        context: Option<usize>,
+        out: &mut Invoked,
+    ) -> Result<Vec<Score>, crate::retry::Exhausted> {
+        let started = Instant::now();
+        let mut failed_attempts = 0;
+        let result = retry(
+            &self.settings.retry,
+            || self.endpoint.invoke(body.clone(), n, context),
+            |e, attempt| {
+                failed_attempts += 1;
+                tracing::warn!(error = %e, attempt, rows = n, ?context, "InvokeEndpoint failed");
+            },
+        )
+        .await;
+        out.failed_attempts += failed_attempts;
+        if result.is_ok() {
+            out.latencies_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        result
+    }
+
+    /// Folds `invoked` into the batch's scores and stats, dead-lettering each rejected user
+    /// record once.
+    async fn absorb(
+        &self,
+        records: &[Record],
+        users: &[UserRecord],
+        invoked: Invoked,
+        out: &mut Scoring,
+        stats: &mut Stats,
+    ) {
+        stats.endpoint_errors += invoked.failed_attempts;
+        stats.latencies_ms.extend(invoked.latencies_ms);
+        out.scored.extend(invoked.scored);
+        for (user, error) in invoked.poisoned {
+            if out.skipped.insert(user) {
+                stats.poison_records += 1;
+                self.dead_letter(records, &users[user], error.to_string(), stats)
+                    .await;
+            }
+        }
+    }
+}
+
 #[path = "packed.rs"]
 mod packed;
 #[path = "series.rs"]

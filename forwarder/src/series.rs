@@ -21,14 +21,11 @@ struct Series<'a> {
 /// What one key's run produced.
 #[derive(Default)]
 struct SeriesResult {
-    /// The key's scored rows, in stream order.
-    scored: Vec<(RowRef, Score)>,
-    poisoned: Vec<(usize, InvokeError)>,
+    /// The key's scored rows (in stream order), rejected records and request statistics.
+    invoked: Invoked,
     /// The key's first row left unscored, with the error that stopped the key (`None` when it
     /// stopped because another key failed).
     unfinished: Option<(RowRef, Option<InvokeError>)>,
-    failed_attempts: usize,
-    latencies_ms: Vec<f64>,
 }
 
 /// How many context rows (the last `k` of `history`) and new rows (the first `take` of `new`) go
@@ -103,20 +100,12 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
 
         let mut first_error: Option<(usize, InvokeError)> = None;
         for (key, result) in results {
-            stats.endpoint_errors += result.failed_attempts;
-            stats.latencies_ms.extend(result.latencies_ms);
             out.history.push((
                 key.to_string(),
-                result.scored.iter().map(|(at, _)| *at).collect(),
+                result.invoked.scored.iter().map(|(at, _)| *at).collect(),
             ));
-            out.scored.extend(result.scored);
-            for (user, error) in result.poisoned {
-                if out.skipped.insert(user) {
-                    stats.poison_records += 1;
-                    self.dead_letter(records, &users[user], error.to_string(), stats)
-                        .await;
-                }
-            }
+            self.absorb(records, users, result.invoked, &mut out, stats)
+                .await;
             if let Some((at, error)) = result.unfinished {
                 let record = users[at.record].record;
                 out.done = out.done.min(record);
@@ -172,29 +161,18 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             for at in &rows {
                 body.extend_from_slice(line(at));
             }
-            let n = rows.len();
-            let started = Instant::now();
-            let mut failed_attempts = 0;
-            let result = retry(
-                &self.settings.retry,
-                || self.endpoint.invoke(body.clone(), n, Some(k)),
-                |e, attempt| {
-                    failed_attempts += 1;
-                    tracing::warn!(error = %e, attempt, rows = n, context = k, "InvokeEndpoint failed");
-                },
-            )
-            .await;
-            out.failed_attempts += failed_attempts;
-            match result {
+            match self
+                .request(body, rows.len(), Some(k), &mut out.invoked)
+                .await
+            {
                 Ok(scores) => {
-                    out.latencies_ms.push(started.elapsed().as_secs_f64() * 1e3);
                     history.extend(rows.iter().map(line));
-                    out.scored.extend(rows.into_iter().zip(scores));
+                    out.invoked.scored.extend(rows.into_iter().zip(scores));
                 }
                 Err(ex) if ex.error.disposition() == Disposition::Poison => {
                     let first = rows[0].record;
                     if rows.iter().all(|r| r.record == first) {
-                        out.poisoned.push((first, ex.error));
+                        out.invoked.poisoned.push((first, ex.error));
                     } else {
                         let second = rows.split_off(split_point(&rows));
                         pending.push_front(second);
