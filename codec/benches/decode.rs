@@ -12,10 +12,11 @@ fn names() -> Vec<String> {
     (1..=FEATURES).map(|i| format!("feature_{i}")).collect()
 }
 
-/// Deterministic sensor-like values with a realistic number of digits.
+/// Deterministic sensor-like values at full precision (17 significant digits), as pandas, numpy
+/// and `json.dumps` write floats.
 fn value(r: usize, c: usize) -> f64 {
     let x = ((r * 7919 + c * 104_729) % 100_000) as f64 / 1000.0;
-    x - 50.0 + c as f64 * 0.125
+    (x - 50.0 + c as f64 * 0.125) * std::f64::consts::FRAC_1_SQRT_2
 }
 
 fn csv_body() -> Vec<u8> {

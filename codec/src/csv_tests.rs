@@ -191,3 +191,45 @@ fn quoted_field_may_hold_a_comma_but_is_then_not_a_number() {
         "row 1, feature_2: \"2,5\" is not a number"
     );
 }
+
+#[test]
+fn plain_lines_take_the_single_pass() {
+    let mut out = Vec::new();
+    assert!(super::plain_numbers(b"1.5,-2e-3,+7", 3, &mut out));
+    assert_eq!(out, vec![1.5, -0.002, 7.0]);
+    for line in [
+        &b"1,2"[..],
+        b"1,2,3,4",
+        b"1, 2,3",
+        b"1,,3",
+        b"1,nan,3",
+        b"1,inf,3",
+        b"1,1e999,3",
+        b"1,2,3 ",
+        b"1,2x,3",
+        b"1;2;3",
+        b"",
+    ] {
+        assert!(!super::plain_numbers(line, 3, &mut Vec::new()), "{line:?}");
+    }
+}
+
+proptest::proptest! {
+    /// A line the single pass takes gives each field's value by the general rule.
+    #[test]
+    fn plain_numbers_agree_with_parse_field(
+        fields in proptest::collection::vec("[-+]?[0-9]{0,20}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{0,3})?|nan|inf| 1|x", 1..5),
+    ) {
+        let line = fields.join(",");
+        let mut out = Vec::new();
+        if super::plain_numbers(line.as_bytes(), fields.len(), &mut out) {
+            for (field, v) in fields.iter().zip(&out) {
+                proptest::prop_assert_eq!(crate::num::parse_field(field.as_bytes()), Ok(*v));
+            }
+        }
+        let body = format!("{line}\n{line}\n");
+        let general = csv(&format!("\"\"\n{body}"), fields.len());
+        let plain = csv(&body, fields.len());
+        proptest::prop_assert_eq!(format!("{plain:?}"), format!("{general:?}"));
+    }
+}

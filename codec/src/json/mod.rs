@@ -18,6 +18,7 @@
 
 mod body;
 mod ctx;
+mod fast;
 mod row;
 mod sparse;
 mod value;
@@ -46,6 +47,18 @@ pub fn decode_json(
     if body.trim_ascii().is_empty() {
         return Err(DecodeError::NoRows);
     }
+    match fast::decode(body, feature_names, limits) {
+        Some(out) => out.finish(),
+        None => decode_json_serde(body, feature_names, limits),
+    }
+}
+
+/// The general JSON path, which also gives every error.
+fn decode_json_serde(
+    body: &[u8],
+    feature_names: &[String],
+    limits: &Limits,
+) -> Result<Rows, DecodeError> {
     let mut out = RowsBuilder::new(feature_names.len(), *limits);
     out.reserve_for_body(body.len());
     let mut ctx = Ctx::new(feature_names, out, None);
@@ -71,6 +84,18 @@ pub fn decode_jsonlines(
     limits: &Limits,
 ) -> Result<Rows, DecodeError> {
     let body = strip_bom(body);
+    match fast::decode_lines(body, feature_names, limits) {
+        Some(out) => out.finish(),
+        None => decode_jsonlines_serde(body, feature_names, limits),
+    }
+}
+
+/// The general JSON Lines path, which also gives every error.
+fn decode_jsonlines_serde(
+    body: &[u8],
+    feature_names: &[String],
+    limits: &Limits,
+) -> Result<Rows, DecodeError> {
     let mut out = RowsBuilder::new(feature_names.len(), *limits);
     out.reserve_for_body(body.len());
     let mut ctx = Ctx::new(feature_names, out, None);
