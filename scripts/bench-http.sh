@@ -5,8 +5,13 @@
 #
 #   scripts/bench-http.sh
 #
-# Settings (environment): BENCH_DURATION seconds per cell (default 10), BENCH_CONNECTIONS (8),
-# BENCH_PIN=0 to run unpinned. By default each server is pinned to CPU 0 and wrk to CPU 1, so the
+# The machine is a shared VM whose speed drifts from minute to minute, so the servers are measured
+# in interleaved rounds: all three run at once (idle ones cost nothing), and each round measures
+# every cell of every server back to back. The report gives each cell's median over the rounds and
+# each ratio's median over the per-round ratios, so a slow minute weighs on both sides alike.
+#
+# Settings (environment): BENCH_DURATION seconds per cell and round (default 5), BENCH_ROUNDS (3),
+# BENCH_STARTS start-up measurements (5), BENCH_CONNECTIONS (8), BENCH_PIN=0 to run unpinned. By default each server is pinned to CPU 0 and wrk to CPU 1, so the
 # server under test owns one core and the load generator never competes with it; as root, servers
 # and wrk also run at nice -10.
 #
@@ -18,12 +23,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/common.sh
 
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+STARTS=${BENCH_STARTS:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-8}
 PIN=${BENCH_PIN:-1}
 SIZES=(1 100 1000)
 OURS_PORT=18080
-PY_PORT=18081
 WORK="$TOOLS/bench-http"
 HERE=scripts/bench-http
 mkdir -p "$WORK"
@@ -62,15 +68,16 @@ step "data and models"
 "$PY/python" "$HERE/fit.py" "$WORK/train.csv" "$WORK/model.joblib"
 "$PY/python" "$HERE/payloads.py" "$WORK/train.csv" "$WORK" "${SIZES[@]}"
 
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=
+PIDS=()
+stop_servers() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
 }
-trap stop_server EXIT
+trap stop_servers EXIT
 
 wait_ready() {
   local port=$1
@@ -91,16 +98,19 @@ peak_rss_kb() {
   echo "$total"
 }
 
-# cell SERVER_LABEL PORT BODY_KIND ROWS
+# Jiffies the hypervisor gave to other guests (steal) and all jiffies, summed over CPUs.
+cpu_jiffies() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
+
+# cell ROUND SERVER_LABEL PORT BODY_KIND ROWS
 cell() {
-  local label=$1 port=$2 kind=$3 rows=$4 type line
+  local round=$1 label=$2 port=$3 kind=$4 rows=$5 type line
   case $kind in
     json) type=application/json ;;
     csv) type=text/csv ;;
   esac
   # A short warm-up so every cell starts from a hot server.
   BODY_FILE="$WORK/rows-$rows.$kind" CONTENT_TYPE=$type "${load_cpu[@]}" \
-    wrk -t1 -c"$CONNECTIONS" -d2s --timeout 10s -s "$HERE/post.lua" \
+    wrk -t1 -c"$CONNECTIONS" -d1s --timeout 10s -s "$HERE/post.lua" \
     "http://127.0.0.1:$port/invocations" >/dev/null
   line=$(BODY_FILE="$WORK/rows-$rows.$kind" CONTENT_TYPE=$type "${load_cpu[@]}" \
     wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$HERE/post.lua" \
@@ -108,11 +118,11 @@ cell() {
   echo "$line" | "$PY/python" -c "
 import json, sys
 cell = json.loads(sys.stdin.read())
-cell.update(server='$label', body='$kind', rows=$rows)
+cell.update(round=$round, server='$label', body='$kind', rows=$rows)
 print(json.dumps(cell))
 rate = cell['requests'] / (cell['duration_us'] / 1e6)
-print(f\"  {cell['server']:<20} {cell['body']:<5} {cell['rows']:>5} rows  {rate:>10,.0f} req/s  \"
-      f\"p50 {cell['p50_us'] / 1000:.2f} ms  p99 {cell['p99_us'] / 1000:.2f} ms  \"
+print(f\"  round {cell['round']}  {cell['server']:<20} {cell['body']:<5} {cell['rows']:>5} rows  \"
+      f\"{rate:>10,.0f} req/s  p50 {cell['p50_us'] / 1000:.2f} ms  p99 {cell['p99_us'] / 1000:.2f} ms  \"
       f\"errors {cell['non2xx'] + cell['socket_errors']}\", file=sys.stderr)
 " >>"$RESULTS"
 }
@@ -120,42 +130,59 @@ print(f\"  {cell['server']:<20} {cell['body']:<5} {cell['rows']:>5} rows  {rate:
 # Milliseconds since START_NS (date +%s%N).
 since_ms() { echo $((($(date +%s%N) - START_NS) / 1000000)); }
 
-step "isoserve ($ISOSERVE)"
-START_NS=$(date +%s%N)
+step "isoserve start-up, $STARTS times ($ISOSERVE)"
+for start in $(seq 1 "$STARTS"); do
+  START_NS=$(date +%s%N)
+  RUST_LOG=warn "${server_cpu[@]}" "$ISOSERVE" serve --bind 127.0.0.1 --port "$OURS_PORT" \
+    --model "$WORK/model.isof" &
+  PIDS=($!)
+  # SageMaker wants connections accepted within 250 ms of start: time the first accepted connect.
+  for _ in $(seq 1 100000); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$OURS_PORT") 2>/dev/null && break
+  done
+  accept_ms=$(since_ms)
+  wait_ready "$OURS_PORT"
+  ready_ms=$(since_ms)
+  echo "  first connection accepted after $accept_ms ms, /ping 200 after $ready_ms ms" >&2
+  echo "{\"server\": \"isoserve\", \"accept_ms\": $accept_ms, \"ready_ms\": $ready_ms}" >>"$RESULTS"
+  stop_servers
+done
+
+step "servers: isoserve and the Python container with 1 and 2 gunicorn workers"
 RUST_LOG=warn "${server_cpu[@]}" "$ISOSERVE" serve --bind 127.0.0.1 --port "$OURS_PORT" \
   --model "$WORK/model.isof" &
-SERVER_PID=$!
-# SageMaker wants connections accepted within 250 ms of start: time the first accepted connect.
-for _ in $(seq 1 100000); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$OURS_PORT") 2>/dev/null && break
-done
-accept_ms=$(since_ms)
-wait_ready "$OURS_PORT"
-ready_ms=$(since_ms)
-echo "  first connection accepted after $accept_ms ms, /ping 200 after $ready_ms ms" >&2
-echo "{\"server\": \"isoserve\", \"accept_ms\": $accept_ms, \"ready_ms\": $ready_ms}" >>"$RESULTS"
-for rows in "${SIZES[@]}"; do
-  for kind in csv json; do
-    cell isoserve "$OURS_PORT" "$kind" "$rows"
-  done
-done
-echo "{\"server\": \"isoserve\", \"rss_kb\": $(peak_rss_kb "$SERVER_PID")}" >>"$RESULTS"
-stop_server
-
+PIDS+=($!)
+declare -A PORT=([isoserve]=$OURS_PORT) PID=([isoserve]=$!)
 for workers in 1 2; do
   label="gunicorn $workers worker"
   [ "$workers" -gt 1 ] && label+=s
-  step "$label (Flask + scikit-learn)"
+  PORT[$label]=$((OURS_PORT + workers))
   MODEL_PATH="$WORK/model.joblib" "${server_cpu[@]}" "$PY/gunicorn" --workers "$workers" \
-    --worker-class sync --bind "127.0.0.1:$PY_PORT" --chdir "$HERE" --log-level warning app:app &
-  SERVER_PID=$!
-  wait_ready "$PY_PORT"
-  for rows in "${SIZES[@]}"; do
-    cell "$label" "$PY_PORT" json "$rows"
-  done
-  echo "{\"server\": \"$label\", \"rss_kb\": $(peak_rss_kb "$SERVER_PID")}" >>"$RESULTS"
-  stop_server
+    --worker-class sync --bind "127.0.0.1:${PORT[$label]}" --chdir "$HERE" --log-level warning \
+    app:app &
+  PIDS+=($!)
+  PID[$label]=$!
 done
+for label in "${!PORT[@]}"; do wait_ready "${PORT[$label]}"; done
+
+read -r steal0 total0 < <(cpu_jiffies)
+for round in $(seq 1 "$ROUNDS"); do
+  step "round $round of $ROUNDS"
+  for rows in "${SIZES[@]}"; do
+    for kind in csv json; do
+      cell "$round" isoserve "$OURS_PORT" "$kind" "$rows"
+    done
+    for label in "gunicorn 1 worker" "gunicorn 2 workers"; do
+      cell "$round" "$label" "${PORT[$label]}" json "$rows"
+    done
+  done
+done
+read -r steal1 total1 < <(cpu_jiffies)
+steal_pct=$(awk -v s=$((steal1 - steal0)) -v t=$((total1 - total0)) 'BEGIN {printf "%.1f", 100 * s / t}')
+for label in "${!PID[@]}"; do
+  echo "{\"server\": \"$label\", \"rss_kb\": $(peak_rss_kb "${PID[$label]}")}" >>"$RESULTS"
+done
+stop_servers
 
 step "report"
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
@@ -167,9 +194,9 @@ else
 fi
 [[ " ${server_cpu[*]} " == *" nice "* ]] && pinning+=" Servers and wrk run at nice -10."
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-pinning+=" Load average at the end of the run (other work on the machine included): $load."
+pinning+=" Load average at the end of the run (other work on the machine included): $load; the hypervisor took $steal_pct % of the CPU time (steal) during the rounds."
 
-setup="$(nproc) × $cpu; wrk, $CONNECTIONS connections, ${DURATION} s per cell after a 2 s warm-up, loopback. $pinning Reference stack: $versions. Both models: 100 trees, max_samples=auto, fitted on the same 10,000 × 5 generated rows; the payloads are its first rows."
+setup="$(nproc) × $cpu; wrk, $CONNECTIONS connections, $ROUNDS interleaved rounds of ${DURATION} s per cell after a 1 s warm-up, loopback. $pinning Reference stack: $versions. Both models: 100 trees, max_samples=auto, fitted on the same 10,000 × 5 generated rows; the payloads are its first rows."
 "$PY/python" - "$WORK/context.json" "$CONNECTIONS" "$setup" <<'EOF'
 import datetime, json, sys
 json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
