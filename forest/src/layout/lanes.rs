@@ -162,7 +162,8 @@ impl LaneForest {
         let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         let odd = _mm512_add_epi32(even, one);
         let two = _mm512_set1_epi32(2);
-        let three = _mm512_set1_epi32(3);
+        let four = _mm512_set1_epi32(4);
+        let seven = _mm512_set1_epi32(7);
         let lo: [__m512; R] = std::array::from_fn(|r| rows[r].0);
         let hi: [__m512; R] = std::array::from_fn(|r| rows[r].1);
         let group_len = width * LANES;
@@ -184,25 +185,40 @@ impl LaneForest {
         }
         let mut idx: [__m512i; R] = [_mm512_setzero_si512(); R];
         let mut level = 0;
-        if self.depth >= 2 {
-            // The root and its two children sit at fixed places for every lane, so the first two
-            // levels load and blend instead of gathering (a third level of blends measured no
-            // faster).
-            // SAFETY: nodes 0, 1 and 2 exist (width >= 4), each sixteen i64 long; every load
-            // reads eight i64 from inside one of them.
-            let [n0a, n0b, n1a, n1b, n2a, n2b] = std::array::from_fn(|k| unsafe {
+        if self.depth >= 3 {
+            // The first three levels (nodes 0 to 6) sit at fixed places for every lane, so they
+            // load and blend instead of gathering.
+            // SAFETY: nodes 0 to 6 exist (width >= 8), each sixteen i64 long; every load reads
+            // eight i64 from inside one of them.
+            let n: [__m512i; 14] = std::array::from_fn(|k| unsafe {
                 _mm512_loadu_si512(nodes[k * 8..].as_ptr().cast())
             });
             for r in 0..R {
-                let m0 = right!(n0a, n0b, r);
-                let a = _mm512_mask_blend_epi64(m0 as u8, n1a, n2a);
-                let b = _mm512_mask_blend_epi64((m0 >> 8) as u8, n1b, n2b);
+                let m0 = right!(n[0], n[1], r);
+                let (lo0, hi0) = (m0 as u8, (m0 >> 8) as u8);
+                let a = _mm512_mask_blend_epi64(lo0, n[2], n[4]);
+                let b = _mm512_mask_blend_epi64(hi0, n[3], n[5]);
                 let m1 = right!(a, b, r);
-                // idx = 2 (1 + m0) + 1 + m1 = 3 + 2 m0 + m1, the heap index after two steps.
-                let i = _mm512_mask_add_epi32(three, m0, three, two);
-                idx[r] = _mm512_mask_add_epi32(i, m1, i, one);
+                let (lo1, hi1) = (m1 as u8, (m1 >> 8) as u8);
+                // Node 3 + 2 m0 + m1: pick within each pair by m1, then the pair by m0.
+                let a = _mm512_mask_blend_epi64(
+                    lo0,
+                    _mm512_mask_blend_epi64(lo1, n[6], n[8]),
+                    _mm512_mask_blend_epi64(lo1, n[10], n[12]),
+                );
+                let b = _mm512_mask_blend_epi64(
+                    hi0,
+                    _mm512_mask_blend_epi64(hi1, n[7], n[9]),
+                    _mm512_mask_blend_epi64(hi1, n[11], n[13]),
+                );
+                let m2 = right!(a, b, r);
+                // idx = 2 (3 + 2 m0 + m1) + 1 + m2 = 7 + 4 m0 + 2 m1 + m2, the heap index after
+                // three steps.
+                let i = _mm512_mask_add_epi32(seven, m0, seven, four);
+                let i = _mm512_mask_add_epi32(i, m1, i, two);
+                idx[r] = _mm512_mask_add_epi32(i, m2, i, one);
             }
-            level = 2;
+            level = 3;
         }
         for _ in level..self.depth {
             for r in 0..R {
