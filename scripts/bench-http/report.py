@@ -4,10 +4,12 @@
 
 RESULTS_JSONL holds one object per cell and round ({"round", "server", "body", "rows", "requests",
 "duration_us", "p50_us", "p99_us", "non2xx", "socket_errors"}), one per server ({"server",
-"rss_kb"}) and one per start-up ({"accept_ms", "ready_ms"}). A cell's figures are its medians over
-the rounds; a ratio is the median of the per-round ratios, each taken between cells measured
-minutes apart at most. Only the text between <!-- http:begin --> and <!-- http:end --> is
-replaced.
+"rss_kb"}), one per start-up ({"accept_ms", "ready_ms"}) and one per round ({"round",
+"steal_pct"}). Only quiet rounds count (steal at most MAX_STEAL %) when there are enough of them
+(WANTED); otherwise every round counts, and the report says so. A cell's figures are its medians
+over the counted rounds; a ratio is the median of the per-round ratios, each taken between cells
+measured a minute apart at most. Only the text between <!-- http:begin --> and <!-- http:end -->
+is replaced.
 """
 import json
 import re
@@ -15,16 +17,22 @@ import statistics
 import sys
 
 results_path, doc_path, context_path = sys.argv[1:4]
-runs, rss, starts = [], {}, []
+runs, rss, starts, steal = [], {}, [], {}
 for line in open(results_path):
     entry = json.loads(line)
-    if "rss_kb" in entry:
+    if "steal_pct" in entry:
+        steal[entry["round"]] = entry["steal_pct"]
+    elif "rss_kb" in entry:
         rss[entry["server"]] = entry["rss_kb"]
     elif "accept_ms" in entry:
         starts.append(entry)
     else:
         runs.append(entry)
 context = json.load(open(context_path))
+
+quiet = sorted(r for r, pct in steal.items() if pct <= context["max_steal"])
+counted = quiet if len(quiet) >= context["wanted"] else sorted(steal)
+runs = [c for c in runs if c["round"] in counted]
 
 OURS = "isoserve"
 PYTHON = ["gunicorn 1 worker", "gunicorn 2 workers"]
@@ -68,7 +76,14 @@ def ms(us):
 sizes = sorted({c["rows"] for c in runs})
 out = []
 out.append("## HTTP: isoserve vs the Flask + gunicorn + scikit-learn container\n")
-out.append(f"Command: `scripts/bench-http.sh` (run {context['date']}). {context['setup']}\n")
+rounds_text = ", ".join(f"round {r}: {pct:.1f} %" for r, pct in sorted(steal.items()))
+if counted == quiet:
+    rounds_note = (f"The figures are from the {len(counted)} rounds during which the hypervisor took at "
+                   f"most {context['max_steal']} % of the CPU time (steal per round: {rounds_text}).")
+else:
+    rounds_note = (f"The machine never had {context['wanted']} quiet rounds (steal at most "
+                   f"{context['max_steal']} %), so every round counts (steal per round: {rounds_text}).")
+out.append(f"Command: `scripts/bench-http.sh` (run {context['date']}). {context['setup']} {rounds_note}\n")
 out.append("| server | body | rows/request | req/s | rows/s | p50 ms | p99 ms | errors |")
 out.append("|---|---|---:|---:|---:|---:|---:|---:|")
 for rows in sizes:
