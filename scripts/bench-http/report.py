@@ -130,6 +130,15 @@ for body in ["json", "csv"]:
             per_round_1000.append(f"{body.upper()} ÷ {python}: " + ", ".join(f"{r:.1f}×" for r in rs))
 if per_round_1000:
     out.append("\nPer-round ratios at 1000 rows: " + "; ".join(per_round_1000) + ".")
+p99_rounds = []
+for body in ["json", "csv"]:
+    rs = sorted(rounds_of(OURS, body, 1), key=lambda c: c["round"])
+    if rs:
+        p99_rounds.append(f"{body.upper()}: " + ", ".join(
+            f"{c['p99_us'] / 1000:.2f} ms (round {c['round']}, steal {steal.get(c['round'], 0):.1f} %)" for c in rs))
+if p99_rounds:
+    out.append("\nPer-round p99 at 1 row, with the CPU time the hypervisor took in that round: "
+               + "; ".join(p99_rounds) + ".")
 
 startup = None
 if starts:
@@ -154,6 +163,13 @@ for body in ["json", "csv"]:
     cell = find(OURS, body, 1)
     p99 = cell["p99_us"] if cell else float("inf")
     checks.append((f"p99 < 1 ms at 1 row, {context['connections']} connections ({body.upper()}, median round)", p99 < 1000, f"{p99 / 1000:.3f} ms"))
+for body in ["json", "csv"]:
+    quiet_p99 = [c["p99_us"] for c in rounds_of(OURS, body, 1) if c["round"] in quiet]
+    if quiet_p99 and counted != quiet:
+        worst = max(quiet_p99)
+        checks.append((f"p99 < 1 ms at 1 row, {context['connections']} connections ({body.upper()}, worst of the "
+                       f"{len(quiet_p99)} round{'s' if len(quiet_p99) != 1 else ''} with steal ≤ {context['max_steal']:g} %)", worst < 1000,
+                       f"{worst / 1000:.3f} ms"))
 if startup:
     checks.append(("connections accepted within 250 ms of start (median start)", startup["accept_ms"] < 250, f"{startup['accept_ms']:.0f} ms"))
 ours_rss = rss.get(OURS, float("inf")) / 1024
