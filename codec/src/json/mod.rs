@@ -3,7 +3,9 @@
 //! Decoding is typed and streaming: serde visitors write values straight into
 //! the row matrix, so no `serde_json::Value` is built per value. Values are
 //! JSON numbers or `null` (a missing value, NaN); strings, booleans and
-//! nested containers are rejected with the row and feature named.
+//! nested containers are rejected with the row and feature named. The plain
+//! shapes most clients send are first tried by a faster single-pass reader
+//! (`fast`), which hands anything unusual, and every error, to this path.
 //!
 //! Row shapes (a JSON body's elements, or one JSON Lines line):
 //! * an array of numbers, in model column order;
