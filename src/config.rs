@@ -33,6 +33,19 @@ pub const ENV_LOG_LEVEL: &str = "SAGEMAKER_CONTAINER_LOG_LEVEL";
 /// Rows at or above which a batch is scored on the blocking pool with rayon.
 pub const ENV_PARALLEL_ROWS: &str = "ISOSERVE_PARALLEL_ROWS";
 
+/// Seconds a client has to finish a request's headers, counted from the request's first byte.
+pub const ENV_HEADER_TIMEOUT: &str = "ISOSERVE_HEADER_TIMEOUT";
+/// Seconds a client has to send a whole request body.
+pub const ENV_BODY_TIMEOUT: &str = "ISOSERVE_BODY_TIMEOUT";
+/// Seconds a keep-alive connection may sit idle between requests.
+pub const ENV_IDLE_TIMEOUT: &str = "ISOSERVE_IDLE_TIMEOUT";
+/// Largest number of open client connections; further ones wait in the listen queue.
+pub const ENV_MAX_CONNECTIONS: &str = "ISOSERVE_MAX_CONNECTIONS";
+/// Requests decoded and scored on the blocking pool at once; more wait their turn.
+pub const ENV_BLOCKING_JOBS: &str = "ISOSERVE_BLOCKING_JOBS";
+/// MiB of request bodies held in memory at once, across all connections.
+pub const ENV_MAX_INFLIGHT_MB: &str = "ISOSERVE_MAX_INFLIGHT_MB";
+
 /// The SageMaker container port.
 pub const DEFAULT_PORT: u16 = 8080;
 /// SageMaker's real-time `InvokeEndpoint` body cap, in MiB.
@@ -47,6 +60,16 @@ pub const DEFAULT_ACCEPT: &str = "application/json";
 pub const DEFAULT_MAX_ROWS: usize = 5_000_000;
 /// Default parallel-scoring threshold (see `docs/benchmarks.md`, http section).
 pub const DEFAULT_PARALLEL_ROWS: usize = 2_048;
+/// Default header timeout: a real client sends its headers in one packet.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: f64 = 10.0;
+/// Default body timeout: 6 MiB at 1.6 Mbit/s, far below any client SageMaker forwards.
+pub const DEFAULT_BODY_TIMEOUT_SECS: f64 = 30.0;
+/// Default keep-alive idle timeout (nginx's `keepalive_timeout`).
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 75.0;
+/// Default connection limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4_096;
+/// Default budget for request bodies in memory, in MiB.
+pub const DEFAULT_MAX_INFLIGHT_MB: u64 = 1_024;
 /// Where SageMaker unpacks the model artifact.
 pub const DEFAULT_MODEL_DIR: &str = "/opt/ml/model";
 /// SageMaker sends SIGKILL 30 s after SIGTERM; drain well before that.
@@ -98,6 +121,24 @@ pub struct ServeArgs {
     /// Python numeric log level (RUST_LOG wins when set).
     #[arg(long, env = ENV_LOG_LEVEL)]
     pub log_level: Option<String>,
+    /// Seconds to finish a request's headers from its first byte.
+    #[arg(long = "header-timeout", env = ENV_HEADER_TIMEOUT, default_value_t = DEFAULT_HEADER_TIMEOUT_SECS)]
+    pub header_timeout_secs: f64,
+    /// Seconds to send a whole request body.
+    #[arg(long = "body-timeout", env = ENV_BODY_TIMEOUT, default_value_t = DEFAULT_BODY_TIMEOUT_SECS)]
+    pub body_timeout_secs: f64,
+    /// Seconds a keep-alive connection may stay idle between requests.
+    #[arg(long = "idle-timeout", env = ENV_IDLE_TIMEOUT, default_value_t = DEFAULT_IDLE_TIMEOUT_SECS)]
+    pub idle_timeout_secs: f64,
+    /// Largest number of open client connections.
+    #[arg(long, env = ENV_MAX_CONNECTIONS, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Requests decoded and scored off the async executor at once (default: the number of CPUs).
+    #[arg(long, env = ENV_BLOCKING_JOBS)]
+    pub blocking_jobs: Option<usize>,
+    /// MiB of request bodies held in memory at once.
+    #[arg(long, env = ENV_MAX_INFLIGHT_MB, default_value_t = DEFAULT_MAX_INFLIGHT_MB)]
+    pub max_inflight_mb: u64,
 }
 
 /// A setting that cannot be used.
@@ -118,6 +159,14 @@ pub enum ConfigError {
     /// Unknown compatibility shape.
     #[error("{ENV_OUTPUT_FORMAT}: {0}")]
     Shape(String),
+    /// A timeout that is not a positive, finite number of seconds up to an hour.
+    #[error("{name} must be above 0 and at most 3600 seconds, got {value}")]
+    Seconds {
+        /// The variable that holds it.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+    },
     /// Unparsable log level.
     #[error("{ENV_LOG_LEVEL} must be a Python level (10, 20, 30, 40, 50 or a name), got {0:?}")]
     LogLevel(String),
@@ -152,6 +201,18 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `tracing` level derived from the SageMaker log level.
     pub log_level: tracing::Level,
+    /// Time to finish a request's headers, from its first byte.
+    pub header_timeout: Duration,
+    /// Time to send a whole request body.
+    pub body_timeout: Duration,
+    /// Time a keep-alive connection may stay idle between requests.
+    pub idle_timeout: Duration,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Requests decoded and scored on the blocking pool at once.
+    pub blocking_jobs: usize,
+    /// Bytes of request bodies held in memory at once.
+    pub max_inflight_bytes: usize,
 }
 
 impl Config {
@@ -160,11 +221,26 @@ impl Config {
         if !(1..=MAX_PAYLOAD_MB_CEILING).contains(&args.max_payload_mb) {
             return Err(ConfigError::Payload(args.max_payload_mb));
         }
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = match args.workers {
             Some(0) => return Err(ConfigError::Zero(ENV_WORKERS)),
             Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => cpus,
         };
+        let blocking_jobs = match args.blocking_jobs {
+            Some(0) => return Err(ConfigError::Zero(ENV_BLOCKING_JOBS)),
+            Some(n) => n,
+            None => cpus,
+        };
+        if args.max_connections == 0 {
+            return Err(ConfigError::Zero(ENV_MAX_CONNECTIONS));
+        }
+        if args.max_inflight_mb == 0 {
+            return Err(ConfigError::Zero(ENV_MAX_INFLIGHT_MB));
+        }
+        let header_timeout = seconds(ENV_HEADER_TIMEOUT, args.header_timeout_secs)?;
+        let body_timeout = seconds(ENV_BODY_TIMEOUT, args.body_timeout_secs)?;
+        let idle_timeout = seconds(ENV_IDLE_TIMEOUT, args.idle_timeout_secs)?;
         if args.max_rows == 0 {
             return Err(ConfigError::Zero(ENV_MAX_ROWS));
         }
@@ -197,7 +273,23 @@ impl Config {
             parallel_rows: args.parallel_rows,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
             log_level,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
+            max_connections: args.max_connections,
+            blocking_jobs,
+            max_inflight_bytes: usize::try_from(args.max_inflight_mb.saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
         })
+    }
+}
+
+/// A timeout in seconds: positive, finite, at most an hour (so `Duration` never panics on it).
+fn seconds(name: &'static str, value: f64) -> Result<Duration, ConfigError> {
+    if value > 0.0 && value <= 3600.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(ConfigError::Seconds { name, value })
     }
 }
 
@@ -330,5 +422,36 @@ mod tests {
             Err(ConfigError::Zero(ENV_WORKERS))
         ));
         assert_eq!(parse(&["--workers", "3"]).unwrap().workers, 3);
+    }
+
+    #[test]
+    fn client_limits_have_defaults_and_refuse_nonsense() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.body_timeout, Duration::from_secs(30));
+        assert_eq!(c.idle_timeout, Duration::from_secs(75));
+        assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.max_inflight_bytes, 1 << 30);
+        assert!(c.blocking_jobs >= 1);
+        for flag in ["--header-timeout", "--body-timeout", "--idle-timeout"] {
+            for bad in ["0", "-1", "inf", "NaN", "3601"] {
+                let arg = format!("{flag}={bad}");
+                assert!(
+                    matches!(parse(&[&arg]), Err(ConfigError::Seconds { .. })),
+                    "{flag} {bad}"
+                );
+            }
+        }
+        assert_eq!(
+            parse(&["--idle-timeout", "0.5"]).unwrap().idle_timeout,
+            Duration::from_millis(500)
+        );
+        for (flag, env) in [
+            ("--max-connections", ENV_MAX_CONNECTIONS),
+            ("--blocking-jobs", ENV_BLOCKING_JOBS),
+            ("--max-inflight-mb", ENV_MAX_INFLIGHT_MB),
+        ] {
+            assert!(matches!(parse(&[flag, "0"]), Err(ConfigError::Zero(e)) if e == env));
+        }
     }
 }

@@ -26,8 +26,17 @@ pub enum AppError {
     #[error("could not read the request body: {0}")]
     BodyRead(String),
     /// The client did not finish sending the body before the deadline.
-    #[error("the request body did not arrive within {0} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)")]
+    #[error(
+        "the request body did not arrive within {0} s \
+         (ISOSERVE_BODY_TIMEOUT, bounded by SAGEMAKER_MODEL_SERVER_TIMEOUT)"
+    )]
     BodyTimeout(f64),
+    /// The in-flight body memory budget stayed full for the whole body timeout.
+    #[error(
+        "the server holds as many request bodies as its memory budget allows \
+         (ISOSERVE_MAX_INFLIGHT_MB); retry shortly"
+    )]
+    Busy,
     /// Scoring did not finish before the deadline.
     #[error("scoring did not finish within {0} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)")]
     Deadline(f64),
@@ -86,6 +95,7 @@ impl AppError {
             AppError::BodyRead(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             AppError::Loading | AppError::ModelFailed(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "model_not_ready")
             }

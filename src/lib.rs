@@ -5,6 +5,7 @@
 //! that connections are accepted at once.
 
 pub mod config;
+mod connection;
 pub mod error;
 pub mod logging;
 pub mod model_source;
@@ -14,6 +15,7 @@ pub mod state;
 pub mod train_job;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +24,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use config::{Config, ServeArgs};
@@ -48,15 +51,25 @@ pub fn with_layers(router: Router) -> Router {
         .layer(middleware::from_fn(access_log))
 }
 
-async fn not_found(uri: axum::http::Uri) -> AppError {
-    AppError::NotFound(uri.path().to_owned())
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let err = AppError::NotFound(parts.uri.path().to_owned());
+    routes::invocations::refuse(err, body, &parts.headers, &state.config).await
 }
 
-async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
-    AppError::MethodNotAllowed {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-    }
+async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let err = AppError::MethodNotAllowed {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+    };
+    routes::invocations::refuse(err, body, &parts.headers, &state.config).await
 }
 
 /// SageMaker's per-request id (also written to Data Capture), worth having in the access log.
@@ -86,45 +99,76 @@ async fn access_log(request: Request, next: Next) -> Response {
     response
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` resolves, then drains in-flight requests
-/// for at most the configured grace period. Starts loading the model if `state` has none yet.
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then stops accepting (new
+/// connections are refused), lets every connection finish the request it is answering, and
+/// returns when all are closed or the configured grace period is over. Starts loading the model
+/// if `state` has none yet.
+///
+/// Each connection is served by [`connection`] under the configured limits: at most
+/// `max_connections` at once (further clients wait in the listen queue), a header timeout, an
+/// idle keep-alive timeout, and the body timeout and budgets the handlers enforce.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-
     if matches!(state.readiness(), Readiness::Loading) {
         tokio::spawn(model_source::load_in_background(state.clone()));
     }
-    let grace = state.config.shutdown_grace;
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown.await;
-        let _ = signalled_tx.send(());
+    let config = Arc::clone(&state.config);
+    let limits = connection::ConnectionLimits {
+        header_timeout: config.header_timeout,
+        idle_timeout: config.idle_timeout,
     };
-    // Small answers must leave at once, not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
+    let slots = u32::try_from(config.max_connections).unwrap_or(u32::MAX);
+    let connections = Arc::new(Semaphore::new(slots as usize));
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let router = app(state);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = Arc::clone(&connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of descriptors or a connection reset before it was taken: keep
+                    // serving the others, and do not spin while the condition lasts.
+                    tracing::warn!(%err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Small answers must leave at once, not wait for Nagle's algorithm.
+        if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(%err, "cannot set TCP_NODELAY");
         }
-    });
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown);
-    tokio::select! {
-        result = server => result,
-        () = grace_expired(signalled_rx, grace) => {
-            tracing::warn!(grace_secs = grace.as_secs(), "grace period over; exiting with requests in flight");
-            Ok(())
-        }
+        tokio::spawn(connection::serve(
+            stream,
+            router.clone(),
+            limits,
+            stopping.clone(),
+            permit,
+        ));
     }
-}
-
-/// Resolves `grace` after the shutdown signal; never, if the server stops first.
-async fn grace_expired(signalled: tokio::sync::oneshot::Receiver<()>, grace: Duration) {
-    if signalled.await.is_ok() {
-        tokio::time::sleep(grace).await;
-    } else {
-        std::future::pending::<()>().await;
+    drop(listener);
+    let _ = stopping_tx.send(true);
+    let grace = config.shutdown_grace;
+    if tokio::time::timeout(grace, connections.acquire_many(slots))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "grace period over; exiting with requests in flight"
+        );
     }
+    Ok(())
 }

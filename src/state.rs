@@ -7,6 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use forest::Model;
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 
@@ -26,13 +27,89 @@ pub enum Readiness {
 pub struct AppState {
     /// Validated configuration.
     pub config: Arc<Config>,
+    /// What all requests share and none may hold alone.
+    pub budgets: Arc<Budgets>,
     slot: Arc<OnceLock<Result<Arc<Model>, Arc<str>>>>,
+}
+
+/// Server-wide budgets, each a semaphore a request holds while it uses the resource.
+#[derive(Debug)]
+pub struct Budgets {
+    /// Requests decoding and scoring on the blocking pool (`config.blocking_jobs` permits).
+    pub blocking: Semaphore,
+    /// Request-body memory in KiB (`config.max_inflight_bytes / 1024` permits).
+    pub inflight_kib: Semaphore,
+    /// The `inflight_kib` permits in all, the most one request can be given.
+    pub inflight_kib_total: u32,
+}
+
+/// Permits taken from one of the [`Budgets`], given back when dropped. Owned, so it can move
+/// into a blocking task that outlives the request (abandoned work still uses the resource).
+#[derive(Debug)]
+pub struct Lease {
+    budgets: Arc<Budgets>,
+    pick: fn(&Budgets) -> &Semaphore,
+    permits: u32,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        (self.pick)(&self.budgets).add_permits(self.permits as usize);
+    }
+}
+
+impl Budgets {
+    /// Waits until `deadline` for `permits` of the semaphore `pick` chooses; `None` if they did
+    /// not come in time.
+    pub async fn lease(
+        self: &Arc<Self>,
+        pick: fn(&Budgets) -> &Semaphore,
+        permits: u32,
+        deadline: tokio::time::Instant,
+    ) -> Option<Lease> {
+        let acquired = tokio::time::timeout_at(deadline, pick(self).acquire_many(permits)).await;
+        acquired.ok()?.ok()?.forget();
+        Some(Lease {
+            budgets: Arc::clone(self),
+            pick,
+            permits,
+        })
+    }
+
+    /// A lease of the blocking pool: one job.
+    pub async fn blocking_job(self: &Arc<Self>, deadline: tokio::time::Instant) -> Option<Lease> {
+        self.lease(|b| &b.blocking, 1, deadline).await
+    }
+
+    /// A lease of body memory for `bytes` bytes (at most the whole budget).
+    pub async fn body_memory(
+        self: &Arc<Self>,
+        bytes: usize,
+        deadline: tokio::time::Instant,
+    ) -> Option<Lease> {
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.inflight_kib_total);
+        self.lease(|b| &b.inflight_kib, kib, deadline).await
+    }
+
+    fn new(config: &Config) -> Budgets {
+        let kib = u32::try_from(config.max_inflight_bytes / 1024)
+            .unwrap_or(u32::MAX)
+            .clamp(1, Semaphore::MAX_PERMITS as u32);
+        Budgets {
+            blocking: Semaphore::new(config.blocking_jobs),
+            inflight_kib: Semaphore::new(kib as usize),
+            inflight_kib_total: kib,
+        }
+    }
 }
 
 impl AppState {
     /// State with no model yet.
     pub fn new(config: Config) -> AppState {
         AppState {
+            budgets: Arc::new(Budgets::new(&config)),
             config: Arc::new(config),
             slot: Arc::new(OnceLock::new()),
         }

@@ -2,8 +2,11 @@
 //! or 2-D (rows × features), float32 or float64 (or an integer type, as NumPy
 //! stores a Python list of ints), either byte order, C or Fortran order. NaN
 //! is a missing value; infinity is rejected.
+//!
+//! The header is read by [`header::read_header`], a strict single-pass reader of the npy header
+//! format with a size cap; the data is read straight from the body. Both are linear in the body.
 
-use npyz::{DType, NpyFile, Order, TypeChar};
+mod header;
 
 use crate::error::{DecodeError, Location};
 use crate::limits::Limits;
@@ -18,21 +21,17 @@ pub fn decode_npy(
     if body.is_empty() {
         return Err(DecodeError::NoRows);
     }
-    let npy = NpyFile::new(body).map_err(|e| npy_error(format!("cannot read the header ({e})")))?;
-    let (kind, item_size) = match npy.dtype() {
-        DType::Plain(ts) if is_numeric(ts.type_char(), ts.size_field()) => {
-            (ts.type_char(), ts.size_field())
-        }
-        other => {
-            return Err(npy_error(format!(
-                "unsupported dtype {}; expected float32 or float64 ('<f4', '>f4', '<f8', '>f8') \
-                 or an integer type",
-                other.descr()
-            )));
-        }
-    };
+    let header =
+        header::read_header(body).map_err(|e| npy_error(format!("cannot read the header: {e}")))?;
+    let dtype = Dtype::parse(&header.descr).ok_or_else(|| {
+        npy_error(format!(
+            "unsupported dtype {}; expected float32 or float64 ('<f4', '>f4', '<f8', '>f8') \
+             or an integer type",
+            header::quoted(&header.descr)
+        ))
+    })?;
     let width = feature_names.len();
-    let shape = npy.shape().to_vec();
+    let shape = header.shape;
     let (n_rows, n_cols) = match shape.as_slice() {
         [n] => (u64::from(*n > 0), *n),
         [r, c] => (*r, *c),
@@ -63,22 +62,27 @@ pub fn decode_npy(
         });
     }
     // The header's shape must be backed by data before anything is allocated.
-    let needed = n_rows.saturating_mul(n_cols).saturating_mul(item_size);
-    if needed > body.len() as u64 {
+    let data = &body[header.data_offset..];
+    let needed = n_rows
+        .saturating_mul(n_cols)
+        .saturating_mul(dtype.size as u64);
+    if needed > data.len() as u64 {
         return Err(npy_error(format!(
             "the header announces {needed} bytes of data but the body is shorter"
         )));
     }
-    let order = npy.order();
-    let stored = read_values(npy, kind, item_size)
-        .map_err(|e| npy_error(format!("cannot read the data ({e})")))?;
     let (n_rows, n_cols) = (n_rows as usize, n_cols as usize);
-    let values = match order {
-        Order::C => stored,
+    let stored: Vec<f64> = data[..needed as usize]
+        .chunks_exact(dtype.size)
+        .map(|item| dtype.read(item))
+        .collect();
+    let values = if header.fortran_order {
         // Fortran order stores column after column.
-        Order::Fortran => (0..n_rows * n_cols)
+        (0..n_rows * n_cols)
             .map(|i| stored[(i % n_cols) * n_rows + i / n_cols])
-            .collect(),
+            .collect()
+    } else {
+        stored
     };
     if let Some(i) = values.iter().position(|v| v.is_infinite()) {
         return Err(DecodeError::NotFinite {
@@ -94,35 +98,68 @@ pub fn decode_npy(
     })
 }
 
-/// Floats are read as they are; integers (what NumPy makes of a Python list
-/// of ints) are converted to `f64`.
-fn is_numeric(kind: TypeChar, size: u64) -> bool {
-    match kind {
-        TypeChar::Float => matches!(size, 4 | 8),
-        TypeChar::Int | TypeChar::Uint => matches!(size, 1 | 2 | 4 | 8),
-        _ => false,
-    }
+/// The numeric dtypes accepted: floats are read as they are; integers (what NumPy makes of a
+/// Python list of ints) are converted to `f64`, beyond 2^53 to the nearest, as NumPy's `astype`.
+#[derive(Debug, Clone, Copy)]
+struct Dtype {
+    kind: Kind,
+    size: usize,
+    big_endian: bool,
 }
 
-fn read_values(npy: NpyFile<&[u8]>, kind: TypeChar, size: u64) -> std::io::Result<Vec<f64>> {
-    fn conv<T: npyz::Deserialize>(
-        npy: NpyFile<&[u8]>,
-        f: fn(T) -> f64,
-    ) -> std::io::Result<Vec<f64>> {
-        Ok(npy.into_vec::<T>()?.into_iter().map(f).collect())
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Float,
+    Int,
+    Uint,
+}
+
+impl Dtype {
+    /// `<f8`, `>i4`, `|u1`, `=f4` (native order, little-endian on every target we build).
+    fn parse(descr: &str) -> Option<Dtype> {
+        let bytes = descr.as_bytes();
+        let [order, kind, size @ ..] = bytes else {
+            return None;
+        };
+        let size: usize = std::str::from_utf8(size).ok()?.parse().ok()?;
+        let kind = match (kind, size) {
+            (b'f', 4 | 8) => Kind::Float,
+            (b'i', 1 | 2 | 4 | 8) => Kind::Int,
+            (b'u', 1 | 2 | 4 | 8) => Kind::Uint,
+            _ => return None,
+        };
+        let big_endian = match order {
+            b'<' => false,
+            b'>' => true,
+            b'=' => cfg!(target_endian = "big"),
+            // "Not applicable": NumPy writes it for one-byte types only.
+            b'|' if size == 1 => false,
+            _ => return None,
+        };
+        Some(Dtype {
+            kind,
+            size,
+            big_endian,
+        })
     }
-    match (kind, size) {
-        (TypeChar::Float, 8) => npy.into_vec::<f64>(),
-        (TypeChar::Float, _) => conv(npy, f64::from as fn(f32) -> f64),
-        (TypeChar::Int, 1) => conv(npy, f64::from as fn(i8) -> f64),
-        (TypeChar::Int, 2) => conv(npy, f64::from as fn(i16) -> f64),
-        (TypeChar::Int, 4) => conv(npy, f64::from as fn(i32) -> f64),
-        // Beyond 2^53 an i64 rounds to the nearest f64, as NumPy's astype does.
-        (TypeChar::Int, _) => conv(npy, (|v| v as f64) as fn(i64) -> f64),
-        (TypeChar::Uint, 1) => conv(npy, f64::from as fn(u8) -> f64),
-        (TypeChar::Uint, 2) => conv(npy, f64::from as fn(u16) -> f64),
-        (TypeChar::Uint, 4) => conv(npy, f64::from as fn(u32) -> f64),
-        (_, _) => conv(npy, (|v| v as f64) as fn(u64) -> f64),
+
+    /// One item of `self.size` bytes as `f64`.
+    fn read(self, item: &[u8]) -> f64 {
+        let mut le = [0u8; 8];
+        le[..self.size].copy_from_slice(item);
+        if self.big_endian {
+            le[..self.size].reverse();
+        }
+        let bits = u64::from_le_bytes(le);
+        match (self.kind, self.size) {
+            (Kind::Float, 4) => f64::from(f32::from_bits(bits as u32)),
+            (Kind::Float, _) => f64::from_bits(bits),
+            (Kind::Int, 1) => f64::from(bits as u8 as i8),
+            (Kind::Int, 2) => f64::from(bits as u16 as i16),
+            (Kind::Int, 4) => f64::from(bits as u32 as i32),
+            (Kind::Int, _) => bits as i64 as f64,
+            (Kind::Uint, _) => bits as f64,
+        }
     }
 }
 
@@ -146,5 +183,4 @@ fn show(shape: &[u64]) -> String {
 }
 
 #[cfg(test)]
-#[path = "npy_tests.rs"]
 mod tests;

@@ -16,17 +16,18 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::time::Instant;
 
 use crate::error::AppError;
-use crate::state::{AppState, Readiness};
+use crate::state::{AppState, Lease, Readiness};
 
 /// SageMaker's per-request options header (`format=rcf`, `format=sklearn`, `context=N`).
 pub const CUSTOM_ATTRIBUTES: &str = "x-amzn-sagemaker-custom-attributes";
 
 /// Bodies at least this long are decoded, scored and encoded on the blocking pool.
 ///
-/// About 150–250 rows of a 5-feature model, a few hundred microseconds of work: the longest we let
-/// one request hold an executor thread. The hand-off costs about 12 µs (`benches/invocations.rs`,
-/// `offload`), a few percent of the work at this size and less above it.
-pub const OFFLOAD_BYTES: usize = 16 * 1024;
+/// About 60 rows of a 5-feature model, a few tens of microseconds of work: the longest we let one
+/// request hold an executor thread, whatever its content (every decoder is linear in its input,
+/// so no body under this size costs more). The hand-off costs about 12 µs
+/// (`benches/invocations.rs`, `offload`).
+pub const OFFLOAD_BYTES: usize = 4 * 1024;
 
 /// Rows in a successful answer, for the access log.
 #[derive(Debug, Clone, Copy)]
@@ -44,37 +45,77 @@ struct Plan {
     parallel_rows: usize,
 }
 
-/// The handler.
+/// `POST /invocations`. A request refused before its body is read still has its body drained
+/// (see [`refuse`]) so the client reads the answer and may reuse the connection.
 pub async fn invocations(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, AppError> {
+) -> Response {
+    match plan(&state, &headers) {
+        Err(err) => refuse(err, body, &headers, &state.config).await,
+        Ok((plan, model)) => match answer(&state, &headers, body, plan, model).await {
+            Ok(response) => response,
+            // The body was not read to its end: say that the connection will not be reused.
+            Err(
+                err @ (AppError::PayloadTooLarge { .. }
+                | AppError::BodyTimeout(_)
+                | AppError::BodyRead(_)
+                | AppError::Busy),
+            ) => closing(err.into_response()),
+            Err(err) => err.into_response(),
+        },
+    }
+}
+
+/// What the headers ask for, and the model to ask it of: everything checked before the body.
+fn plan(state: &AppState, headers: &HeaderMap) -> Result<(Plan, Arc<Model>), AppError> {
     let config = &state.config;
-    let deadline = Instant::now() + config.timeout;
     let plan = Plan {
-        input: codec::InputFormat::from_content_type(header_str(&headers, header::CONTENT_TYPE))?,
+        input: codec::InputFormat::from_content_type(header_str(headers, header::CONTENT_TYPE))?,
         output: codec::OutputFormat::negotiate(
-            header_str(&headers, header::ACCEPT),
+            header_str(headers, header::ACCEPT),
             config.default_accept,
         )?,
-        shape: codec::Shape::from_custom_attributes(header_str(&headers, CUSTOM_ATTRIBUTES))?
+        shape: codec::Shape::from_custom_attributes(header_str(headers, CUSTOM_ATTRIBUTES))?
             .unwrap_or(config.default_shape),
-        context: codec::context_from_custom_attributes(header_str(&headers, CUSTOM_ATTRIBUTES))?,
+        context: codec::context_from_custom_attributes(header_str(headers, CUSTOM_ATTRIBUTES))?,
         limits: codec::Limits::with_max_rows(config.max_rows),
         parallel_rows: config.parallel_rows,
     };
-    let model = match state.readiness() {
-        Readiness::Ready(model) => model,
-        Readiness::Loading => return Err(AppError::Loading),
-        Readiness::Failed(reason) => return Err(AppError::ModelFailed(reason.to_string())),
-    };
-    let bytes = read_body(body, &headers, config.max_body_bytes, config, deadline).await?;
+    match state.readiness() {
+        Readiness::Ready(model) => Ok((plan, model)),
+        Readiness::Loading => Err(AppError::Loading),
+        Readiness::Failed(reason) => Err(AppError::ModelFailed(reason.to_string())),
+    }
+}
+
+/// Reads the body within its budgets, then decodes, scores and encodes it: inline when it is
+/// small, otherwise on the blocking pool, at most `blocking_jobs` at a time.
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    plan: Plan,
+    model: Arc<Model>,
+) -> Result<Response, AppError> {
+    let config = &state.config;
+    let started = Instant::now();
+    let deadline = started + config.timeout;
+    let (bytes, memory) = read_body(body, headers, state, deadline).await?;
 
     let (encoded, rows) = if bytes.len() < OFFLOAD_BYTES {
         process(&model, &bytes, plan, false)?
     } else {
-        let work = tokio::task::spawn_blocking(move || process(&model, &bytes, plan, true));
+        let Some(job) = state.budgets.blocking_job(deadline).await else {
+            return Err(AppError::Deadline(config.timeout.as_secs_f64()));
+        };
+        let work = tokio::task::spawn_blocking(move || {
+            // Both leases go back when the work is done, even if the client has given up:
+            // abandoned work still occupies a core and its memory.
+            let _leases = (job, memory);
+            process(&model, &bytes, plan, true)
+        });
         // On timeout the blocking task runs to completion unobserved: scoring cannot be
         // interrupted, but the client gets its answer at the deadline.
         match tokio::time::timeout_at(deadline, work).await {
@@ -95,6 +136,38 @@ pub async fn invocations(
         .into_response();
     response.extensions_mut().insert(RowCount(rows));
     Ok(response)
+}
+
+/// Answers `err` for a request whose body was not read. The body is read and discarded first,
+/// up to the body limit and within the body timeout, so that the client, which may still be
+/// sending, receives the answer instead of a reset and can send its next request on the same
+/// connection. A body too large or too slow to drain gets the answer with `Connection: close`.
+pub async fn refuse(
+    err: AppError,
+    body: Body,
+    headers: &HeaderMap,
+    config: &crate::config::Config,
+) -> Response {
+    let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    let drained = declared.is_none_or(|len| len <= config.max_body_bytes as u64)
+        && drain(body, config.max_body_bytes, config.body_timeout).await;
+    let response = err.into_response();
+    if drained { response } else { closing(response) }
+}
+
+/// `response` with `Connection: close`, which hyper honours by closing after it.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Reads and discards `body` to its end; false if it is longer than `limit`, fails, or is not
+/// over within `timeout`.
+async fn drain(body: Body, limit: usize, timeout: std::time::Duration) -> bool {
+    let read = Limited::new(body, limit).collect();
+    matches!(tokio::time::timeout(timeout, read).await, Ok(Ok(_)))
 }
 
 /// Decodes, scores and encodes one body. `offloaded` says whether we are on the blocking pool,
@@ -130,14 +203,20 @@ fn process(
     Ok((encoded, predictions.len()))
 }
 
-/// Reads the whole body, refusing it as soon as it is known to exceed `limit`.
+/// Reads the whole body, refusing it as soon as it is known to exceed the body limit, and holding
+/// its share of the in-flight memory budget while it is read and processed.
+///
+/// The body must arrive within the body timeout (and the request's deadline); the memory share is
+/// the declared length, or the whole limit for a body of unknown length, and a request that cannot
+/// get it before the body timeout is answered 503.
 async fn read_body(
     body: Body,
     headers: &HeaderMap,
-    limit: usize,
-    config: &crate::config::Config,
+    state: &AppState,
     deadline: Instant,
-) -> Result<Bytes, AppError> {
+) -> Result<(Bytes, Lease), AppError> {
+    let config = &state.config;
+    let limit = config.max_body_bytes;
     let too_large = || AppError::PayloadTooLarge {
         limit_mb: config.max_payload_mb,
     };
@@ -145,9 +224,16 @@ async fn read_body(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(too_large());
     }
-    match tokio::time::timeout_at(deadline, Limited::new(body, limit).collect()).await {
-        Err(_) => Err(AppError::BodyTimeout(config.timeout.as_secs_f64())),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    let body_deadline = deadline.min(Instant::now() + config.body_timeout);
+    let memory = declared.map_or(limit, |len| len as usize);
+    let Some(memory) = state.budgets.body_memory(memory, body_deadline).await else {
+        return Err(AppError::Busy);
+    };
+    match tokio::time::timeout_at(body_deadline, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(AppError::BodyTimeout(
+            config.body_timeout.min(config.timeout).as_secs_f64(),
+        )),
+        Ok(Ok(collected)) => Ok((collected.to_bytes(), memory)),
         Ok(Err(err)) if err.is::<LengthLimitError>() => Err(too_large()),
         Ok(Err(err)) => Err(AppError::BodyRead(err.to_string())),
     }

@@ -223,3 +223,41 @@ async fn a_panic_becomes_the_json_500() {
         .await
         .expect_error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
 }
+
+/// The header that held a worker for minutes under a backtracking parser: a dict whose
+/// fourth entry opens bracket after bracket.
+fn crafted_npy(depth: usize) -> Vec<u8> {
+    let header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, {}",
+        "[".repeat(depth)
+    );
+    let mut body = b"\x93NUMPY\x02\x00".to_vec();
+    body.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    body.extend_from_slice(header.as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn nested_npy_headers_are_refused_at_once_at_any_depth() {
+    let app = app();
+    for depth in [10, 14, 18, 22, 100, 1_000, 9_000, 10_000] {
+        let started = std::time::Instant::now();
+        let message = send(
+            &app,
+            post(Some("application/x-npy"), None, crafted_npy(depth)),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "bad_request");
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(50),
+            "depth {depth}: {took:?}"
+        );
+        let expected = if depth < 9_960 {
+            "expected a quoted key or '}' at byte 41 of the header, found '['"
+        } else {
+            "at most 10000 are accepted"
+        };
+        assert!(message.contains(expected), "depth {depth}: {message}");
+    }
+}

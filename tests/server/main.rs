@@ -5,6 +5,7 @@ mod common;
 mod compat;
 mod errors;
 mod inputs;
+mod limits;
 mod outputs;
 mod runtime;
 mod socket;

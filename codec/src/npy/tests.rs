@@ -1,22 +1,68 @@
-use npyz::WriterBuilder;
-
 use super::*;
 use crate::test_support::names;
 
-/// Writes an npy file with the given dtype string (e.g. `<f8`), shape and order.
-fn npy<T: npyz::Serialize + Copy>(descr: &str, shape: &[u64], order: Order, data: &[T]) -> Vec<u8> {
-    let mut buf = Vec::new();
-    let dtype = DType::Plain(descr.parse().unwrap());
-    let mut w = npyz::WriteOptions::<T>::new()
-        .dtype(dtype)
-        .shape(shape)
-        .order(order)
-        .writer(&mut buf)
-        .begin_nd()
-        .unwrap();
-    w.extend(data.iter().copied()).unwrap();
-    w.finish().unwrap();
-    buf
+/// Array storage order, as `np.save` writes it.
+#[derive(Clone, Copy)]
+enum Order {
+    C,
+    Fortran,
+}
+
+/// A value NumPy can store, with its bytes in either order.
+trait Item: Copy {
+    fn bytes(self, big_endian: bool) -> Vec<u8>;
+}
+
+macro_rules! item {
+    ($($t:ty),*) => {$(
+        impl Item for $t {
+            fn bytes(self, big_endian: bool) -> Vec<u8> {
+                if big_endian { self.to_be_bytes().to_vec() } else { self.to_le_bytes().to_vec() }
+            }
+        }
+    )*};
+}
+item!(f64, f32, i64, i32, i16, u8, u64);
+
+impl Item for bool {
+    fn bytes(self, _: bool) -> Vec<u8> {
+        vec![u8::from(self)]
+    }
+}
+
+/// Writes an npy file as `np.save` does: the header padded so the data starts at a multiple of
+/// 64 bytes, the items in the dtype's byte order.
+fn npy<T: Item>(descr: &str, shape: &[u64], order: Order, data: &[T]) -> Vec<u8> {
+    let shape = match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let fortran = if matches!(order, Order::Fortran) {
+        "True"
+    } else {
+        "False"
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    let big_endian = descr.starts_with('>');
+    for v in data {
+        out.extend(v.bytes(big_endian));
+    }
+    out
 }
 
 /// Writes an npy file by hand, for dtypes the writer does not produce.
