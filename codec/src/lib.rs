@@ -6,7 +6,8 @@
 //! * [`decode`] turns a request body into [`Rows`] in the model's column
 //!   order (given the model's feature names), with precise [`DecodeError`]s.
 //! * [`encode`] turns [`Prediction`]s into a response body.
-//! * [`decode_record`] and [`decode_response`] serve stream clients.
+//! * [`decode_record`] and [`decode_response`] serve stream clients; [`kpl`] reads and writes
+//!   records aggregated by the Kinesis Producer Library.
 //!
 //! The accepted shapes and the exact rules are in `docs/formats.md`.
 //!
@@ -40,6 +41,7 @@ mod csv;
 mod encode;
 mod error;
 mod json;
+pub mod kpl;
 mod limits;
 mod media;
 mod npy;
@@ -55,6 +57,8 @@ pub use crate::csv::decode_csv;
 pub use attributes::{CONTEXT_ATTRIBUTE_KEY, check_context, context_from_custom_attributes};
 pub use encode::{Prediction, encode, encode_into};
 pub use error::{DecodeError, ErrorKind, Location};
+#[doc(hidden)]
+pub use json::decode_json_both_paths;
 pub use json::{decode_json, decode_jsonlines};
 pub use limits::Limits;
 pub use media::{InputFormat, OutputFormat, SUPPORTED_ACCEPT_TYPES, SUPPORTED_CONTENT_TYPES};

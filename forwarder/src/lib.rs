@@ -13,7 +13,6 @@ pub mod config;
 pub mod context;
 pub mod emf;
 pub mod invoke;
-pub mod kpl;
 pub mod lambda;
 pub mod pipeline;
 pub mod produce;

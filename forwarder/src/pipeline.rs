@@ -12,6 +12,7 @@ use std::time::Instant;
 use futures_util::StreamExt;
 
 use crate::batch::{Budget, Invocation, Packer, RowRef};
+use crate::codecs;
 use crate::context::ContextStore;
 use crate::emf::{Emf, Stats};
 use crate::invoke::{Endpoint, Score};
@@ -19,7 +20,7 @@ use crate::record::{DeadLetter, Origin, Record, ScoredRow};
 use crate::retry::{Disposition, InvokeError, RetryPolicy, retry};
 use crate::route;
 use crate::sinks::Sinks;
-use crate::{codecs, kpl};
+use codec::kpl;
 
 /// Settings of the core.
 #[derive(Debug, Clone)]

@@ -16,7 +16,7 @@ fn rec(i: usize, data: &[u8]) -> Record {
 
 #[tokio::test]
 async fn every_format_is_scored_and_mapped_back_to_its_record() {
-    let agg = crate::kpl::aggregate("k", [b"0.8,0,0".as_slice(), b"0.2,0,0\n0.3,0,0".as_slice()]);
+    let agg = codec::kpl::aggregate("k", [b"0.8,0,0".as_slice(), b"0.2,0,0\n0.3,0,0".as_slice()]);
     let records = vec![
         rec(0, b"0.1,0.2,0.3"),
         rec(1, b"a,b,c\n0.6,1,2\n0.4,1,2\n"),
@@ -64,7 +64,7 @@ async fn every_format_is_scored_and_mapped_back_to_its_record() {
 
 #[tokio::test]
 async fn undecodable_records_are_dead_lettered_and_skipped() {
-    let mut bad_kpl = crate::kpl::aggregate("k", [b"0.1,0,0".as_slice()]);
+    let mut bad_kpl = codec::kpl::aggregate("k", [b"0.1,0,0".as_slice()]);
     let last = bad_kpl.len() - 1;
     bad_kpl[last] ^= 0x55;
     let records = vec![

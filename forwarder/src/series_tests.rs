@@ -90,7 +90,7 @@ async fn keys_are_scored_as_separate_series_with_context_across_batches() {
 
 #[tokio::test]
 async fn kpl_user_records_join_the_series_of_their_own_key() {
-    let agg = crate::kpl::aggregate_keyed([
+    let agg = codec::kpl::aggregate_keyed([
         ("a", b"0.2,1,1".as_slice()),
         ("b", b"10.5,1,1".as_slice()),
         ("a", b"0.4,1,1\n0.9,1,1".as_slice()),

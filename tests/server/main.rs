@@ -4,9 +4,11 @@
 mod common;
 mod compat;
 mod errors;
+mod hostile;
 mod inputs;
 mod limits;
 mod outputs;
 mod runtime;
 mod socket;
 mod trend;
+mod wire;

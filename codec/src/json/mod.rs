@@ -115,6 +115,30 @@ fn decode_jsonlines_serde(
     ctx.into_builder().finish()
 }
 
+/// Both decoding paths on one body, for the differential fuzz target (`fuzz/fuzz_targets/json.rs`)
+/// and tests; not part of the API. Gives the fast reader's result (`None` when it hands the body to
+/// the serde path) and the serde path's, each on the body as [`decode_json`] (or, with `lines`,
+/// [`decode_jsonlines`]) sees it. Where the fast reader accepts, its rows must equal the serde
+/// path's.
+#[doc(hidden)]
+pub fn decode_json_both_paths(
+    body: &[u8],
+    feature_names: &[String],
+    limits: &Limits,
+    lines: bool,
+) -> (Option<Result<Rows, DecodeError>>, Result<Rows, DecodeError>) {
+    let body = strip_bom(body);
+    if lines {
+        let fast = fast::decode_lines(body, feature_names, limits).map(RowsBuilder::finish);
+        (fast, decode_jsonlines_serde(body, feature_names, limits))
+    } else if body.trim_ascii().is_empty() {
+        (None, Err(DecodeError::NoRows))
+    } else {
+        let fast = fast::decode(body, feature_names, limits).map(RowsBuilder::finish);
+        (fast, decode_json_serde(body, feature_names, limits))
+    }
+}
+
 fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }

@@ -120,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
                 rows_in_batch += 1;
             }
             let data = if group > 1 {
-                forwarder::kpl::aggregate(&key, payloads.iter().map(Vec::as_slice))
+                codec::kpl::aggregate(&key, payloads.iter().map(Vec::as_slice))
             } else {
                 payloads.pop().unwrap_or_default()
             };
