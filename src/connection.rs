@@ -70,10 +70,11 @@ pub(crate) async fn serve(
     tokio::pin!(connection);
     let watchdog = activity.expired(limits);
     tokio::pin!(watchdog);
-    let mut draining = *stopping.borrow();
-    if draining {
-        connection.as_mut().graceful_shutdown();
-    }
+    // On shutdown hyper closes a connection at once unless a request head has been parsed, so a
+    // request already on the wire but not yet read would be lost: the connection is told to
+    // finish only once it is answering or has been quiet for a moment.
+    let mut stopping_seen = *stopping.borrow();
+    let mut told = false;
     loop {
         tokio::select! {
             result = connection.as_mut() => {
@@ -86,16 +87,20 @@ pub(crate) async fn serve(
                 tracing::debug!(reason, "closing the connection");
                 return;
             }
-            changed = stopping.changed(), if !draining => {
+            changed = stopping.changed(), if !stopping_seen => {
                 // A dropped sender means the server is gone: stop as for a shutdown.
-                if changed.is_err() || *stopping.borrow() {
-                    draining = true;
-                    connection.as_mut().graceful_shutdown();
-                }
+                stopping_seen = changed.is_err() || *stopping.borrow();
+            }
+            () = activity.settled(), if stopping_seen && !told => {
+                told = true;
+                connection.as_mut().graceful_shutdown();
             }
         }
     }
 }
+
+/// How long a connection with nothing in progress must stay quiet before a shutdown closes it.
+const QUIET: Duration = Duration::from_millis(100);
 
 /// No time recorded (`u64::MAX` milliseconds).
 const NONE: u64 = u64::MAX;
@@ -137,6 +142,23 @@ impl Activity {
         {
             self.head_started.store(self.now(), Ordering::Release);
             self.head_arrived.notify_one();
+        }
+    }
+
+    /// Resolves once a request is being answered (hyper then finishes it before closing), or
+    /// once no request has started for [`QUIET`].
+    async fn settled(&self) {
+        loop {
+            if self.answering.load(Ordering::Acquire) > 0 {
+                return;
+            }
+            let quiet_since = self.idle_since.load(Ordering::Acquire);
+            if self.head_started.load(Ordering::Acquire) == NONE
+                && self.now().saturating_sub(quiet_since) >= QUIET.as_millis() as u64
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

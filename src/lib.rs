@@ -158,8 +158,23 @@ pub async fn run(
             permit,
         ));
     }
-    drop(listener);
     let _ = stopping_tx.send(true);
+    // Connections the kernel completed before the signal are taken and served (one request each,
+    // as every connection now), not reset with the listener; later ones are refused.
+    while let Ok(Ok((stream, _))) = tokio::time::timeout(Duration::ZERO, listener.accept()).await {
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            break;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(connection::serve(
+            stream,
+            router.clone(),
+            limits,
+            stopping.clone(),
+            permit,
+        ));
+    }
+    drop(listener);
     let grace = config.shutdown_grace;
     if tokio::time::timeout(grace, connections.acquire_many(slots))
         .await

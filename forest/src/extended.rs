@@ -87,16 +87,13 @@ impl ExtTree {
                 "coefficient feature {f} >= feature count {n_features}"
             ));
         }
+        let mut has_parent = vec![false; len];
         for (i, n) in self.nodes.iter().enumerate() {
             if n.left == 0 {
                 continue;
             }
             for c in [n.left, n.right] {
-                if c as usize <= i || c as usize >= len {
-                    return Err(format!(
-                        "node {i}: child {c} out of order or out of range (nodes: {len})"
-                    ));
-                }
+                crate::tree::check_child(i, c as usize, &mut has_parent)?;
             }
             if n.coef as usize + k > self.coefs.len() {
                 return Err(format!(
@@ -106,7 +103,7 @@ impl ExtTree {
                 ));
             }
         }
-        Ok(())
+        crate::tree::every_node_reached(&has_parent)
     }
 }
 

@@ -21,6 +21,9 @@ pub const FORMAT: &str = "sklearn-isolation-forest";
 /// The interchange version this build reads.
 pub const VERSION: u32 = 1;
 
+/// The most features an imported model may declare (scikit-learn models in practice have tens).
+pub const MAX_FEATURES: usize = 100_000;
+
 #[derive(Deserialize)]
 struct Export {
     format: String,
@@ -83,6 +86,13 @@ pub fn import_json(text: &str) -> Result<Model, Error> {
         )));
     }
     let d = e.n_features_in;
+    // Without feature names, one is made per feature: the count must not be a document's claim
+    // of arbitrary size.
+    if d > MAX_FEATURES {
+        return Err(err(format!(
+            "n_features_in {d} is above the {MAX_FEATURES} features this build accepts"
+        )));
+    }
     if d == 0 || e.max_samples == 0 || e.trees.is_empty() {
         return Err(err(format!(
             "n_features_in {d}, max_samples {}, {} trees: all must be positive",

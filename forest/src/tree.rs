@@ -98,6 +98,7 @@ impl AxisTree {
         if len == 0 {
             return Err("tree has no nodes".into());
         }
+        let mut has_parent = vec![false; len];
         for (i, n) in self.nodes.iter().enumerate() {
             if n.feature == LEAF {
                 if !n.value.is_finite() {
@@ -112,16 +113,41 @@ impl AxisTree {
                 ));
             }
             for c in [n.left, n.right] {
-                if c as usize <= i || c as usize >= len {
-                    return Err(format!(
-                        "node {i}: child {c} out of order or out of range (nodes: {len})"
-                    ));
-                }
+                check_child(i, c as usize, &mut has_parent)?;
             }
             if n.threshold.is_nan() {
                 return Err(format!("node {i}: threshold is NaN"));
             }
         }
-        Ok(())
+        every_node_reached(&has_parent)
+    }
+}
+
+/// Checks that `child` of node `parent` comes after it, exists, and has no other parent: a tree
+/// read from a file must be a tree, or the depth and layout computed from it would be wrong.
+pub(crate) fn check_child(
+    parent: usize,
+    child: usize,
+    has_parent: &mut [bool],
+) -> Result<(), String> {
+    let len = has_parent.len();
+    if child <= parent || child >= len {
+        return Err(format!(
+            "node {parent}: child {child} out of order or out of range (nodes: {len})"
+        ));
+    }
+    if std::mem::replace(&mut has_parent[child], true) {
+        return Err(format!(
+            "node {child} has two parents (the second is node {parent})"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that every node but the root is some node's child.
+pub(crate) fn every_node_reached(has_parent: &[bool]) -> Result<(), String> {
+    match has_parent.iter().skip(1).position(|&p| !p) {
+        Some(i) => Err(format!("node {} is not reachable from the root", i + 1)),
+        None => Ok(()),
     }
 }

@@ -172,3 +172,16 @@ fn damaged_files_name_the_problem() {
         "{e}"
     );
 }
+
+#[test]
+fn a_tree_whose_node_has_two_parents_is_refused() {
+    // Found by the model_file fuzz target: a sealed file whose tree is a DAG (node 5 is a child
+    // of nodes 2 and 3). Its depth was under-counted and the layout indexed past its end.
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/two-parents.isof"
+    ))
+    .unwrap();
+    let err = Model::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(err.contains("node 5 has two parents"), "{err}");
+}

@@ -117,3 +117,19 @@ fn malformed_exports_are_named_errors() {
         assert!(e.contains(want), "{e:?} should mention {want:?}");
     }
 }
+
+#[test]
+fn a_huge_feature_count_without_names_is_refused_before_allocating() {
+    // Found by the sklearn_import fuzz target: 10^12 features and no names made the import
+    // allocate 10^12 generated names.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sklearn-huge-n-features.json"
+    ))
+    .unwrap();
+    let err = forest::sklearn::import_json(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("n_features_in 1000000000000 is above the 100000 features"),
+        "{err}"
+    );
+}

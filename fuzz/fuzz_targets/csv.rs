@@ -11,5 +11,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (names, limits) = (names(sel), limits(sel));
-    check_rows(&codec::decode_csv(body, &names, &limits), names.len(), &limits);
+    check_rows(
+        &codec::decode_csv(body, &names, &limits),
+        names.len(),
+        &limits,
+    );
 });

@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         for default in [OutputFormat::Json, OutputFormat::Csv] {
             match OutputFormat::negotiate(Some(s), default) {
                 // The chosen format's own content type is read back as that format.
-                Ok(f) => assert_eq!(OutputFormat::negotiate(Some(f.content_type()), default), Ok(f)),
+                Ok(f) => assert_eq!(
+                    OutputFormat::negotiate(Some(f.content_type()), default),
+                    Ok(f)
+                ),
                 Err(e) => check_error(&e),
             }
         }

@@ -35,7 +35,10 @@ fn check(bytes: &[u8]) {
     let saved = model.to_bytes();
     let again = Model::from_bytes(&saved)
         .unwrap_or_else(|e| panic!("a loaded model's own bytes do not load: {e}"));
-    assert!(again.to_bytes() == saved, "saving a reloaded model changes its bytes");
+    assert!(
+        again.to_bytes() == saved,
+        "saving a reloaded model changes its bytes"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -30,5 +30,8 @@ fuzz_target!(|data: &[u8]| {
     let saved = model.to_bytes();
     let loaded = Model::from_bytes(&saved)
         .unwrap_or_else(|e| panic!("an imported model does not load back from its bytes: {e}"));
-    assert!(loaded.to_bytes() == saved, "an imported model does not save identically");
+    assert!(
+        loaded.to_bytes() == saved,
+        "an imported model does not save identically"
+    );
 });
