@@ -37,5 +37,11 @@ ensure_venv() {
   echo "$venv/bin"
 }
 
-# The release binaries built by `cargo test --release` / `cargo build --release`.
+# Every binary of the workspace, built with exactly the features `cargo test --workspace --release`
+# resolves (test targets are selected, so dev-dependencies unify the same way). A narrower
+# `cargo build -p X` resolves other feature sets and rebuilds dozens of crates; after the test step
+# this builds only the binaries no test needed, and later calls are no-ops.
+build_bins() { cargo build --workspace --release --locked --quiet --bins --tests; }
+
+# The release binaries built by `build_bins`.
 release_bin() { echo "$ROOT/target/release/$1"; }

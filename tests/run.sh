@@ -22,6 +22,9 @@ cargo test --workspace --release --locked
 
 [ "$mode" = quick ] && exit 0
 
+step "every binary, for the suites"
+build_bins
+
 passed=0 failed=0 failures=()
 for suite in tests/suites/*.sh; do
   [ -e "$suite" ] || continue

@@ -14,7 +14,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 UNSUPPORTED="AlertSubscription"
 
 # The forwarder Lambda's real artifact, built as docs/forwarder.md says.
-cargo build --release --locked --quiet -p forwarder --bin bootstrap
+# shellcheck source=tests/common.sh
+source tests/common.sh
+build_bins
 python=$(dirname "$(command -v aws)")/python
 "$python" - "$scratch/forwarder.zip" target/release/bootstrap <<'PY'
 import sys, zipfile

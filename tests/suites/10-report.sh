@@ -11,7 +11,7 @@ step "chromium"
 ensure_apt chromium
 
 step "trainer (release)"
-cargo build --release --locked --quiet -p trainer
+build_bins
 trainer=$(release_bin trainer)
 
 work=$(mktemp -d)

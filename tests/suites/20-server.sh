@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 source tests/common.sh
 
 ensure_apt curl python3
-cargo build --release --locked -p isoserve
+build_bins
 BIN=$(release_bin isoserve)
 LOG=$(mktemp)
 trap 'kill "$PID" 2>/dev/null || true; rm -f "$LOG"' EXIT

@@ -14,7 +14,7 @@ step "Python tools (scikit-learn, joblib)"
 venv=$(ensure_venv quality scikit-learn joblib numpy pandas rdata)
 ensure_apt curl
 step "release binaries: trainer, isoserve"
-cargo build --release --quiet -p trainer -p isoserve
+build_bins
 trainer=$(release_bin trainer)
 isoserve=$(release_bin isoserve)
 start=$SECONDS

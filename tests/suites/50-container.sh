@@ -103,7 +103,7 @@ grep -q '"anomaly":true' <<<"$csv_answer" || fail "the far-out row is not an ano
 "$DOCKER" rm -f serve-baked >/dev/null
 
 step "training data and a second model from the trainer"
-cargo build --release --locked --quiet -p trainer
+build_bins
 trainer=$(release_bin trainer)
 mkdir -p "$scratch/ml/input/config" "$scratch/ml/input/data/training/part" "$scratch/ml/model"
 "$trainer" -q generate --rows 3000 --features 5 --anomalies 30 --seed 5 --out "$scratch/ml/input/data/training/a.csv" --labels "$scratch/labels-a.csv"

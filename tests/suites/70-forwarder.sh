@@ -50,7 +50,7 @@ fi
 PY="$VENV/python"
 
 step "build"
-cargo build --release --locked -q -p forwarder -p isoserve -p trainer
+build_bins
 BIN="$ROOT/target/release"
 
 step "start moto, kinesis-mock, isoserve, the SageMaker stand-in"
