@@ -136,9 +136,9 @@ fn mutate(rng: &mut Rng, seeds: &[(&'static str, Vec<u8>)]) -> (&'static str, Ve
 }
 
 /// The matching value most of the time (so that bodies reach the decoders), a hostile one else.
-fn header<'a>(rng: &mut Rng, matching: &'a str, hostile: &'a [&'a str]) -> &'a str {
+fn header<'a>(rng: &mut Rng, matching: &'a str, hostile: &[&'a str]) -> &'a str {
     if rng.below(4) == 0 {
-        *rng.pick(hostile)
+        hostile[rng.below(hostile.len())]
     } else {
         matching
     }

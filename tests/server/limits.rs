@@ -169,11 +169,14 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
     assert_eq!(answer.status, 200);
 }
 
+/// A request the server refuses before reading its body: method, path, headers, status.
+type Refused<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], u16);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_answered_before_the_body_leaves_the_connection_usable() {
     let server = Running::start(&[]);
     let big = "20.5,1.25,0.5\n".repeat(80_000).into_bytes(); // about 1.1 MB
-    let refused: [(&str, &str, &[(&str, &str)], u16); 4] = [
+    let refused: [Refused; 4] = [
         (
             "POST",
             "/invocations",
