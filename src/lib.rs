@@ -124,6 +124,19 @@ pub async fn run(
     let connections = Arc::new(Semaphore::new(slots as usize));
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let router = app(state);
+    let serve = |stream: tokio::net::TcpStream, permit| {
+        // Small answers must leave at once, not wait for Nagle's algorithm.
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%err, "cannot set TCP_NODELAY");
+        }
+        tokio::spawn(connection::serve(
+            stream,
+            router.clone(),
+            limits,
+            stopping.clone(),
+            permit,
+        ));
+    };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -146,17 +159,7 @@ pub async fn run(
                 }
             },
         };
-        // Small answers must leave at once, not wait for Nagle's algorithm.
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(%err, "cannot set TCP_NODELAY");
-        }
-        tokio::spawn(connection::serve(
-            stream,
-            router.clone(),
-            limits,
-            stopping.clone(),
-            permit,
-        ));
+        serve(stream, permit);
     }
     let _ = stopping_tx.send(true);
     // Connections the kernel completed before the signal are taken and served (one request each,
@@ -165,14 +168,7 @@ pub async fn run(
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             break;
         };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(connection::serve(
-            stream,
-            router.clone(),
-            limits,
-            stopping.clone(),
-            permit,
-        ));
+        serve(stream, permit);
     }
     drop(listener);
     let grace = config.shutdown_grace;

@@ -235,5 +235,4 @@ pub(crate) fn field_error(
 }
 
 #[cfg(test)]
-#[path = "csv_tests.rs"]
 mod tests;

@@ -123,5 +123,4 @@ fn write_csv_score(out: &mut Vec<u8>, num: &mut ryu::Buffer, score: f64) {
 }
 
 #[cfg(test)]
-#[path = "encode_tests.rs"]
 mod tests;

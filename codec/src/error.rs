@@ -60,13 +60,13 @@ impl ErrorKind {
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum DecodeError {
     /// The Content-Type header names a type the codec cannot read.
-    #[error("unsupported Content-Type \"{found}\"; supported: {}", crate::media::SUPPORTED_CONTENT_TYPES.join(", "))]
+    #[error("unsupported Content-Type \"{found}\"; supported: {}", crate::supported::SUPPORTED_CONTENT_TYPES.join(", "))]
     UnsupportedContentType {
         /// The header value as received.
         found: String,
     },
     /// The Accept header admits none of the output types.
-    #[error("cannot produce any type acceptable to Accept \"{found}\"; supported: {}", crate::media::SUPPORTED_ACCEPT_TYPES.join(", "))]
+    #[error("cannot produce any type acceptable to Accept \"{found}\"; supported: {}", crate::supported::SUPPORTED_ACCEPT_TYPES.join(", "))]
     NotAcceptable {
         /// The header value as received.
         found: String,

@@ -50,6 +50,7 @@ mod record;
 mod response;
 mod rows;
 mod shape;
+mod supported;
 #[cfg(test)]
 mod test_support;
 

@@ -11,18 +11,7 @@ use std::str::FromStr;
 use mime::Mime;
 
 use crate::error::DecodeError;
-
-/// The request body types the codec reads, in the order they are listed in errors.
-pub const SUPPORTED_CONTENT_TYPES: &[&str] = &[
-    "text/csv",
-    "application/json",
-    "application/jsonlines",
-    "application/x-npy",
-];
-
-/// The response body types the codec writes, in the order they are listed in errors.
-pub const SUPPORTED_ACCEPT_TYPES: &[&str] =
-    &["application/json", "application/jsonlines", "text/csv"];
+pub use crate::supported::{SUPPORTED_ACCEPT_TYPES, SUPPORTED_CONTENT_TYPES};
 
 /// A request body format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -244,5 +233,4 @@ impl fmt::Display for InputFormat {
 }
 
 #[cfg(test)]
-#[path = "media_tests.rs"]
 mod tests;

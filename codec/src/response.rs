@@ -157,5 +157,4 @@ fn bad(message: String) -> DecodeError {
 }
 
 #[cfg(test)]
-#[path = "response_tests.rs"]
 mod tests;

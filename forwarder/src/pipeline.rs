@@ -391,11 +391,8 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
     }
 }
 
-#[path = "packed.rs"]
 mod packed;
-#[path = "series.rs"]
 mod series;
 
 #[cfg(test)]
-#[path = "pipeline_tests.rs"]
 mod tests;

@@ -300,5 +300,4 @@ pub fn interval(rate: f64) -> Option<Duration> {
 }
 
 #[cfg(test)]
-#[path = "produce_tests.rs"]
 mod tests;

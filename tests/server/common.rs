@@ -256,3 +256,24 @@ pub fn expected(rows: &[Vec<f64>]) -> Vec<(f64, bool)> {
         .map(|s| (s, model().is_anomaly(s)))
         .collect()
 }
+
+/// An npy body as `np.save` writes it (version 1.0, C order), `<f8` or `<f4`.
+pub fn npy(descr: &str, shape: &str, values: &[f64]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in values {
+        if descr == "<f4" {
+            out.extend_from_slice(&(*v as f32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}

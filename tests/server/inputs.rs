@@ -112,26 +112,6 @@ async fn jsonlines_rows_in_any_json_row_shape() {
 }
 
 /// An npy file (format 1.0) holding `values` with the given dtype and shape.
-fn npy(descr: &str, shape: &str, values: &[f64]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in values {
-        if descr == "<f4" {
-            out.extend_from_slice(&(*v as f32).to_le_bytes());
-        } else {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn npy_float64_matrix_and_float32_row() {
     let rows = sample_rows();

@@ -167,6 +167,18 @@ impl RawReply {
     }
 }
 
+/// The binary serving the test model (saved in a temporary directory, kept alive by the caller)
+/// on a free port, ready.
+fn serving_the_test_model(extra: &[&str]) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = save_model(dir.path());
+    let mut args = vec!["--port", "0", "--model", model_path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let server = Server::start(command(&args));
+    server.wait_ready();
+    (dir, server)
+}
+
 fn save_model(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("model.isof");
     model().save(&path).unwrap();
@@ -237,15 +249,7 @@ fn a_failed_load_is_logged_once_and_ping_stays_503() {
 
 #[test]
 fn sigterm_finishes_the_request_in_flight_then_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let model_path = save_model(dir.path());
-    let mut server = Server::start(command(&[
-        "--port",
-        "0",
-        "--model",
-        model_path.to_str().unwrap(),
-    ]));
-    server.wait_ready();
+    let (_dir, mut server) = serving_the_test_model(&[]);
 
     let rows = sample_rows();
     let body = csv(&rows);
@@ -292,15 +296,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
 
 #[test]
 fn sigterm_while_saturated_completes_every_accepted_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let model_path = save_model(dir.path());
-    let mut server = Server::start(command(&[
-        "--port",
-        "0",
-        "--model",
-        model_path.to_str().unwrap(),
-    ]));
-    server.wait_ready();
+    let (_dir, mut server) = serving_the_test_model(&[]);
     let rows: Vec<Vec<f64>> = (0..100).map(|i| sample_rows()[i % 4].clone()).collect();
     let body = csv(&rows);
     let request = format!(
@@ -401,17 +397,7 @@ fn sagemaker_bind_to_port_is_honoured_with_and_without_serve() {
 
 #[test]
 fn the_grace_period_bounds_shutdown_when_a_client_stalls() {
-    let dir = tempfile::tempdir().unwrap();
-    let model_path = save_model(dir.path());
-    let mut server = Server::start(command(&[
-        "--port",
-        "0",
-        "--model",
-        model_path.to_str().unwrap(),
-        "--shutdown-grace",
-        "1",
-    ]));
-    server.wait_ready();
+    let (_dir, mut server) = serving_the_test_model(&["--shutdown-grace", "1"]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     // Promise a body that never comes.
     write!(

@@ -219,5 +219,4 @@ fn is_json_number(s: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "fast_tests.rs"]
 mod tests;

@@ -33,41 +33,22 @@ impl Item for bool {
 /// Writes an npy file as `np.save` does: the header padded so the data starts at a multiple of
 /// 64 bytes, the items in the dtype's byte order.
 fn npy<T: Item>(descr: &str, shape: &[u64], order: Order, data: &[T]) -> Vec<u8> {
-    let shape = match shape {
-        [n] => format!("({n},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let fortran = if matches!(order, Order::Fortran) {
-        "True"
-    } else {
-        "False"
-    };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
+    let fortran = matches!(order, Order::Fortran);
     let big_endian = descr.starts_with('>');
-    for v in data {
-        out.extend(v.bytes(big_endian));
-    }
-    out
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.bytes(big_endian)).collect();
+    file(descr, fortran, &show(shape), &bytes)
 }
 
 /// Writes an npy file by hand, for dtypes the writer does not produce.
 fn raw_npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    file(descr, false, shape, data)
+}
+
+/// A version 1.0 file: preamble, the header dict padded to a multiple of 64 bytes, the data.
+fn file(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+    let fortran = if fortran { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }

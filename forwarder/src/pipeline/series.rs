@@ -261,5 +261,4 @@ fn position(records: &[Record], users: &[UserRecord], at: RowRef) -> Position {
 }
 
 #[cfg(test)]
-#[path = "series_tests.rs"]
 mod tests;
