@@ -16,10 +16,11 @@ RECORDS=${1:-200000}
 WORK="$TOOLS/bench-forwarder"
 rm -rf "$WORK" && mkdir -p "$WORK"
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
 SERVER_PORT=18280 STANDIN_PORT=18290
 
-cargo build --release --locked -q -p isoserve -p trainer
+build_bins
 cargo build --release --locked -q -p forwarder --example bench_forwarder
 BIN=target/release
 NCPU=$(nproc)

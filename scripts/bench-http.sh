@@ -137,7 +137,7 @@ print(f\"  round {cell['round']}  {cell['server']:<20} {cell['body']:<5} {cell['
 since_ms() { echo $((($(date +%s%N) - START_NS) / 1000000)); }
 
 step "isoserve start-up, $STARTS times ($ISOSERVE)"
-for start in $(seq 1 "$STARTS"); do
+for _ in $(seq 1 "$STARTS"); do
   START_NS=$(date +%s%N)
   RUST_LOG=warn "${server_cpu[@]}" "$ISOSERVE" serve --bind 127.0.0.1 --port "$OURS_PORT" \
     --model "$WORK/model.isof" &

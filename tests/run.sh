@@ -14,6 +14,10 @@ mode=${1:-all}
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "shellcheck every shell script"
+ensure_apt shellcheck
+git ls-files -z '*.sh' | xargs -0 shellcheck -x -s bash
+
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

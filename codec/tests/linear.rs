@@ -5,9 +5,9 @@
 //! growth), decodes each several times, alternating, and compares the best time per byte: a
 //! linear decoder keeps it flat (a machine busy with other work moved it by up to 4.5× in our
 //! runs), a quadratic one multiplies it by about 16. The limit, 6×, fails the second and not
-//! the first. Errors are
-//! expected for most inputs: what is measured
-//! is the time to reach the answer, whatever it is.
+//! the first. Errors are expected for most inputs: what is measured is the time to reach the
+//! answer, whatever it is. Model files and scikit-learn exports (read by `forest`) are timed here
+//! too, so that every decoder a client or an artifact can feed is in one place.
 
 use std::time::{Duration, Instant};
 
@@ -371,6 +371,66 @@ fn stream_records_are_linear() {
         },
         |b| {
             let _ = codec::decode_response(b, "application/json");
+        },
+    );
+}
+
+/// A model file of about `len` bytes: a forest of as many small trees as fit.
+fn model_file(len: usize) -> Vec<u8> {
+    use forest::{DetectorParams, ForestParams, Model};
+    let data: Vec<f64> = (0..64 * 2).map(|i| ((i * 7919) % 101) as f64).collect();
+    let view = forest::ndarray::ArrayView2::from_shape((64, 2), &data).unwrap();
+    let fit = |n_trees| {
+        let params = DetectorParams::IsolationForest(ForestParams {
+            n_trees,
+            max_samples: forest::MaxSamples::Count(16),
+            seed: 1,
+            ..ForestParams::default()
+        });
+        Model::fit(view, vec!["a".into(), "b".into()], &params)
+            .unwrap()
+            .to_bytes()
+    };
+    let per_tree = fit(2).len() - fit(1).len();
+    fit((len / per_tree).max(1))
+}
+
+/// A scikit-learn export of about `len` bytes: as many copies of one small tree as fit.
+fn sklearn_export(len: usize) -> Vec<u8> {
+    let tree = r#"{"children_left": [1, -1, 3, -1, -1], "children_right": [2, -1, 4, -1, -1], "feature": [0, -2, 1, -2, -2], "threshold": [0.1, -2.0, 2.0, -2.0, -2.0], "n_node_samples": [4, 1, 3, 2, 1], "missing_go_to_left": [0, 0, 1, 0, 0]}"#;
+    let n = (len / (tree.len() + 2)).max(1);
+    format!(
+        r#"{{"format": "sklearn-isolation-forest", "version": 1, "sklearn_version": "1.5.0", "n_features_in": 2, "feature_names_in": null, "max_samples": 4, "offset": -0.6, "contamination": "auto", "bootstrap": false, "n_estimators": {n}, "max_features_subsampled": false, "estimators_features": [], "trees": [{}]}}"#,
+        vec![tree; n].join(", ")
+    )
+    .into_bytes()
+}
+
+#[test]
+fn model_files_and_sklearn_imports_are_linear() {
+    linear("model file: many trees", model_file, |b| {
+        let _ = forest::Model::from_bytes(b);
+    });
+    linear(
+        "model file: damaged at its end",
+        |n| {
+            let mut b = model_file(n);
+            let last = b.len() - 1;
+            b[last] ^= 0xff;
+            b
+        },
+        |b| {
+            let _ = forest::Model::from_bytes(b);
+        },
+    );
+    linear("sklearn import: many trees", sklearn_export, |b| {
+        let _ = forest::sklearn::import_json(std::str::from_utf8(b).unwrap());
+    });
+    linear(
+        "sklearn import: deep nesting",
+        |n| repeat("{\"trees\": ", "[", "", n),
+        |b| {
+            let _ = forest::sklearn::import_json(std::str::from_utf8(b).unwrap());
         },
     );
 }

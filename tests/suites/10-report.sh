@@ -4,6 +4,7 @@
 # (how many charts exist, how many have a non-empty bounding box, markers per feature chart).
 # A deliberately emptied chart must be caught, so the check is shown to be able to fail.
 set -euo pipefail
+# shellcheck source=tests/common.sh
 source "$(dirname "$0")/../common.sh"
 cd "$ROOT"
 

@@ -13,6 +13,7 @@
 # batchItemFailures on an outage and none when healthy; in trend-context mode each key's reported
 # rows are its series in stream order and their scores equal the server's over the whole series.
 set -euo pipefail
+# shellcheck source=tests/common.sh
 source "$(dirname "$0")/../common.sh"
 cd "$ROOT"
 
@@ -97,7 +98,7 @@ start_forwarder() {
     --metrics-namespace E2E/Forwarder --metrics-dimensions Stream=$STREAM,Env=test \
     >>"$WORK/emf.out" 2>>"$WORK/forwarder.log" &
   FWD=$!
-  PIDS+=($FWD)
+  PIDS+=("$FWD")
 }
 scored_count() { "$PY" "$HERE/aws_bench.py" scored "$BUCKET" | "$PY" -c 'import json,sys; print(sum(1 for k in json.load(sys.stdin) if not k.startswith("garbage")))'; }
 
@@ -289,7 +290,7 @@ curl -sf -X POST "http://127.0.0.1:$TREND_STANDIN_PORT/_standin/faults" \
   --checkpoint-file "$WORK/trend-checkpoint.json" --idle-wait-ms 300 --records-per-read 45 \
   --max-rows 30 --trend-context "$WINDOW" --base-delay-ms 20 --max-delay-ms 200 \
   >"$WORK/trend-emf.out" 2>"$WORK/trend-forwarder.log" & TFWD=$!
-PIDS+=($TFWD)
+PIDS+=("$TFWD")
 for _ in $(seq 200); do
   n=$("$PY" "$HERE/aws_bench.py" results "$TBUCKET" | wc -l); [ "$n" -ge 480 ] && break; sleep 0.3
 done
