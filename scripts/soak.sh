@@ -9,8 +9,12 @@
 #
 # Passes when: every request of the mix gets exactly its expected status before and after the load
 # (scripts/soak/check.py); no socket errors, timeouts or 5xx under load; after the warm-up
-# (the first fifth of the run, at least 20 s) resident memory and descriptors grow by under
-# 10 %; and no round's p99 exceeds 3x the median round's p99. Prints one line per round and a
+# resident memory and descriptors grow by under 10 %; and no round's p99 exceeds 3x the median
+# round's p99. The warm-up is the first fifth of the run (at least 20 s). The allocator reaches its
+# high-water mark for the largest bodies over the first minutes (a ten-minute run: 47 MiB after one
+# minute, 52-57 MiB from the second to the tenth), so a run shorter than five minutes treats its
+# first half as warm-up and allows 50 %: at about 1,500 requests/s that still fails a leak of half
+# a KiB per request, while the ten-minute run (docs/reliability.md) shows the flatness. Prints one line per round and a
 # summary table (also written to .tools/soak/summary.md) with the command that produced it.
 #
 # Settings (environment): SOAK_CONNECTIONS (8; one wrk thread each, so answers are matched to
@@ -86,7 +90,9 @@ for r in rounds:
           f"p50 {x['p50_us'] / 1000:6.2f} ms, p99 {x['p99_us'] / 1000:7.2f} ms, "
           f"2xx {x['ok']}, 4xx {x['refused']}, "
           f"5xx {x['server_errors']}, socket errors {x['socket_errors']}, timeouts {x['timeouts']}")
-warm = max(samples[0][0] + 20, samples[-1][0] // 5)
+short = float(minutes) < 5
+warm = max(samples[0][0] + 20, samples[-1][0] // (2 if short else 5))
+max_growth = 0.50 if short else 0.10
 after = [s for s in samples if s[0] >= warm]
 base, end = after[: max(1, len(after) // 5)], after[-max(1, len(after) // 5):]
 rss_growth = max(s[1] for s in end) / statistics.median(s[1] for s in base) - 1
@@ -97,8 +103,8 @@ p99_worst = max(p99s) / p99_median
 checks = [
     ("socket errors and timeouts", total("socket_errors") + total("timeouts"), "0", total("socket_errors") + total("timeouts") == 0),
     ("5xx answers", total("server_errors"), "0", total("server_errors") == 0),
-    ("RSS growth after warm-up", f"{rss_growth:+.1%} ({statistics.median(s[1] for s in base) / 1024:.1f} -> {max(s[1] for s in end) / 1024:.1f} MiB)", "< 10 %", rss_growth < 0.10),
-    ("open descriptors growth after warm-up", f"{fd_growth:+.1%} ({statistics.median(s[2] for s in base):.0f} -> {max(s[2] for s in end)})", "< 10 %", fd_growth < 0.10),
+    ("RSS growth after warm-up", f"{rss_growth:+.1%} ({statistics.median(s[1] for s in base) / 1024:.1f} -> {max(s[1] for s in end) / 1024:.1f} MiB)", f"< {max_growth:.0%}", rss_growth < max_growth),
+    ("open descriptors growth after warm-up", f"{fd_growth:+.1%} ({statistics.median(s[2] for s in base):.0f} -> {max(s[2] for s in end)})", f"< {max_growth:.0%}", fd_growth < max_growth),
     ("worst round p99 / median round p99", f"{p99_worst:.2f} (median p99 {p99_median / 1000:.2f} ms)", "< 3", p99_worst < 3),
 ]
 lines = [

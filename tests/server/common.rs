@@ -277,3 +277,8 @@ pub fn npy(descr: &str, shape: &str, values: &[f64]) -> Vec<u8> {
     }
     out
 }
+
+/// Taken by the tests that load the machine or time answers over a socket, so that none of them
+/// runs while another does: the harness runs tests two at a time, and a load test next to a timed
+/// one would measure the neighbour, not the server.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

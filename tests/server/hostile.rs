@@ -172,6 +172,7 @@ const ATTRIBUTES: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_thousand_mutated_requests_get_no_5xx_and_no_unexplained_close() {
+    let _heavy = HEAVY.lock().await;
     let server = Running::start(&[]);
     let seeds = std::sync::Arc::new(seeds());
     let mut clients = Vec::new();

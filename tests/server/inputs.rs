@@ -168,6 +168,7 @@ async fn multi_record_batches_answer_one_line_per_input_line_in_order() {
 
 #[tokio::test]
 async fn large_batches_offloaded_and_parallel_score_the_same() {
+    let _heavy = HEAVY.lock().await;
     // Above the offload size and the parallel threshold: the blocking pool and rayon path.
     let rows: Vec<Vec<f64>> = noise(3 * 20_000, 9)
         .chunks(3)

@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::common::HEAVY;
 use crate::wire::*;
 
 const LIMIT: Duration = Duration::from_millis(100);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_stalled_clients_neither_delay_others_nor_stay_open() {
+    let _heavy = HEAVY.lock().await;
     let server = Running::start(&["--header-timeout", "2", "--body-timeout", "2"]);
     let head = b"POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n\
                  Content-Length: 1000\r\n\r\n";
@@ -85,6 +87,7 @@ async fn slow_and_stalled_clients_neither_delay_others_nor_stay_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_gets_408_then_the_connection_closes() {
+    let _heavy = HEAVY.lock().await;
     let server = Running::start(&["--body-timeout", "0.5"]);
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream
@@ -105,6 +108,7 @@ async fn a_stalled_body_gets_408_then_the_connection_closes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keep_alive_and_slow_headers_have_separate_timeouts() {
+    let _heavy = HEAVY.lock().await;
     let server = Running::start(&["--header-timeout", "0.4", "--idle-timeout", "1.2"]);
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     for _ in 0..2 {
@@ -139,6 +143,7 @@ async fn idle_keep_alive_and_slow_headers_have_separate_timeouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let _heavy = HEAVY.lock().await;
     let server = Running::start(&["--max-connections", "3"]);
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -174,6 +179,7 @@ type Refused<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], u16);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_answered_before_the_body_leaves_the_connection_usable() {
+    let _heavy = HEAVY.lock().await;
     let server = Running::start(&[]);
     let big = "20.5,1.25,0.5\n".repeat(80_000).into_bytes(); // about 1.1 MB
     let refused: [Refused; 4] = [
@@ -270,6 +276,7 @@ fn expensive_bodies() -> Vec<(&'static str, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pings_are_answered_while_every_connection_sends_expensive_bodies() {
+    let _heavy = HEAVY.lock().await;
     let server = Running::start(&[]);
     let bodies = std::sync::Arc::new(expensive_bodies());
     let until = Instant::now() + Duration::from_secs(3);

@@ -6,6 +6,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn ping_answers_while_a_large_batch_is_scoring() {
+    let _heavy = HEAVY.lock().await;
     // A current-thread runtime (tokio::test's default) has one executor thread: if the batch were
     // scored on it, the ping below could not run until the batch was done.
     let app = app_with(&["--max-payload-mb", "100"]);

@@ -296,6 +296,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
 
 #[test]
 fn sigterm_while_saturated_completes_every_accepted_request() {
+    let _heavy = HEAVY.blocking_lock();
     let (_dir, mut server) = serving_the_test_model(&[]);
     let rows: Vec<Vec<f64>> = (0..100).map(|i| sample_rows()[i % 4].clone()).collect();
     let body = csv(&rows);
