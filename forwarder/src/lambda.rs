@@ -5,6 +5,13 @@
 //! did not process in `batchItemFailures`; with `ReportBatchItemFailures` enabled, Lambda
 //! checkpoints everything before it and retries from there. Undecodable records never fail the
 //! batch (they are dead-lettered and skipped).
+//!
+//! Lambda stops an invocation at its timeout and retries the whole batch, losing the progress
+//! made. The handler therefore stops calling the endpoint a margin before the invocation's
+//! deadline ([`stop_at`]) and reports what it finished, so an endpoint slower than the function's
+//! timeout still moves the shard forward.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -34,17 +41,39 @@ pub fn records(event: &KinesisEvent) -> Vec<Record> {
         .collect()
 }
 
-/// Handles one event. Lambda's iterator age is the age of the last record of the batch.
+/// Default of `DEADLINE_MARGIN_MS`: time kept after the last endpoint call for routing the
+/// results (SNS, S3) and answering the Runtime API.
+pub const DEFAULT_DEADLINE_MARGIN_MS: u64 = 2_000;
+
+/// When to stop calling the endpoint: `margin` before the invocation's deadline (milliseconds
+/// since the epoch, as the Runtime API sends it), or half the time left when less than the margin
+/// remains (some progress beats none).
+pub fn stop_at(deadline_ms: u64, margin: Duration, now: SystemTime) -> tokio::time::Instant {
+    let now_ms = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let budget = if left > margin * 2 {
+        left - margin
+    } else {
+        left / 2
+    };
+    tokio::time::Instant::now() + budget
+}
+
+/// Handles one event, calling the endpoint until `deadline` at most. Lambda's iterator age is the
+/// age of the last record of the batch.
 pub async fn handle<E: Endpoint, S: Sinks>(
     forwarder: &Forwarder<E, S>,
     event: &KinesisEvent,
+    deadline: Option<tokio::time::Instant>,
 ) -> KinesisEventResponse {
     let records = records(event);
     let age = records
         .last()
         .and_then(|r| r.arrival)
         .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64);
-    let outcome = forwarder.process(&records, age).await;
+    let outcome = forwarder.process_until(&records, age, deadline).await;
     let mut response = KinesisEventResponse::default();
     if outcome.failure.is_some()
         && let Some(first) = records.get(outcome.done)
@@ -82,7 +111,7 @@ mod tests {
     #[tokio::test]
     async fn a_healthy_batch_reports_no_failure() {
         let fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
-        let resp = handle(&fwd, &event()).await;
+        let resp = handle(&fwd, &event(), None).await;
         let json = serde_json::to_value(&resp).unwrap();
         assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
         // The undecodable record went to the dead-letter queue with its sequence number.
@@ -113,7 +142,7 @@ mod tests {
             r.kinesis.sequence_number.push('0');
         }
         for ev in [&first, &second] {
-            let json = serde_json::to_value(handle(&fwd, ev).await).unwrap();
+            let json = serde_json::to_value(handle(&fwd, ev, None).await).unwrap();
             assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
         }
         let requests = fwd.endpoint().requests.lock().unwrap().clone();
@@ -135,7 +164,7 @@ mod tests {
         let endpoint = FakeEndpoint::failing_after(1);
         let mut fwd = forwarder(endpoint, MemorySinks::default());
         fwd.settings_mut().budget = crate::batch::Budget::new(2, 1 << 20);
-        let resp = handle(&fwd, &event()).await;
+        let resp = handle(&fwd, &event(), None).await;
         let json = serde_json::to_value(&resp).unwrap();
         // Rows of records 1 and 2 went in the first request; record 3 is undecodable (skipped),
         // so the first record not processed is record 4.
@@ -149,5 +178,54 @@ mod tests {
         let alerts = fwd.sinks().alerts.lock().unwrap().clone();
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].0, "1 anomaly on test-stream");
+    }
+
+    #[test]
+    fn the_stop_time_keeps_the_margin_or_half_of_what_is_left() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let base = tokio::time::Instant::now();
+        let margin = Duration::from_secs(2);
+        // 30 s left: stop 2 s before the deadline.
+        let at = stop_at(1_000_030_000, margin, now) - base;
+        assert!(
+            at >= Duration::from_secs(28) && at < Duration::from_millis(28_500),
+            "{at:?}"
+        );
+        // 3 s left (under twice the margin): half of it.
+        let at = stop_at(1_000_003_000, margin, now) - base;
+        assert!(
+            at >= Duration::from_millis(1_500) && at < Duration::from_secs(2),
+            "{at:?}"
+        );
+        // Already past: now.
+        let at = stop_at(999_000_000, margin, now) - base;
+        assert!(at < Duration::from_millis(500), "{at:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endpoint_slower_than_the_deadline_costs_only_the_unfinished_suffix() {
+        // The first request answers at once, every later one takes 60 s: past the deadline.
+        let endpoint = FakeEndpoint::slow_after(1, Duration::from_secs(60));
+        let mut fwd = forwarder(endpoint, MemorySinks::default());
+        fwd.settings_mut().budget = crate::batch::Budget::new(2, 1 << 20);
+        fwd.settings_mut().concurrency = 1;
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_secs(5);
+        let resp = handle(&fwd, &event(), Some(deadline)).await;
+        // The handler answered at the deadline, not after the slow call.
+        assert_eq!(
+            tokio::time::Instant::now() - started,
+            Duration::from_secs(5)
+        );
+        let json = serde_json::to_value(&resp).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"batchItemFailures": [
+                {"itemIdentifier": "49568167373333333334444444444444444444444444444444444446"}
+            ]})
+        );
+        // The first request's rows were routed.
+        let alerts = fwd.sinks().alerts.lock().unwrap().clone();
+        assert_eq!(alerts.len(), 1);
     }
 }

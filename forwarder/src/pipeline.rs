@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use futures_util::StreamExt;
 
@@ -139,6 +139,19 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
 
     /// Decodes, scores and routes `records` (all from one shard, in stream order).
     pub async fn process(&self, records: &[Record], iterator_age_ms: Option<f64>) -> Outcome {
+        self.process_until(records, iterator_age_ms, None).await
+    }
+
+    /// [`Forwarder::process`] that stops calling the endpoint at `deadline`: requests still
+    /// unanswered then (in flight or backing off) count as failed, so the outcome holds the
+    /// prefix finished in time. Lambda passes its invocation deadline less a margin for routing,
+    /// so a slow endpoint costs a partial batch instead of a timed-out invocation.
+    pub async fn process_until(
+        &self,
+        records: &[Record],
+        iterator_age_ms: Option<f64>,
+        deadline: Option<Instant>,
+    ) -> Outcome {
         let mut stats = Stats {
             records: records.len(),
             iterator_age_ms,
@@ -146,9 +159,11 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         };
         let users = self.decode_all(records, &mut stats).await;
         let scoring = if self.settings.trend_context > 0 {
-            self.score_series(records, &users, &mut stats).await
+            self.score_series(records, &users, &mut stats, deadline)
+                .await
         } else {
-            self.score_batch(records, &users, &mut stats).await
+            self.score_batch(records, &users, &mut stats, deadline)
+                .await
         };
         let Scoring {
             scored,
@@ -348,19 +363,34 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         body: Vec<u8>,
         n: usize,
         context: Option<usize>,
+        deadline: Option<Instant>,
         out: &mut Invoked,
     ) -> Result<Vec<Score>, crate::retry::Exhausted> {
         let started = Instant::now();
         let mut failed_attempts = 0;
-        let result = retry(
+        let attempts = retry(
             &self.settings.retry,
             || self.endpoint.invoke(body.clone(), n, context),
             |e, attempt| {
                 failed_attempts += 1;
                 tracing::warn!(error = %e, attempt, rows = n, ?context, "InvokeEndpoint failed");
             },
-        )
-        .await;
+        );
+        let result = match deadline {
+            None => attempts.await,
+            Some(at) => match tokio::time::timeout_at(at, attempts).await {
+                Ok(result) => result,
+                Err(_) => {
+                    failed_attempts += 1;
+                    Err(crate::retry::Exhausted {
+                        error: InvokeError::Timeout(
+                            "no answer before the invocation's deadline".to_string(),
+                        ),
+                        attempts: failed_attempts as u32,
+                    })
+                }
+            },
+        };
         out.failed_attempts += failed_attempts;
         if result.is_ok() {
             out.latencies_ms.push(started.elapsed().as_secs_f64() * 1e3);

@@ -21,6 +21,8 @@ pub struct FakeEndpoint {
     pub batches: Mutex<Vec<usize>>,
     /// Calls after this many answer 503.
     pub fail_after: Option<usize>,
+    /// Calls after this many (the count, the delay) answer only after the delay.
+    pub slow_after: Option<(usize, std::time::Duration)>,
     /// A request holding a row whose first value is this answers a container 400.
     pub poison: Option<f64>,
     /// A request holding a row whose first value is this answers 503, always.
@@ -71,6 +73,14 @@ impl FakeEndpoint {
             ..Default::default()
         }
     }
+
+    /// An endpoint that answers `n` calls at once and each later one after `delay`.
+    pub fn slow_after(n: usize, delay: std::time::Duration) -> Self {
+        FakeEndpoint {
+            slow_after: Some((n, delay)),
+            ..Default::default()
+        }
+    }
 }
 
 impl Endpoint for FakeEndpoint {
@@ -83,6 +93,11 @@ impl Endpoint for FakeEndpoint {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = self.script.lock().unwrap().pop_front() {
             return Err(e);
+        }
+        if let Some((n, delay)) = self.slow_after
+            && call >= n
+        {
+            tokio::time::sleep(delay).await;
         }
         if self.fail_after.is_some_and(|n| call >= n) {
             return Err(InvokeError::Service {

@@ -45,7 +45,7 @@ def setup(name):
                   Attributes={"RawMessageDelivery": "true"})
     dlq = sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
     s3.create_bucket(Bucket=name + "-results")
-    print(json.dumps({"topic": topic, "alerts": alerts, "dlq": dlq, "bucket": name + "-results"}))
+    return {"topic": topic, "alerts": alerts, "dlq": dlq, "bucket": name + "-results"}
 
 
 def kinesis():
@@ -76,14 +76,16 @@ def shards(name):
     return kinesis().list_shards(StreamName=name)["Shards"]
 
 
-def split(name):
+def split(name, quiet=False):
     k = kinesis()
     open_shards = [s for s in shards(name) if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
     s = open_shards[0]
     lo, hi = int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])
     k.split_shard(StreamName=name, ShardToSplit=s["ShardId"], NewStartingHashKey=str((lo + hi) // 2))
     wait_active(k, name)
-    print(s["ShardId"])
+    if not quiet:
+        print(s["ShardId"])
+    return s["ShardId"]
 
 
 def drain(url):
@@ -180,8 +182,11 @@ def main():
     if cmd == "shards":
         print(json.dumps(shards(*args)))
         return
+    if cmd == "setup":
+        print(json.dumps(setup(*args)))
+        return
     {
-        "setup": setup, "create-stream": create_stream, "put-garbage": put_garbage, "split": split,
+        "create-stream": create_stream, "put-garbage": put_garbage, "split": split,
         "drain-alerts": drain_alerts, "drain-dlq": drain_dlq, "scored": scored,
         "results": results, "put-series": put_series,
     }[cmd](*args)

@@ -7,9 +7,12 @@ container's 2xx answer as is, a container error as `ModelError` (HTTP 424 with
 `OriginalStatusCode`). Faults are injected on request:
 
   POST /_standin/faults  {"script": [{"kind": "throttle"}, ...], "rate": 0.1,
-                          "kinds": ["throttle", "unavailable"], "seed": 1}
+                          "kinds": ["throttle", "unavailable"], "seed": 1, "delay_ms": 1500,
+                          "poison": ["666.25"]}
       `script` faults are served first, one per request, in order; afterwards each request
-      fails with probability `rate` with a kind drawn from `kinds`.
+      fails with probability `rate` with a kind drawn from `kinds` (a drawn delay lasts
+      `delay_ms`). A body holding any of the `poison` strings is always answered as a
+      container 400 (a row the model refuses, every time).
       kinds: throttle (400 ThrottlingException), unavailable (503 ServiceUnavailable),
       internal (500 InternalFailure), not_ready (429 ModelNotReadyException),
       model4xx (424 ModelError, OriginalStatusCode 400), model5xx (424, OriginalStatusCode 500),
@@ -33,7 +36,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"script": [], "rate": 0.0, "kinds": [], "rng": random.Random(0)}
+STATE = {"script": [], "rate": 0.0, "kinds": [], "rng": random.Random(0), "delay_ms": 1500, "poison": []}
 STATS = {"requests": 0, "forwarded": 0, "rows": 0, "faults": {}}
 LOCAL = threading.local()
 
@@ -45,12 +48,15 @@ ERRORS = {
 }
 
 
-def next_fault():
+def next_fault(body):
     with LOCK:
+        if any(p in body for p in STATE["poison"]):
+            STATS["faults"]["poison"] = STATS["faults"].get("poison", 0) + 1
+            return {"kind": "model4xx"}
         if STATE["script"]:
             fault = STATE["script"].pop(0)
         elif STATE["rate"] > 0 and STATE["kinds"] and STATE["rng"].random() < STATE["rate"]:
-            fault = {"kind": STATE["rng"].choice(STATE["kinds"])}
+            fault = {"kind": STATE["rng"].choice(STATE["kinds"]), "ms": STATE["delay_ms"]}
         else:
             return None
         kind = fault["kind"]
@@ -105,6 +111,8 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["rate"] = float(doc.get("rate", 0.0))
                 STATE["kinds"] = list(doc.get("kinds", []))
                 STATE["rng"] = random.Random(doc.get("seed", 0))
+                STATE["delay_ms"] = float(doc.get("delay_ms", 1500))
+                STATE["poison"] = [p.encode() for p in doc.get("poison", [])]
             self.reply(200, b"{}")
             return
         parts = self.path.split("/")
@@ -113,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         with LOCK:
             STATS["requests"] += 1
-        fault = next_fault()
+        fault = next_fault(body)
         if fault:
             kind = fault["kind"]
             if kind in ERRORS:

@@ -3,7 +3,9 @@
 # -> SageMaker Runtime stand-in -> the real isoserve -> alerts on SNS (read back through an SQS
 # queue subscribed to the topic), every result in S3, undecodable records in an SQS dead-letter
 # queue (moto). While it runs: a shard split, injected endpoint faults and a kill -9 of the
-# forwarder. Then the Lambda bootstrap against a Runtime API emulator. Last, trend-context mode:
+# forwarder. Then the Lambda bootstrap against a Runtime API emulator; the fault matrix
+# (tests/forwarder/fault_matrix.py: 5xx storm, throttling, slow answers, poison records,
+# resharding, kill -9, each alone and together, standalone and in Lambda). Last, trend-context mode:
 # two interleaved series (partition keys) on a trend-aware model, scored by the forwarder with
 # --trend-context set to the model's trend window.
 #
@@ -248,6 +250,13 @@ outage = json.load(open(work + "/lambda-outage.json"))
 assert outage["response"] == {"batchItemFailures": [{"itemIdentifier": "4959%052d" % 110}]}, outage
 print("Lambda: healthy batch -> no failures; outage -> first unprocessed record 110")
 EOF
+step "fault matrix: each fault alone and all together, standalone and Lambda (FAULT_ROWS=${FAULT_ROWS:=300} rows each)"
+# The table in docs/reliability.md comes from FAULT_ROWS=1500 (the whole test CSV).
+"$PY" "$HERE/fault_matrix.py" --bin "$BIN" --csv "$WORK/test.csv" --expected "$WORK/expected-anomalies.json" \
+  --standin "http://127.0.0.1:$STANDIN_PORT" --rows "$FAULT_ROWS" --work "$WORK" --table "$WORK/fault-table.md" \
+  || fail "the forwarder lost, double-parked or mis-alerted records under faults"
+cat "$WORK/fault-table.md"
+
 step "trend-context mode: two interleaved series on a trend-aware model"
 # Two random-walk series with spikes, one per partition key; the model is trained on a third.
 "$BIN/trainer" generate --rows 2000 --features 5 --anomalies 20 --trend random_walk --seed 71 \

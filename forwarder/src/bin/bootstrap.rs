@@ -14,6 +14,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 struct Args {
     #[command(flatten)]
     core: ForwarderArgs,
+    /// Milliseconds kept before the invocation's deadline for routing and answering: the endpoint
+    /// is not called past `deadline - margin`, and the records left are reported as failures.
+    #[arg(long, env = "DEADLINE_MARGIN_MS", default_value_t = forwarder::lambda::DEFAULT_DEADLINE_MARGIN_MS)]
+    deadline_margin_ms: u64,
 }
 
 #[tokio::main]
@@ -22,11 +26,17 @@ async fn main() -> Result<(), Error> {
     // Lambda passes no arguments: every setting comes from the environment.
     let args = Args::try_parse_from(["bootstrap"])?;
     let forwarder = Arc::new(args.core.build().await?);
+    let margin = std::time::Duration::from_millis(args.deadline_margin_ms);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| {
         let forwarder = forwarder.clone();
         async move {
+            let deadline = forwarder::lambda::stop_at(
+                event.context.deadline,
+                margin,
+                std::time::SystemTime::now(),
+            );
             let response: KinesisEventResponse =
-                forwarder::lambda::handle(&forwarder, &event.payload).await;
+                forwarder::lambda::handle(&forwarder, &event.payload, Some(deadline)).await;
             Ok::<_, Error>(response)
         }
     }))

@@ -46,6 +46,18 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     init_logging();
     let args = Args::parse();
+    // Signals are caught from here on: a SIGTERM while the clients are built still ends in a clean
+    // exit rather than the default action.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutdown requested: finishing the batch in flight");
+        let _ = tx.send(true);
+    });
     let sdk = args.core.aws.sdk_config().await;
     let kinesis = args.core.aws.kinesis(&sdk);
     let forwarder = Arc::new(args.core.build().await?);
@@ -64,17 +76,6 @@ async fn main() -> anyhow::Result<()> {
         },
         start: args.start_position,
     };
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        tracing::info!("shutdown requested: finishing the batch in flight");
-        let _ = tx.send(true);
-    });
     tracing::info!(stream = %args.core.stream, checkpoint = %args.checkpoint_file.display(), "forwarder started");
     forwarder::standalone::run(
         kinesis,

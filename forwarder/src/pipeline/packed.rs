@@ -10,6 +10,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         records: &[Record],
         users: &[UserRecord],
         stats: &mut Stats,
+        deadline: Option<Instant>,
     ) -> Scoring {
         let (invocations, oversize) = self.pack(users);
         for (user, reason) in oversize {
@@ -20,7 +21,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             ..Scoring::default()
         };
         let mut results = futures_util::stream::iter(invocations)
-            .map(|inv| self.invoke(users, inv))
+            .map(|inv| self.invoke(users, inv, deadline))
             .buffered(self.settings.concurrency.max(1));
         while let Some(result) = results.next().await {
             let failed = result.failed;
@@ -58,7 +59,12 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
 
     /// Runs one request with retries; a container 4xx splits the request along user records
     /// until the rejected record is isolated (it is then dead-lettered, the others scored).
-    async fn invoke(&self, users: &[UserRecord], inv: Invocation) -> InvocationResult {
+    async fn invoke(
+        &self,
+        users: &[UserRecord],
+        inv: Invocation,
+        deadline: Option<Instant>,
+    ) -> InvocationResult {
         let mut out = InvocationResult::default();
         let mut pending = vec![inv.rows];
         while let Some(rows) = pending.pop() {
@@ -66,7 +72,10 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 .iter()
                 .flat_map(|at| users[at.record].line(at.row).iter().copied())
                 .collect();
-            match self.request(body, rows.len(), None, &mut out.invoked).await {
+            match self
+                .request(body, rows.len(), None, deadline, &mut out.invoked)
+                .await
+            {
                 Ok(scores) => out.invoked.scored.extend(rows.into_iter().zip(scores)),
                 Err(ex) if ex.error.disposition() == Disposition::Poison => {
                     let first = rows[0].record;

@@ -65,6 +65,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         records: &[Record],
         users: &[UserRecord],
         stats: &mut Stats,
+        deadline: Option<Instant>,
     ) -> Scoring {
         let mut out = Scoring {
             done: records.len(),
@@ -91,7 +92,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         let runs: Vec<_> = series
             .into_iter()
             .zip(contexts)
-            .map(|(s, context)| self.run_series(users, s, context, &stop))
+            .map(|(s, context)| self.run_series(users, s, context, &stop, deadline))
             .collect();
         let results: Vec<(&str, SeriesResult)> = futures_util::stream::iter(runs)
             .buffer_unordered(self.settings.concurrency.max(1))
@@ -129,6 +130,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         series: Series<'a>,
         context: Vec<Line>,
         stop: &AtomicBool,
+        deadline: Option<Instant>,
     ) -> (&'a str, SeriesResult) {
         let window = self.settings.trend_context;
         let budget = self.settings.budget;
@@ -162,7 +164,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 body.extend_from_slice(line(at));
             }
             match self
-                .request(body, rows.len(), Some(k), &mut out.invoked)
+                .request(body, rows.len(), Some(k), deadline, &mut out.invoked)
                 .await
             {
                 Ok(scores) => {
