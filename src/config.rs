@@ -57,7 +57,7 @@ pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
 /// Default answer type.
 pub const DEFAULT_ACCEPT: &str = "application/json";
 /// Default row cap: far above what 100 MiB of CSV can carry for typical widths.
-pub const DEFAULT_MAX_ROWS: usize = 5_000_000;
+pub const DEFAULT_MAX_ROWS: usize = codec::Limits::DEFAULT_MAX_ROWS;
 /// Default parallel-scoring threshold (see `docs/benchmarks.md`, http section).
 pub const DEFAULT_PARALLEL_ROWS: usize = 2_048;
 /// Default header timeout: a real client sends its headers in one packet.

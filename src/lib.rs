@@ -10,7 +10,6 @@ pub mod error;
 pub mod logging;
 pub mod model_source;
 pub mod routes;
-pub mod shutdown;
 pub mod state;
 pub mod train_job;
 
@@ -104,7 +103,7 @@ async fn access_log(request: Request, next: Next) -> Response {
 /// returns when all are closed or the configured grace period is over. Starts loading the model
 /// if `state` has none yet.
 ///
-/// Each connection is served by [`connection`] under the configured limits: at most
+/// Each connection is served by the `connection` module under the configured limits: at most
 /// `max_connections` at once (further clients wait in the listen queue), a header timeout, an
 /// idle keep-alive timeout, and the body timeout and budgets the handlers enforce.
 pub async fn run(

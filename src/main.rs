@@ -54,11 +54,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "listening");
-        isoserve::run(
-            listener,
-            AppState::new(config),
-            isoserve::shutdown::signal(),
-        )
+        isoserve::run(listener, AppState::new(config), async {
+            shutdown::signal().await;
+            tracing::info!("no new connections; finishing the requests in flight");
+        })
         .await
     });
     // A model still loading or a batch still scoring past its deadline must not hold the exit.

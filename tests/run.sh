@@ -18,8 +18,16 @@ step "shellcheck every shell script"
 ensure_apt shellcheck
 git ls-files -z '*.sh' | xargs -0 shellcheck -x -s bash
 
+step "toolchain: $(rustc --version) (rust-toolchain.toml: stable)"
+
+step "no circular imports between source files"
+python3 scripts/import-cycles.py
+
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo doc --no-deps, warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 step "cargo deny check licenses bans sources"
 ensure_cargo_tool cargo-deny 0.20.2

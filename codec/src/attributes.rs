@@ -1,39 +1,86 @@
-//! The `context` custom attribute: how many leading rows of a request are context only.
+//! `X-Amzn-SageMaker-Custom-Attributes`: the keys this system reads from it and writes into it.
 //!
-//! A trend-aware model judges each row against the rows before it. A client that scores a stream
-//! piece by piece sends the last rows it already scored ahead of the new ones and marks them with
-//! `context=N` in `X-Amzn-SageMaker-Custom-Attributes`: the first `N` rows of the body are then a
-//! baseline only, and the response holds predictions for the rows after them, in order.
+//! SageMaker passes the value to the container untouched (InvokeEndpoint's `CustomAttributes`).
+//! It is read as `key=value` pairs separated by `,` or `;`; keys are case-insensitive, the last
+//! occurrence of a key wins, and pairs with other keys (and bare words) are left to whoever set
+//! them. The server parses the header with [`CustomAttributes::parse`]; a client such as the
+//! forwarder writes it with `to_string()`, so both ends agree on the syntax by construction.
+//!
+//! * `format=native|rcf|sklearn` chooses the response's [`Shape`].
+//! * `context=N`: the first `N` rows of the body are context only. A trend-aware model judges each
+//!   row against the rows before it; a client scoring a stream piece by piece sends the last rows
+//!   it already scored ahead of the new ones, and the response holds predictions for the rows
+//!   after them, in order.
+
+use std::fmt;
 
 use crate::error::DecodeError;
+use crate::shape::Shape;
 
-/// The custom-attribute key that marks leading context rows, as in `context=25`.
-pub const CONTEXT_ATTRIBUTE_KEY: &str = "context";
+/// The keys of `X-Amzn-SageMaker-Custom-Attributes` this system understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CustomAttributes {
+    /// `format=`: the response shape, `None` when the header does not choose one (the server's
+    /// default applies).
+    pub format: Option<Shape>,
+    /// `context=`: how many leading rows are context only (0 when absent).
+    pub context: usize,
+}
 
-/// Reads the context row count from an `X-Amzn-SageMaker-Custom-Attributes` value: `0` when the
-/// header or the key is absent. Pairs are read as in [`crate::Shape::from_custom_attributes`]
-/// (`key=value`, separated by `,` or `;`, key case-insensitive, last one wins); the value must be
-/// a non-negative integer (surrounding whitespace and quotes ignored).
-pub fn context_from_custom_attributes(value: Option<&str>) -> Result<usize, DecodeError> {
-    let Some(value) = value else { return Ok(0) };
-    let mut context = 0;
-    for pair in value.split([',', ';']) {
-        let Some((key, val)) = pair.split_once('=') else {
-            continue;
-        };
-        if key.trim().eq_ignore_ascii_case(CONTEXT_ATTRIBUTE_KEY) {
-            let text = val.trim().trim_matches('"');
-            context = match text.parse::<usize>() {
-                Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) => n,
-                _ => {
-                    return Err(DecodeError::InvalidContext {
-                        found: val.trim().to_owned(),
-                    });
-                }
+impl CustomAttributes {
+    /// The key that selects a shape, as in `format=rcf`.
+    pub const FORMAT_KEY: &'static str = "format";
+    /// The key that marks leading context rows, as in `context=25`.
+    pub const CONTEXT_KEY: &'static str = "context";
+
+    /// Reads a header value (`None`: no header). A `format` other than `native`, `rcf` or
+    /// `sklearn`, or a `context` that is not a non-negative integer (surrounding whitespace and
+    /// quotes ignored), is an error naming the key and the value.
+    pub fn parse(value: Option<&str>) -> Result<Self, DecodeError> {
+        let mut out = CustomAttributes::default();
+        let Some(value) = value else { return Ok(out) };
+        for pair in value.split([',', ';']) {
+            let Some((key, val)) = pair.split_once('=') else {
+                continue;
             };
+            let key = key.trim();
+            if key.eq_ignore_ascii_case(Self::FORMAT_KEY) {
+                out.format = Some(val.parse()?);
+            } else if key.eq_ignore_ascii_case(Self::CONTEXT_KEY) {
+                let text = val.trim().trim_matches('"');
+                out.context = match text.parse::<usize>() {
+                    Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) => n,
+                    _ => {
+                        return Err(DecodeError::InvalidContext {
+                            found: val.trim().to_owned(),
+                        });
+                    }
+                };
+            }
         }
+        Ok(out)
     }
-    Ok(context)
+
+    /// The header value, `None` when every key has its default (send no header then).
+    pub fn header_value(&self) -> Option<String> {
+        let text = self.to_string();
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+/// Writes the keys that differ from their defaults, `format` first: `format=rcf,context=3`.
+impl fmt::Display for CustomAttributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        if let Some(shape) = self.format {
+            write!(f, "{}={shape}", Self::FORMAT_KEY)?;
+            sep = ",";
+        }
+        if self.context > 0 {
+            write!(f, "{sep}{}={}", Self::CONTEXT_KEY, self.context)?;
+        }
+        Ok(())
+    }
 }
 
 /// Checks that `context` leading rows leave the body's `rows` whole: a count above the row count is
@@ -50,33 +97,65 @@ pub fn check_context(context: usize, rows: usize) -> Result<(), DecodeError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn absent_header_or_key_means_no_context() {
-        assert_eq!(context_from_custom_attributes(None), Ok(0));
-        assert_eq!(context_from_custom_attributes(Some("")), Ok(0));
-        assert_eq!(context_from_custom_attributes(Some("format=rcf")), Ok(0));
+    fn parse(value: &str) -> Result<CustomAttributes, DecodeError> {
+        CustomAttributes::parse(Some(value))
+    }
+
+    fn attrs(format: Option<Shape>, context: usize) -> CustomAttributes {
+        CustomAttributes { format, context }
     }
 
     #[test]
-    fn context_key_gives_the_count_alongside_format() {
+    fn absent_header_or_keys_mean_the_defaults() {
+        assert_eq!(CustomAttributes::parse(None), Ok(attrs(None, 0)));
+        assert_eq!(parse(""), Ok(attrs(None, 0)));
+        assert_eq!(parse("trace=abc,user=1;bare"), Ok(attrs(None, 0)));
+    }
+
+    #[test]
+    fn format_selects_the_shape() {
+        assert_eq!(parse("format=rcf"), Ok(attrs(Some(Shape::Rcf), 0)));
         assert_eq!(
-            context_from_custom_attributes(Some("format=rcf,context=25")),
-            Ok(25)
+            parse("a=1, Format = SKLEARN ;b"),
+            Ok(attrs(Some(Shape::Sklearn), 0))
         );
         assert_eq!(
-            context_from_custom_attributes(Some("Context = \"3\" ; format=sklearn")),
-            Ok(3)
+            parse("x=y;format=native"),
+            Ok(attrs(Some(Shape::Native), 0))
         );
         assert_eq!(
-            context_from_custom_attributes(Some("context=4,context=0")),
-            Ok(0)
+            parse("format=rcf,format=sklearn"),
+            Ok(attrs(Some(Shape::Sklearn), 0))
         );
+    }
+
+    #[test]
+    fn context_gives_the_count_alongside_format() {
+        assert_eq!(
+            parse("format=rcf,context=25"),
+            Ok(attrs(Some(Shape::Rcf), 25))
+        );
+        assert_eq!(
+            parse("Context = \"3\" ; format=sklearn"),
+            Ok(attrs(Some(Shape::Sklearn), 3))
+        );
+        assert_eq!(parse("context=4,context=0"), Ok(attrs(None, 0)));
+    }
+
+    #[test]
+    fn an_unknown_format_is_a_400_naming_it() {
+        let err = parse("format=xml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown output format \"xml\" in X-Amzn-SageMaker-Custom-Attributes; expected one of: native, rcf, sklearn"
+        );
+        assert_eq!(err.kind().http_status(), 400);
     }
 
     #[test]
     fn a_count_that_is_not_a_non_negative_integer_is_a_400_naming_the_attribute() {
         for bad in ["-1", "2.5", "+3", "", "ten", "99999999999999999999999"] {
-            let err = context_from_custom_attributes(Some(&format!("context={bad}"))).unwrap_err();
+            let err = parse(&format!("context={bad}")).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!(
@@ -85,6 +164,27 @@ mod tests {
             );
             assert_eq!(err.kind().http_status(), 400);
         }
+    }
+
+    #[test]
+    fn what_is_written_reads_back_the_same() {
+        for format in [
+            None,
+            Some(Shape::Native),
+            Some(Shape::Rcf),
+            Some(Shape::Sklearn),
+        ] {
+            for context in [0, 1, 24, usize::MAX] {
+                let a = attrs(format, context);
+                assert_eq!(CustomAttributes::parse(a.header_value().as_deref()), Ok(a));
+            }
+        }
+        assert_eq!(attrs(None, 0).header_value(), None);
+        assert_eq!(attrs(None, 12).to_string(), "context=12");
+        assert_eq!(
+            attrs(Some(Shape::Rcf), 3).to_string(),
+            "format=rcf,context=3"
+        );
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub enum DecodeError {
     /// A row has the wrong number of values.
     #[error("{at}: expected {expected} values, found {found}")]
     Width {
-        /// Where.
+        /// The row (with its line, for JSON Lines) the value is on.
         at: Location,
         /// The model's number of features.
         expected: usize,
@@ -119,7 +119,7 @@ pub enum DecodeError {
     /// A text field that does not parse as a number.
     #[error("{at}, {column}: \"{text}\" is not a number")]
     NotANumber {
-        /// Where.
+        /// The row (with its line, for JSON Lines) the value is on.
         at: Location,
         /// The feature name of the column.
         column: String,
@@ -129,7 +129,7 @@ pub enum DecodeError {
     /// A value that is infinite (or overflows to infinity).
     #[error("{at}, {column}: \"{text}\" is not a finite number (infinity is not accepted)")]
     NotFinite {
-        /// Where.
+        /// The row (with its line, for JSON Lines) the value is on.
         at: Location,
         /// The feature name of the column.
         column: String,
@@ -139,7 +139,7 @@ pub enum DecodeError {
     /// A JSON value of the wrong type where a feature value was expected.
     #[error("{at}, {column}: expected a number or null, found {found}")]
     WrongJsonType {
-        /// Where.
+        /// The row (with its line, for JSON Lines) the value is on.
         at: Location,
         /// The feature name of the column.
         column: String,
@@ -149,7 +149,7 @@ pub enum DecodeError {
     /// A JSON record lacks one of the model's features.
     #[error("{at}: missing key \"{key}\"")]
     MissingKey {
-        /// Where.
+        /// The row (with its line, for JSON Lines) the value is on.
         at: Location,
         /// The missing feature name.
         key: String,

@@ -1,11 +1,11 @@
 //! Wire formats shared by the SageMaker server and the Kinesis forwarder.
 //!
-//! * [`InputFormat::from_content_type`], [`OutputFormat::negotiate`],
-//!   [`Shape::from_custom_attributes`] and [`context_from_custom_attributes`] read the request
-//!   headers.
+//! * [`InputFormat::from_content_type`], [`OutputFormat::negotiate`] and
+//!   [`CustomAttributes::parse`] read the request headers.
 //! * [`decode`] turns a request body into [`Rows`] in the model's column
 //!   order (given the model's feature names), with precise [`DecodeError`]s.
 //! * [`encode`] turns [`Prediction`]s into a response body.
+//! * [`table`] reads training tables (CSV with a header) for the trainer and the training job.
 //! * [`decode_record`] and [`decode_response`] serve stream clients; [`kpl`] reads and writes
 //!   records aggregated by the Kinesis Producer Library.
 //!
@@ -14,12 +14,13 @@
 //! A request, end to end:
 //!
 //! ```
-//! use codec::{InputFormat, Limits, OutputFormat, Prediction, Shape};
+//! use codec::{CustomAttributes, InputFormat, Limits, OutputFormat, Prediction};
 //!
 //! let features = vec!["feature_1".to_string(), "feature_2".to_string()];
 //! let input = InputFormat::from_content_type(Some("text/csv; charset=utf-8"))?;
 //! let output = OutputFormat::negotiate(Some("application/json"), OutputFormat::Json)?;
-//! let shape = Shape::from_custom_attributes(Some("format=rcf"))?.unwrap_or_default();
+//! let attributes = CustomAttributes::parse(Some("format=rcf"))?;
+//! let shape = attributes.format.unwrap_or_default();
 //!
 //! let rows = codec::decode(input, b"feature_2,feature_1\n2,1\n4,\n", &features, &Limits::default())?;
 //! assert_eq!((rows.n_rows, rows.n_cols), (2, 2));
@@ -51,11 +52,12 @@ mod response;
 mod rows;
 mod shape;
 mod supported;
+pub mod table;
 #[cfg(test)]
 mod test_support;
 
 pub use crate::csv::decode_csv;
-pub use attributes::{CONTEXT_ATTRIBUTE_KEY, check_context, context_from_custom_attributes};
+pub use attributes::{CustomAttributes, check_context};
 pub use encode::{Prediction, encode, encode_into};
 pub use error::{DecodeError, ErrorKind, Location};
 #[doc(hidden)]

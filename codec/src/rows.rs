@@ -42,7 +42,7 @@ impl Rows {
             let row = row.as_ref();
             if row.len() != n_cols {
                 return Err(DecodeError::Width {
-                    at: crate::Location::Row(i + 1),
+                    at: crate::error::Location::Row(i + 1),
                     expected: n_cols,
                     found: row.len(),
                 });

@@ -1,5 +1,6 @@
 //! Output shapes: which JSON/CSV layout a response uses, chosen per request
-//! through `X-Amzn-SageMaker-Custom-Attributes` or server-wide.
+//! through `X-Amzn-SageMaker-Custom-Attributes` (`format=`, see [`crate::CustomAttributes`]) or
+//! server-wide.
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,30 +21,6 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// The custom-attribute key that selects a shape, as in `format=rcf`.
-    pub const ATTRIBUTE_KEY: &'static str = "format";
-
-    /// Reads the shape from an `X-Amzn-SageMaker-Custom-Attributes` value.
-    ///
-    /// The value is opaque to SageMaker; it is read as `key=value` pairs
-    /// separated by `,` or `;`. Only the `format` key (case-insensitive) is
-    /// interpreted; other pairs and bare words are ignored. `None` means the
-    /// header does not choose a shape (the caller then uses its default). If
-    /// `format` appears more than once, the last one wins.
-    pub fn from_custom_attributes(value: Option<&str>) -> Result<Option<Shape>, DecodeError> {
-        let Some(value) = value else { return Ok(None) };
-        let mut chosen = None;
-        for pair in value.split([',', ';']) {
-            let Some((key, val)) = pair.split_once('=') else {
-                continue;
-            };
-            if key.trim().eq_ignore_ascii_case(Self::ATTRIBUTE_KEY) {
-                chosen = Some(val.parse()?);
-            }
-        }
-        Ok(chosen)
-    }
-
     /// The lowercase name used in headers and configuration.
     pub fn name(self) -> &'static str {
         match self {
@@ -79,46 +56,6 @@ impl fmt::Display for Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn absent_header_chooses_nothing() {
-        assert_eq!(Shape::from_custom_attributes(None), Ok(None));
-        assert_eq!(Shape::from_custom_attributes(Some("")), Ok(None));
-        assert_eq!(
-            Shape::from_custom_attributes(Some("trace=abc,user=1")),
-            Ok(None)
-        );
-    }
-
-    #[test]
-    fn format_key_selects_shape() {
-        assert_eq!(
-            Shape::from_custom_attributes(Some("format=rcf")),
-            Ok(Some(Shape::Rcf))
-        );
-        assert_eq!(
-            Shape::from_custom_attributes(Some("a=1, Format = SKLEARN ;b")),
-            Ok(Some(Shape::Sklearn))
-        );
-        assert_eq!(
-            Shape::from_custom_attributes(Some("x=y;format=native")),
-            Ok(Some(Shape::Native))
-        );
-        assert_eq!(
-            Shape::from_custom_attributes(Some("format=rcf,format=sklearn")),
-            Ok(Some(Shape::Sklearn))
-        );
-    }
-
-    #[test]
-    fn unknown_format_is_an_error() {
-        let err = Shape::from_custom_attributes(Some("format=xml")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown output format \"xml\" in X-Amzn-SageMaker-Custom-Attributes; expected one of: native, rcf, sklearn"
-        );
-        assert_eq!(err.kind().http_status(), 400);
-    }
 
     #[test]
     fn from_str_round_trips_names() {

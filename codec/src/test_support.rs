@@ -3,11 +3,11 @@
 use crate::{DecodeError, Rows};
 
 /// The default model's naming: `feature_1..feature_n`.
-pub fn names(n: usize) -> Vec<String> {
+pub(crate) fn names(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("feature_{i}")).collect()
 }
 
 /// The user-facing message of a decode that must fail.
-pub fn msg(r: Result<Rows, DecodeError>) -> String {
+pub(crate) fn msg(r: Result<Rows, DecodeError>) -> String {
     r.unwrap_err().to_string()
 }

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use codec::{InputFormat, Limits, OutputFormat, Shape};
+use codec::{InputFormat, Limits, OutputFormat};
 
 const SMALL: usize = 64 * 1024;
 const GROWTH: usize = 16;
@@ -132,6 +132,34 @@ fn csv_is_linear_on_hostile_bodies() {
         "csv: rows of a 2000-wide model",
         |n| repeat("", &"1,".repeat(1_999), "1\n", n),
         wide,
+    );
+}
+
+#[test]
+fn training_tables_are_linear() {
+    use codec::table::{Columns, read_table};
+    let table = |b: &[u8]| {
+        let _ = read_table(b, &Columns::Features, |_| {});
+    };
+    linear(
+        "table: blank lines of every kind",
+        |n| repeat("a,b\n1,2\n", "\n\r\n  \r\n", "3,4\n", n),
+        table,
+    );
+    linear(
+        "table: one long quoted field",
+        |n| repeat("a,name\n1,\"", "x\"\"y,", "\"\n", n),
+        table,
+    );
+    linear(
+        "table: header of many columns",
+        |n| repeat("", "feature,", "x\n1\n", n),
+        table,
+    );
+    linear(
+        "table: rows that fail at the end",
+        |n| repeat("a,b,c,d,e\n", "1,2,3,4,5\n", "1,2,3,4,x\n", n),
+        table,
     );
 }
 
@@ -285,16 +313,14 @@ fn request_headers_are_linear() {
         "custom attributes: many keys",
         |n| repeat("", "a=b,", "format=rcf", n),
         |b| {
-            let s = text(b);
-            let _ = Shape::from_custom_attributes(Some(&s));
-            let _ = codec::context_from_custom_attributes(Some(&s));
+            let _ = codec::CustomAttributes::parse(Some(&text(b)));
         },
     );
     linear(
         "custom attributes: long value",
         |n| repeat("context=", "9", "", n),
         |b| {
-            let _ = codec::context_from_custom_attributes(Some(&text(b)));
+            let _ = codec::CustomAttributes::parse(Some(&text(b)));
         },
     );
     linear(

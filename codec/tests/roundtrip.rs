@@ -189,7 +189,7 @@ proptest! {
     fn no_panic_on_arbitrary_headers(value in "\\PC{0,60}") {
         let _ = InputFormat::from_content_type(Some(&value));
         let _ = OutputFormat::negotiate(Some(&value), OutputFormat::Json);
-        let _ = Shape::from_custom_attributes(Some(&value));
+        let _ = codec::CustomAttributes::parse(Some(&value));
     }
 }
 

@@ -26,6 +26,48 @@ pub enum Contamination {
     Fraction(f64),
 }
 
+impl std::str::FromStr for MaxSamples {
+    type Err = String;
+
+    /// `auto` (any case), a row count (an integer, as scikit-learn reads `max_samples=64`), or a
+    /// fraction of the rows in (0, 1] (a number with a point or an exponent). The one parser of
+    /// the trainer's `--max-samples` and the training job's `max_samples` hyperparameter.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("auto") {
+            return Ok(MaxSamples::Auto);
+        }
+        if let Ok(n) = text.parse::<usize>() {
+            return Ok(MaxSamples::Count(n));
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f > 0.0 && f <= 1.0 => Ok(MaxSamples::Fraction(f)),
+            _ => Err(format!(
+                "expected auto, a row count, or a fraction in (0, 1], found {text:?}"
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for Contamination {
+    type Err = String;
+
+    /// `auto` (any case) or a fraction in (0, 0.5]. The one parser of the trainer's
+    /// `--contamination` and the training job's `contamination` hyperparameter.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("auto") {
+            return Ok(Contamination::Auto);
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f > 0.0 && f <= 0.5 => Ok(Contamination::Fraction(f)),
+            _ => Err(format!(
+                "expected auto or a fraction in (0, 0.5], found {text:?}"
+            )),
+        }
+    }
+}
+
 /// Isolation-forest parameters. `Default` gives scikit-learn's defaults and seed 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForestParams {
@@ -218,5 +260,30 @@ fn check_contamination(c: f64) -> Result<(), Error> {
             "contamination",
             format!("must be in (0, 0.5], got {c}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_samples_and_contamination_parse_every_form() {
+        assert_eq!("auto".parse(), Ok(MaxSamples::Auto));
+        assert_eq!("AUTO".parse(), Ok(MaxSamples::Auto));
+        assert_eq!("64".parse(), Ok(MaxSamples::Count(64)));
+        assert_eq!("0.25".parse(), Ok(MaxSamples::Fraction(0.25)));
+        assert_eq!("1e-1".parse(), Ok(MaxSamples::Fraction(0.1)));
+        for bad in ["1.5", "0.0", "-3", "many", "NaN", "inf", ""] {
+            let err = bad.parse::<MaxSamples>().unwrap_err();
+            assert!(err.contains("a fraction in (0, 1]"), "{bad}: {err}");
+        }
+        assert_eq!("Auto".parse(), Ok(Contamination::Auto));
+        assert_eq!("0.05".parse(), Ok(Contamination::Fraction(0.05)));
+        assert_eq!("0.5".parse(), Ok(Contamination::Fraction(0.5)));
+        for bad in ["0.6", "0", "-0.1", "NaN", "lots"] {
+            let err = bad.parse::<Contamination>().unwrap_err();
+            assert!(err.contains("a fraction in (0, 0.5]"), "{bad}: {err}");
+        }
     }
 }

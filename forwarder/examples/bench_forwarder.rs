@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use forwarder::config::ForwarderArgs;
+use forwarder::config::{ForwarderArgs, ForwarderConfig};
 use forwarder::produce::{Format, Source};
 use forwarder::record::Record;
 
@@ -47,7 +47,8 @@ async fn main() -> anyhow::Result<()> {
             arrival: None,
         })
         .collect();
-    let forwarder = args.core.build().await?;
+    let config = ForwarderConfig::from_args(args.core)?;
+    let forwarder = config.build().await;
     // One warm-up batch opens the connections.
     forwarder
         .process(&records[..args.batch.min(records.len())], None)
@@ -73,8 +74,8 @@ async fn main() -> anyhow::Result<()> {
             "records_per_second": records.len() as f64 / secs,
             "format": format!("{:?}", args.format).to_lowercase(),
             "batch": args.batch,
-            "max_rows_per_request": args.core.max_rows,
-            "concurrency": args.core.concurrency,
+            "max_rows_per_request": config.settings.budget.max_rows,
+            "concurrency": config.settings.concurrency,
         })
     );
     Ok(())

@@ -2,25 +2,25 @@
 //!
 //! * `produce` replays a CSV file into a Kinesis stream ([`produce`]).
 //! * The forwarder reads a stream, scores every row on the SageMaker endpoint and routes the
-//!   results: anomalies to SNS, everything to S3, metrics as CloudWatch EMF lines, undecodable
-//!   records to an SQS dead-letter queue. Its core ([`pipeline`]) runs either in AWS Lambda
-//!   ([`lambda`]) or as a standalone process that reads the shards itself ([`standalone`]).
+//!   results. Its modules follow a record's path:
+//!   - [`sources`]: where records come from: Lambda events ([`sources::lambda`]) or the shards
+//!     read directly, with checkpoints ([`sources::kinesis`]);
+//!   - [`pipeline`]: decode, pack into requests, score (all keys together or per-key series);
+//!   - [`endpoint`]: the InvokeEndpoint call, its error classes and retry policy;
+//!   - [`sinks`]: anomalies to SNS, every result to S3, undecodable or refused records to an SQS
+//!     dead-letter queue, metrics as CloudWatch EMF lines;
+//!   - [`record`]: the records and results that pass between them;
+//!   - [`config`]: the settings, parsed once from flags and environment variables.
+//!
+//! `docs/architecture.md` draws the tree and follows one record through it.
 
-pub mod batch;
-pub mod checkpoint;
-pub mod codecs;
 pub mod config;
-pub mod context;
-pub mod emf;
-pub mod invoke;
-pub mod lambda;
+pub mod endpoint;
 pub mod pipeline;
 pub mod produce;
 pub mod record;
-pub mod retry;
-pub mod route;
-pub mod shard;
 pub mod sinks;
-pub mod standalone;
+pub mod sources;
+
 #[cfg(test)]
-mod testing;
+mod fakes;

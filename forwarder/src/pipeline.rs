@@ -1,5 +1,7 @@
 //! The forwarder core: records in, scores out, routed; shared by the Lambda handler and the
-//! standalone shard readers.
+//! standalone shard readers. Records are decoded here ([`Forwarder::process`]), their rows packed
+//! into request bodies ([`pack`]) and scored either all keys together (`score.rs`) or key by key
+//! with each key's previous rows as context (`series.rs`, over the per-key `history.rs`).
 //!
 //! Delivery rule: [`Forwarder::process`] reports how many leading records are done (scored and
 //! routed, or dead-lettered). The caller checkpoints exactly that prefix, so a failure replays
@@ -11,16 +13,15 @@ use tokio::time::Instant;
 
 use futures_util::StreamExt;
 
-use crate::batch::{Budget, Invocation, Packer, RowRef};
-use crate::codecs;
-use crate::context::ContextStore;
-use crate::emf::{Emf, Stats};
-use crate::invoke::{Endpoint, Score};
+use crate::endpoint::retry::{Disposition, InvokeError, RetryPolicy, retry};
+use crate::endpoint::{Endpoint, Prediction};
 use crate::record::{DeadLetter, Origin, Record, ScoredRow};
-use crate::retry::{Disposition, InvokeError, RetryPolicy, retry};
-use crate::route;
 use crate::sinks::Sinks;
+use crate::sinks::metrics::{Emf, Stats};
+use crate::sinks::route;
 use codec::kpl;
+use history::HistoryStore;
+use pack::{Budget, Invocation, Packer, RowRef};
 
 /// Settings of the core.
 #[derive(Debug, Clone)]
@@ -90,7 +91,7 @@ impl UserRecord {
 /// What scoring a batch produced, before routing.
 #[derive(Default)]
 struct Scoring {
-    scored: BTreeMap<RowRef, Score>,
+    scored: BTreeMap<RowRef, Prediction>,
     /// User records dead-lettered because the container rejected them.
     skipped: HashSet<usize>,
     /// Records `0..done` are finished.
@@ -107,7 +108,7 @@ pub struct Forwarder<E, S> {
     settings: Settings,
     metrics: Arc<Emf>,
     /// Trend mode: each partition key's last scored rows, shared by every shard of the process.
-    contexts: Mutex<ContextStore>,
+    contexts: Mutex<HistoryStore>,
 }
 
 impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
@@ -118,7 +119,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             sinks,
             settings,
             metrics,
-            contexts: Mutex::new(ContextStore::new()),
+            contexts: Mutex::new(HistoryStore::new()),
         }
     }
 
@@ -214,12 +215,12 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 }
             };
             for part in parts {
-                match codecs::decode_record(&part.data, &self.settings.feature_names) {
+                match codec::decode_record(&part.data, &self.settings.feature_names) {
                     Ok(rows) => {
                         let mut lines = Vec::new();
                         let mut offsets = vec![0];
                         for row in rows.iter() {
-                            codecs::encode_csv_row(row, &mut lines);
+                            pack::encode_csv_row(row, &mut lines);
                             offsets.push(lines.len());
                         }
                         users.push(UserRecord {
@@ -261,7 +262,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         records: &[Record],
         user: &UserRecord,
         row: usize,
-        score: Score,
+        score: Prediction,
     ) -> ScoredRow {
         let rec = &records[user.record];
         // Trend mode reports the series a row was scored in: the user record's own key.
@@ -348,7 +349,7 @@ fn split_point(rows: &[RowRef]) -> usize {
 /// What one mode's requests produced, before it is folded into the batch's [`Scoring`].
 #[derive(Default)]
 struct Invoked {
-    scored: Vec<(RowRef, Score)>,
+    scored: Vec<(RowRef, Prediction)>,
     /// User records the container rejected, with its answer.
     poisoned: Vec<(usize, InvokeError)>,
     failed_attempts: usize,
@@ -365,7 +366,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         context: Option<usize>,
         deadline: Option<Instant>,
         out: &mut Invoked,
-    ) -> Result<Vec<Score>, crate::retry::Exhausted> {
+    ) -> Result<Vec<Prediction>, crate::endpoint::retry::Exhausted> {
         let started = Instant::now();
         let mut failed_attempts = 0;
         let attempts = retry(
@@ -382,7 +383,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 Ok(result) => result,
                 Err(_) => {
                     failed_attempts += 1;
-                    Err(crate::retry::Exhausted {
+                    Err(crate::endpoint::retry::Exhausted {
                         error: InvokeError::Timeout(
                             "no answer before the invocation's deadline".to_string(),
                         ),
@@ -421,7 +422,9 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
     }
 }
 
-mod packed;
+mod history;
+pub mod pack;
+mod score;
 mod series;
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use rand::Rng;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::retry::RetryPolicy;
+use crate::endpoint::retry::RetryPolicy;
 
 /// Produce failures.
 #[derive(Debug, Error)]
@@ -191,9 +191,9 @@ fn csv_message(e: &csv::Error) -> String {
 /// One PutRecords entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    /// Partition key.
+    /// Partition key (decides the shard).
     pub key: String,
-    /// Payload.
+    /// The record's data: a CSV line, a JSON object, or a KPL aggregate.
     pub data: Vec<u8>,
 }
 
@@ -260,9 +260,9 @@ pub async fn put_with_retries<P: PutRecords>(
 /// PutRecords through the AWS SDK.
 #[derive(Debug, Clone)]
 pub struct KinesisPut {
-    /// Client.
+    /// Kinesis client.
     pub client: aws_sdk_kinesis::Client,
-    /// Stream name.
+    /// Stream written to.
     pub stream: String,
 }
 
@@ -294,9 +294,124 @@ impl PutRecords for KinesisPut {
     }
 }
 
-/// The pause between batches for `rate` batches per second (`None`: as fast as possible).
-pub fn interval(rate: f64) -> Option<Duration> {
-    (rate > 0.0 && rate.is_finite()).then(|| Duration::from_secs_f64(1.0 / rate))
+/// What a [`run`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Summary {
+    /// Rows written.
+    pub rows: u64,
+    /// Kinesis records written (fewer than rows with KPL aggregation).
+    pub records: u64,
+    /// PutRecords counters.
+    pub stats: PutStats,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        write!(
+            f,
+            "produced {} rows in {} records with {} PutRecords calls in {secs:.1} s ({:.0} rows/s); {} entries retried, {} calls failed and were retried",
+            self.rows,
+            self.records,
+            self.stats.calls,
+            self.rows as f64 / secs.max(1e-9),
+            self.stats.retried_entries,
+            self.stats.failed_calls
+        )
+    }
+}
+
+/// How a [`run`] writes (validated by `crate::config::ProduceConfig`).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Records per PutRecords call (1 to 500).
+    pub batch_size: usize,
+    /// Pause between two PutRecords calls (`None`: as fast as possible).
+    pub pause: Option<Duration>,
+    /// How partition keys are chosen.
+    pub partition_key: PartitionKey,
+    /// Record format.
+    pub format: Format,
+    /// Stop after this many rows.
+    pub limit: Option<u64>,
+    /// Start over at the end of the file.
+    pub looping: bool,
+    /// Rows per KPL-aggregated record (1: no aggregation).
+    pub aggregate: usize,
+    /// Retries of PutRecords.
+    pub retry: RetryPolicy,
+}
+
+/// The number of rows a run writes: `--limit`, else the file once, else (looping) no end.
+pub fn total_rows(config: &Plan, source: &Source) -> Option<u64> {
+    match (config.limit, config.looping) {
+        (Some(n), _) => Some(n),
+        (None, false) => Some(source.rows.len() as u64),
+        (None, true) => None,
+    }
+}
+
+/// Writes the rows of `source` through `put` as `config` says, batch by batch, reporting the rows
+/// written so far to `progress` after each batch.
+pub async fn run<P: PutRecords>(
+    config: &Plan,
+    source: &Source,
+    put: &P,
+    mut progress: impl FnMut(u64),
+) -> Result<Summary, ProduceError> {
+    let total = total_rows(config, source);
+    let group = config.aggregate;
+    let started = tokio::time::Instant::now();
+    let mut summary = Summary::default();
+    let mut row = 0usize;
+    let mut next_batch = started;
+    loop {
+        let mut entries = Vec::with_capacity(config.batch_size);
+        let mut rows_in_batch = 0u64;
+        let written = |extra: u64| summary.rows + extra;
+        while entries.len() < config.batch_size {
+            if total.is_some_and(|t| written(rows_in_batch) >= t) {
+                break;
+            }
+            if row >= source.rows.len() {
+                if !config.looping || source.rows.is_empty() {
+                    break;
+                }
+                row = 0;
+            }
+            let key = source.key(row, &config.partition_key)?;
+            let mut payloads = Vec::with_capacity(group);
+            while payloads.len() < group
+                && row < source.rows.len()
+                && total.is_none_or(|t| written(rows_in_batch) < t)
+            {
+                payloads.push(source.payload(row, config.format)?);
+                row += 1;
+                rows_in_batch += 1;
+            }
+            let data = if group > 1 {
+                codec::kpl::aggregate(&key, payloads.iter().map(Vec::as_slice))
+            } else {
+                payloads.pop().unwrap_or_default()
+            };
+            entries.push(Entry { key, data });
+        }
+        if entries.is_empty() {
+            break;
+        }
+        if let Some(pause) = config.pause {
+            tokio::time::sleep_until(next_batch).await;
+            next_batch = tokio::time::Instant::now() + pause;
+        }
+        summary.records += entries.len() as u64;
+        put_with_retries(put, entries, &config.retry, &mut summary.stats).await?;
+        summary.rows += rows_in_batch;
+        progress(summary.rows);
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
 }
 
 #[cfg(test)]

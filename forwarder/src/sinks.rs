@@ -6,6 +6,9 @@ use std::future::Future;
 use aws_sdk_s3::primitives::ByteStream;
 use thiserror::Error;
 
+pub mod metrics;
+pub mod route;
+
 /// A sink call that failed (after the SDK's own retries).
 #[derive(Debug, Error, PartialEq)]
 #[error("{sink}: {message}")]

@@ -1,21 +1,19 @@
 //! Request headers: every line of the input (lossily UTF-8) is read as an
-//! `X-Amzn-SageMaker-Custom-Attributes` value (`Shape::from_custom_attributes`,
-//! `context_from_custom_attributes`), an `Accept` value (`OutputFormat::negotiate`) and a
+//! `X-Amzn-SageMaker-Custom-Attributes` value (`CustomAttributes::parse`, and what it accepts
+//! must write back to the same attributes), an `Accept` value (`OutputFormat::negotiate`) and a
 //! `Content-Type` value (`InputFormat::from_content_type`). None may panic; errors must render.
 #![no_main]
 
-use codec::{InputFormat, OutputFormat, Shape};
+use codec::{CustomAttributes, InputFormat, OutputFormat};
 use isoserve_fuzz::check_error;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     for s in text.split('\n') {
-        if let Err(e) = Shape::from_custom_attributes(Some(s)) {
-            check_error(&e);
-        }
-        if let Err(e) = codec::context_from_custom_attributes(Some(s)) {
-            check_error(&e);
+        match CustomAttributes::parse(Some(s)) {
+            Ok(a) => assert_eq!(CustomAttributes::parse(a.header_value().as_deref()), Ok(a)),
+            Err(e) => check_error(&e),
         }
         for default in [OutputFormat::Json, OutputFormat::Csv] {
             match OutputFormat::negotiate(Some(s), default) {

@@ -71,15 +71,15 @@ pub async fn invocations(
 /// What the headers ask for, and the model to ask it of: everything checked before the body.
 fn plan(state: &AppState, headers: &HeaderMap) -> Result<(Plan, Arc<Model>), AppError> {
     let config = &state.config;
+    let attributes = codec::CustomAttributes::parse(header_str(headers, CUSTOM_ATTRIBUTES))?;
     let plan = Plan {
         input: codec::InputFormat::from_content_type(header_str(headers, header::CONTENT_TYPE))?,
         output: codec::OutputFormat::negotiate(
             header_str(headers, header::ACCEPT),
             config.default_accept,
         )?,
-        shape: codec::Shape::from_custom_attributes(header_str(headers, CUSTOM_ATTRIBUTES))?
-            .unwrap_or(config.default_shape),
-        context: codec::context_from_custom_attributes(header_str(headers, CUSTOM_ATTRIBUTES))?,
+        shape: attributes.format.unwrap_or(config.default_shape),
+        context: attributes.context,
         limits: codec::Limits::with_max_rows(config.max_rows),
         parallel_rows: config.parallel_rows,
     };

@@ -1,17 +1,16 @@
 //! The training channel: every `*.csv` file under it (sorted by path, subdirectories included, as
 //! SageMaker copies an S3 prefix), each with the same header row, concatenated into one table.
 //!
-//! Without a `columns` hyperparameter the features are the columns whose first value is a number,
-//! minus `timestamp` and the label columns `anomaly` and `label` (a detector must not see the
-//! answer). Errors name the file, the data row (1-based, header not counted), the line and the
-//! column.
+//! Each file is read by [`codec::table`], the trainer's reader: without a `columns`
+//! hyperparameter the features are the columns whose first value is a number, minus `timestamp`
+//! and the label columns `anomaly` and `label` (a detector must not see the answer). Errors name
+//! the file, the data row (1-based, header not counted), the line and the column.
 
 use std::path::{Path, PathBuf};
 
-use super::TrainError;
+use codec::table::{Columns, TableError, read_header, read_table};
 
-/// Columns never taken as features by default.
-pub const NOT_FEATURES: &[&str] = &["timestamp", "anomaly", "label"];
+use super::TrainError;
 
 /// The selected columns of every channel file, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,77 +44,62 @@ pub fn read_channel(dir: &Path, columns: Option<&[String]>) -> Result<Table, Tra
         n_rows: 0,
         files: Vec::new(),
     };
-    let mut first: Option<(PathBuf, Vec<String>, Vec<usize>)> = None;
+    let mut selection = match columns {
+        Some(names) => Columns::Named(names.to_vec()),
+        None => Columns::Features,
+    };
+    // The first file's path and header: every other file must have the same header.
+    let mut first: Option<(PathBuf, Vec<String>)> = None;
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|source| TrainError::Io {
+        let file = std::fs::File::open(&path).map_err(|source| TrainError::Io {
             path: path.clone(),
             source,
         })?;
-        let mut records = Records::new(text.strip_prefix('\u{feff}').unwrap_or(&text));
-        let Some(header) = records
-            .next()
-            .transpose()
-            .map_err(|m| data_error(&path, m))?
-        else {
-            return Err(data_error(&path, "empty file: expected a header row"));
-        };
-        let header: Vec<String> = header.1.iter().map(|h| h.trim().to_owned()).collect();
-        let mut rows = records.peekable();
-        let indices = match &first {
-            Some((first_path, expected, indices)) => {
-                if &header != expected {
-                    return Err(data_error(
-                        &path,
-                        format!(
-                            "header [{}] differs from [{}] in {}",
-                            header.join(","),
-                            expected.join(","),
-                            first_path.display()
-                        ),
-                    ));
+        let part = match read_table(std::io::BufReader::new(file), &selection, |_| {}) {
+            Ok(part) => part,
+            // A later file without the first file's columns: say how its header differs.
+            Err(TableError::MissingColumn { .. }) if first.is_some() => {
+                let file = std::fs::File::open(&path).map_err(|source| TrainError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                codec::table::Table {
+                    header: read_header(file).map_err(|e| data_error(&path, e.to_string()))?,
+                    ..Default::default()
                 }
-                indices.clone()
             }
-            None => {
-                let first_row = match rows.peek() {
-                    Some(Ok((_, fields))) => Some(fields.as_slice()),
-                    _ => None,
-                };
-                let indices = select(&path, &header, columns, first_row)?;
-                table.names = indices.iter().map(|&j| header[j].clone()).collect();
-                first = Some((path.clone(), header.clone(), indices.clone()));
-                indices
-            }
-        };
-        let mut row = 0usize;
-        for record in rows {
-            let (line, fields) = record.map_err(|m| data_error(&path, m))?;
-            row += 1;
-            if fields.len() != header.len() {
+            Err(TableError::MissingColumn { name, available }) => {
                 return Err(data_error(
                     &path,
                     format!(
-                        "row {row} (line {line}): expected {} fields like the header, found {}",
-                        header.len(),
-                        fields.len()
+                        "column {name:?} (from the columns hyperparameter) is not in the header [{}]",
+                        available.replace(", ", ",")
                     ),
                 ));
             }
-            for &j in &indices {
-                let text = fields[j].trim();
-                let value = text.parse::<f64>().map_err(|_| {
-                    data_error(
-                        &path,
-                        format!(
-                            "row {row} (line {line}), column {}: expected a number, found {text:?}",
-                            header[j]
-                        ),
-                    )
-                })?;
-                table.values.push(value);
+            Err(e) => return Err(data_error(&path, e.to_string())),
+        };
+        match &first {
+            Some((first_path, header)) if &part.header != header => {
+                return Err(data_error(
+                    &path,
+                    format!(
+                        "header [{}] differs from [{}] in {}",
+                        part.header.join(","),
+                        header.join(","),
+                        first_path.display()
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                table.names = part.names.clone();
+                selection = Columns::Named(part.names.clone());
+                first = Some((path.clone(), part.header.clone()));
             }
         }
-        table.n_rows += row;
+        table.values.extend_from_slice(&part.values);
+        table.n_rows += part.n_rows;
         table.files.push(
             path.strip_prefix(dir)
                 .unwrap_or(&path)
@@ -124,39 +108,6 @@ pub fn read_channel(dir: &Path, columns: Option<&[String]>) -> Result<Table, Tra
         );
     }
     Ok(table)
-}
-
-/// Column indices of the features, from the `columns` hyperparameter or the first data row.
-fn select(
-    path: &Path,
-    header: &[String],
-    columns: Option<&[String]>,
-    first_row: Option<&[String]>,
-) -> Result<Vec<usize>, TrainError> {
-    let indices: Vec<usize> = match columns {
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                header.iter().position(|h| h == n).ok_or_else(|| {
-                    data_error(path, format!("column {n:?} (from the columns hyperparameter) is not in the header [{}]", header.join(",")))
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        None => (0..header.len())
-            .filter(|&j| !NOT_FEATURES.contains(&header[j].as_str()))
-            .filter(|&j| first_row.is_none_or(|r| r.get(j).is_some_and(|v| v.trim().parse::<f64>().is_ok())))
-            .collect(),
-    };
-    if indices.is_empty() {
-        return Err(data_error(
-            path,
-            format!(
-                "no numeric feature columns; the header has [{}]",
-                header.join(",")
-            ),
-        ));
-    }
-    Ok(indices)
 }
 
 /// All `*.csv` files under `dir`, sorted by path.
@@ -182,94 +133,4 @@ fn csv_files(dir: &Path) -> Result<Vec<PathBuf>, TrainError> {
     }
     out.sort();
     Ok(out)
-}
-
-/// RFC 4180 records (quoted fields, `""` escapes, LF or CRLF) with the line each starts on.
-/// Blank lines are skipped.
-pub(crate) struct Records<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    line: usize,
-}
-
-impl<'a> Records<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        Records {
-            bytes: text.as_bytes(),
-            pos: 0,
-            line: 1,
-        }
-    }
-
-    fn record(&mut self) -> Result<Vec<String>, String> {
-        let start = self.line;
-        let (mut fields, mut field) = (Vec::new(), Vec::new());
-        let mut quoted = false;
-        while let Some(&c) = self.bytes.get(self.pos) {
-            self.pos += 1;
-            match (quoted, c) {
-                (true, b'"') if self.bytes.get(self.pos) == Some(&b'"') => {
-                    field.push(b'"');
-                    self.pos += 1;
-                }
-                (true, b'"') => {
-                    quoted = false;
-                    if !matches!(self.bytes.get(self.pos), None | Some(b',' | b'\r' | b'\n')) {
-                        return Err(format!(
-                            "line {}: unexpected character after a closing quote",
-                            self.line
-                        ));
-                    }
-                }
-                (true, b'\n') => {
-                    self.line += 1;
-                    field.push(c);
-                }
-                (true, _) => field.push(c),
-                (false, b'"') if field.iter().all(u8::is_ascii_whitespace) => {
-                    field.clear();
-                    quoted = true;
-                }
-                (false, b',') => fields.push(std::mem::take(&mut field)),
-                (false, b'\n') => {
-                    self.line += 1;
-                    break;
-                }
-                (false, b'\r') if self.bytes.get(self.pos) == Some(&b'\n') => {}
-                (false, _) => field.push(c),
-            }
-        }
-        if quoted {
-            return Err(format!(
-                "line {start}: quoted field not closed before the end of the file"
-            ));
-        }
-        fields.push(field);
-        // Splitting happened only at ASCII bytes of valid UTF-8, so each field is valid UTF-8.
-        Ok(fields
-            .into_iter()
-            .map(|f| String::from_utf8_lossy(&f).into_owned())
-            .collect())
-    }
-}
-
-impl Iterator for Records<'_> {
-    type Item = Result<(usize, Vec<String>), String>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.pos >= self.bytes.len() {
-                return None;
-            }
-            let line = self.line;
-            match self.record() {
-                Ok(fields) if fields.len() == 1 && fields[0].trim().is_empty() => continue,
-                Ok(fields) => return Some(Ok((line, fields))),
-                Err(message) => {
-                    self.pos = self.bytes.len();
-                    return Some(Err(message));
-                }
-            }
-        }
-    }
 }

@@ -4,13 +4,13 @@
 //! ones SageMaker itself adds (`sagemaker_*`, and `_*` from automatic model tuning), so a typo never
 //! silently trains a default model.
 
-use forest::{Contamination, DetectorParams, ForestParams, KMeansParams, MaxSamples};
+use forest::{DetectorParams, ForestParams, KMeansParams};
 use serde_json::{Map, Value};
 
 use super::TrainError;
 
 /// Every key this job understands, for error messages.
-pub const KEYS: &[&str] = &[
+pub(super) const KEYS: &[&str] = &[
     "detector",
     "trees",
     "n_estimators",
@@ -71,23 +71,6 @@ fn boolean(name: &str, text: &str) -> Result<bool, TrainError> {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
         _ => Err(bad(name, format!("expected true or false, found {text:?}"))),
-    }
-}
-
-/// scikit-learn's rule: an integer is a row count, a number with a point or exponent a fraction.
-fn max_samples(text: &str) -> Result<MaxSamples, TrainError> {
-    if text.eq_ignore_ascii_case("auto") {
-        Ok(MaxSamples::Auto)
-    } else if let Ok(n) = text.parse::<usize>() {
-        Ok(MaxSamples::Count(n))
-    } else {
-        let f = fraction("max_samples", text).map_err(|_| {
-            bad(
-                "max_samples",
-                format!("expected auto, a row count or a fraction in (0, 1], found {text:?}"),
-            )
-        })?;
-        Ok(MaxSamples::Fraction(f))
     }
 }
 
@@ -154,14 +137,10 @@ pub fn parse_hyperparameters(map: &Map<String, Value>) -> Result<Hyperparameters
                 p.n_trees = integer("trees", t)?;
             }
             if let Some(m) = get("max_samples") {
-                p.max_samples = max_samples(m)?;
+                p.max_samples = m.parse().map_err(|e| bad("max_samples", e))?;
             }
             if let Some(c) = get("contamination") {
-                p.contamination = if c.eq_ignore_ascii_case("auto") {
-                    Contamination::Auto
-                } else {
-                    Contamination::Fraction(fraction("contamination", c)?)
-                };
+                p.contamination = c.parse().map_err(|e| bad("contamination", e))?;
             }
             if let Some(b) = get("bootstrap") {
                 p.bootstrap = boolean("bootstrap", b)?;

@@ -2,7 +2,6 @@ use std::path::Path;
 
 use forest::{Contamination, DetectorParams, MaxSamples};
 
-use super::csv_input::Records;
 use super::*;
 
 /// A SageMaker layout under a temporary root.
@@ -157,7 +156,7 @@ fn failures_land_in_the_failure_file() {
     );
     let reason = failure_of(&l);
     assert!(
-        reason.contains("b.csv: row 2 (line 4), column b: expected a number, found \"x\""),
+        reason.contains("b.csv: row 2 (line 4), column \"b\": expected a number, found \"x\""),
         "{reason}"
     );
 
@@ -185,36 +184,4 @@ fn failures_land_in_the_failure_file() {
     assert!(failure_of(&l).contains("n_trees"));
     write(&l.hyperparameters, "[1, 2]");
     assert!(failure_of(&l).contains("expected a JSON object of strings"));
-}
-
-#[test]
-fn records_follow_rfc_4180() {
-    let text = "x,\"y, with comma\",\"say \"\"hi\"\"\"\r\n\r\n\"multi\nline\",2,3\n  \n4,5,6";
-    let records: Vec<_> = Records::new(text).collect::<Result<_, _>>().unwrap();
-    let fields: Vec<Vec<&str>> = records
-        .iter()
-        .map(|(_, f)| f.iter().map(String::as_str).collect())
-        .collect();
-    assert_eq!(
-        fields,
-        [
-            vec!["x", "y, with comma", "say \"hi\""],
-            vec!["multi\nline", "2", "3"],
-            vec!["4", "5", "6"]
-        ]
-    );
-    let lines: Vec<usize> = records.iter().map(|(l, _)| *l).collect();
-    assert_eq!(lines, [1, 3, 6]);
-
-    let err = Records::new("a,b\n1,\"open\n")
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_err();
-    assert_eq!(
-        err,
-        "line 2: quoted field not closed before the end of the file"
-    );
-    let err = Records::new("\"a\"b,c\n")
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_err();
-    assert_eq!(err, "line 1: unexpected character after a closing quote");
 }

@@ -39,10 +39,11 @@ import sys
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_bench  # noqa: E402
+from lambda_runtime_api import JsonHandler  # noqa: E402
 
 POISON = "-7777.125"
 ALL = ["storm", "throttle", "timeout", "poison", "reshard", "kill9", "all", "lambda-timeout", "lambda-all"]
@@ -140,21 +141,7 @@ class Lambda:
     def handler(self):
         emu = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, body, headers=()):
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(JsonHandler):
             def do_GET(self):
                 with emu.cond:
                     while emu.pending is None:

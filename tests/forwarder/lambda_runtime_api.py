@@ -18,7 +18,9 @@ SERVED = threading.Event()
 PREFIX = "/2018-06-01/runtime"
 
 
-class Handler(BaseHTTPRequestHandler):
+class JsonHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no access log, and JSON replies (also the fault matrix's emulator's)."""
+
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
@@ -33,6 +35,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+
+class Handler(JsonHandler):
     def do_GET(self):
         if self.path != PREFIX + "/invocation/next":
             self.reply(404, b"{}")

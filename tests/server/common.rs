@@ -13,7 +13,7 @@ use isoserve::{AppState, Config, ServeArgs};
 use tower::ServiceExt;
 
 /// Feature names of the test model.
-pub const FEATURES: [&str; 3] = ["temperature", "pressure", "vibration"];
+pub(crate) const FEATURES: [&str; 3] = ["temperature", "pressure", "vibration"];
 
 #[derive(Parser)]
 struct Flags {
@@ -22,13 +22,13 @@ struct Flags {
 }
 
 /// A config from serve flags (environment fallbacks are not set in the test process).
-pub fn config(flags: &[&str]) -> Config {
+pub(crate) fn config(flags: &[&str]) -> Config {
     let argv = std::iter::once("isoserve").chain(flags.iter().copied());
     Config::from_args(Flags::parse_from(argv).args).expect("valid test config")
 }
 
 /// Deterministic pseudo-random values in [-1, 1) (a fixed LCG: no dependency, same on every run).
-pub fn noise(n: usize, seed: u64) -> Vec<f64> {
+pub(crate) fn noise(n: usize, seed: u64) -> Vec<f64> {
     let mut state = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
@@ -43,7 +43,7 @@ pub fn noise(n: usize, seed: u64) -> Vec<f64> {
 }
 
 /// A 3-feature isolation forest fitted on a tight cluster around (20, 1, 0.5).
-pub fn model() -> &'static Model {
+pub(crate) fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| {
         let rows = 300;
@@ -65,22 +65,22 @@ pub fn model() -> &'static Model {
 }
 
 /// A fresh copy of the test model (through the model file format, as the server loads it).
-pub fn model_copy() -> Model {
+pub(crate) fn model_copy() -> Model {
     Model::from_bytes(&model().to_bytes()).expect("model round-trips")
 }
 
 /// The router over the test model, with extra serve flags.
-pub fn app_with(flags: &[&str]) -> Router {
+pub(crate) fn app_with(flags: &[&str]) -> Router {
     isoserve::app(AppState::with_model(config(flags), model_copy()))
 }
 
 /// The router over the test model with default settings.
-pub fn app() -> Router {
+pub(crate) fn app() -> Router {
     app_with(&[])
 }
 
 /// The scores the library gives for `rows`.
-pub fn library_scores(model: &Model, rows: &[Vec<f64>]) -> Vec<f64> {
+pub(crate) fn library_scores(model: &Model, rows: &[Vec<f64>]) -> Vec<f64> {
     let flat: Vec<f64> = rows.iter().flatten().copied().collect();
     let view =
         forest::ndarray::ArrayView2::from_shape((rows.len(), model.n_features()), &flat).unwrap();
@@ -88,7 +88,7 @@ pub fn library_scores(model: &Model, rows: &[Vec<f64>]) -> Vec<f64> {
 }
 
 /// Some rows: mostly near the cluster, the last one far away.
-pub fn sample_rows() -> Vec<Vec<f64>> {
+pub(crate) fn sample_rows() -> Vec<Vec<f64>> {
     let v = noise(12, 11);
     vec![
         vec![20.0 + v[0], 1.0 + v[1], 0.5 + v[2]],
@@ -99,7 +99,7 @@ pub fn sample_rows() -> Vec<Vec<f64>> {
 }
 
 /// A POST /invocations request.
-pub fn post(
+pub(crate) fn post(
     content_type: Option<&str>,
     accept: Option<&str>,
     body: impl Into<Body>,
@@ -108,7 +108,7 @@ pub fn post(
 }
 
 /// A POST /invocations request with custom attributes.
-pub fn post_with(
+pub(crate) fn post_with(
     content_type: Option<&str>,
     accept: Option<&str>,
     attributes: Option<&str>,
@@ -128,13 +128,13 @@ pub fn post_with(
 }
 
 /// A GET request.
-pub fn get(path: &str) -> Request<Body> {
+pub(crate) fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
 
 /// A collected response.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// Status code.
     pub status: StatusCode,
     /// Headers.
@@ -145,18 +145,18 @@ pub struct Reply {
 
 impl Reply {
     /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The body as text.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap()
     }
 
     /// The Content-Type header.
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.headers
             .get(header::CONTENT_TYPE)
             .expect("Content-Type set")
@@ -165,7 +165,7 @@ impl Reply {
     }
 
     /// Asserts the status and that Content-Type and a correct Content-Length are present.
-    pub fn expect(self, status: StatusCode) -> Reply {
+    pub(crate) fn expect(self, status: StatusCode) -> Reply {
         assert_eq!(
             self.status,
             status,
@@ -187,7 +187,7 @@ impl Reply {
     }
 
     /// Asserts a uniform JSON error with the given status and code; returns the message.
-    pub fn expect_error(self, status: StatusCode, code: &str) -> String {
+    pub(crate) fn expect_error(self, status: StatusCode, code: &str) -> String {
         let reply = self.expect(status);
         assert!(reply.content_type().starts_with("application/json"));
         let json = reply.json();
@@ -197,7 +197,7 @@ impl Reply {
 }
 
 /// Sends one request through the router.
-pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -210,7 +210,7 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
 }
 
 /// The scores of a native JSON answer.
-pub fn native_scores(json: &serde_json::Value) -> Vec<(f64, bool)> {
+pub(crate) fn native_scores(json: &serde_json::Value) -> Vec<(f64, bool)> {
     json["predictions"]
         .as_array()
         .expect("predictions array")
@@ -225,14 +225,14 @@ pub fn native_scores(json: &serde_json::Value) -> Vec<(f64, bool)> {
 }
 
 /// `rows` as CSV text.
-pub fn csv(rows: &[Vec<f64>]) -> String {
+pub(crate) fn csv(rows: &[Vec<f64>]) -> String {
     rows.iter()
         .map(|r| r.iter().map(f64::to_string).collect::<Vec<_>>().join(",") + "\n")
         .collect()
 }
 
 /// `rows` as JSON records keyed by `names`.
-pub fn records(names: &[String], rows: &[Vec<f64>]) -> serde_json::Value {
+pub(crate) fn records(names: &[String], rows: &[Vec<f64>]) -> serde_json::Value {
     rows.iter()
         .map(|r| {
             names
@@ -245,12 +245,12 @@ pub fn records(names: &[String], rows: &[Vec<f64>]) -> serde_json::Value {
 }
 
 /// The repository's default model file.
-pub fn default_model_path() -> PathBuf {
+pub(crate) fn default_model_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/default.isof")
 }
 
 /// Expected native predictions for `rows` under the test model.
-pub fn expected(rows: &[Vec<f64>]) -> Vec<(f64, bool)> {
+pub(crate) fn expected(rows: &[Vec<f64>]) -> Vec<(f64, bool)> {
     library_scores(model(), rows)
         .into_iter()
         .map(|s| (s, model().is_anomaly(s)))
@@ -258,7 +258,7 @@ pub fn expected(rows: &[Vec<f64>]) -> Vec<(f64, bool)> {
 }
 
 /// An npy body as `np.save` writes it (version 1.0, C order), `<f8` or `<f4`.
-pub fn npy(descr: &str, shape: &str, values: &[f64]) -> Vec<u8> {
+pub(crate) fn npy(descr: &str, shape: &str, values: &[f64]) -> Vec<u8> {
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
     while (10 + header.len() + 1) % 64 != 0 {
@@ -281,4 +281,4 @@ pub fn npy(descr: &str, shape: &str, values: &[f64]) -> Vec<u8> {
 /// Taken by the tests that load the machine or time answers over a socket, so that none of them
 /// runs while another does: the harness runs tests two at a time, and a load test next to a timed
 /// one would measure the neighbour, not the server.
-pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -12,14 +12,14 @@ use tokio::net::TcpStream;
 use crate::common::*;
 
 /// An in-process server on 127.0.0.1 with its own runtime; stops when dropped.
-pub struct Running {
+pub(crate) struct Running {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
-    pub fn start(flags: &[&str]) -> Running {
+    pub(crate) fn start(flags: &[&str]) -> Running {
         let state = AppState::with_model(config(flags), model_copy());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -60,14 +60,14 @@ impl Drop for Running {
 }
 
 /// One response read off a keep-alive connection: status, head and body (by Content-Length).
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub head: String,
     pub body: Vec<u8>,
 }
 
 impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
             k.eq_ignore_ascii_case(name).then(|| v.trim())
@@ -76,7 +76,7 @@ impl Answer {
 }
 
 /// Reads exactly one response; `None` if the server closed the connection first.
-pub async fn read_answer<R: AsyncRead + Unpin>(stream: &mut R) -> Option<Answer> {
+pub(crate) async fn read_answer<R: AsyncRead + Unpin>(stream: &mut R) -> Option<Answer> {
     let mut raw = Vec::new();
     let mut chunk = [0u8; 4096];
     let split = loop {
@@ -105,7 +105,7 @@ pub async fn read_answer<R: AsyncRead + Unpin>(stream: &mut R) -> Option<Answer>
     Some(answer)
 }
 
-pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+pub(crate) fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: t\r\n");
     for (k, v) in headers {
         raw.push_str(&format!("{k}: {v}\r\n"));
@@ -117,7 +117,7 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) 
 }
 
 /// A fresh connection's `/ping` and a one-row CSV scoring, each timed from connect to answer.
-pub async fn probe(addr: SocketAddr) -> (Duration, Duration) {
+pub(crate) async fn probe(addr: SocketAddr) -> (Duration, Duration) {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
@@ -149,7 +149,7 @@ pub async fn probe(addr: SocketAddr) -> (Duration, Duration) {
 
 /// True once the server has closed `stream` (end of file or reset), reading and discarding
 /// whatever answer came first.
-pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+pub(crate) async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     let mut sink = [0u8; 4096];
     let until = tokio::time::Instant::now() + within;
     loop {

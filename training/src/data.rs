@@ -1,11 +1,15 @@
-//! Reading numeric CSV tables (with a header) and 0/1 label files, with errors that name the row
-//! and column.
+//! Reading numeric CSV tables (with a header; the reader and the column rule are
+//! [`codec::table`]'s, shared with the SageMaker training job) and 0/1 label files, with errors that
+//! name the row and column.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::generate::{ANOMALY_COLUMN, TIMESTAMP_COLUMN};
+pub use codec::table::Columns;
+use codec::table::TableError;
+
+use crate::generate::ANOMALY_COLUMN;
 use crate::progress::Progress;
 
 /// A numeric table read from CSV, row-major.
@@ -67,16 +71,6 @@ impl Table {
     }
 }
 
-/// Which columns to read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Columns {
-    /// Every column except `timestamp` whose first value is a number (or empty, which then fails
-    /// with its row and column).
-    AllNumeric,
-    /// Exactly these, in this order (for a model: its feature names).
-    Named(Vec<String>),
-}
-
 fn open(path: &Path) -> Result<(csv::Reader<File>, Vec<String>)> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.into(),
@@ -128,85 +122,49 @@ fn missing(path: &Path, name: &str, header: &[String]) -> Error {
     }
 }
 
-fn parse_number(path: &Path, row: u64, column: &str, text: &str) -> Result<f64> {
-    text.parse::<f64>().map_err(|_| Error::Value {
-        path: PathBuf::from(path),
-        row,
-        line: row + 1,
-        column: column.into(),
-        expected: "a number",
-        found: text.into(),
-    })
-}
-
-/// Reads the selected numeric columns of a CSV file with a header.
+/// Reads the selected numeric columns of a CSV file with a header, by the rules of
+/// [`codec::table`] (shared with the SageMaker training job).
 pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result<Table> {
-    let (mut reader, header) = open(path)?;
-    let mut records = reader.records();
-    let first = records.next().transpose().map_err(|e| csv_error(path, e))?;
-    let indices: Vec<usize> = match columns {
-        Columns::Named(names) => names
-            .iter()
-            .map(|n| {
-                header
-                    .iter()
-                    .position(|h| h == n)
-                    .ok_or_else(|| missing(path, n, &header))
-            })
-            .collect::<Result<_>>()?,
-        Columns::AllNumeric => (0..header.len())
-            .filter(|&j| header[j] != TIMESTAMP_COLUMN)
-            .filter(|&j| {
-                first
-                    .as_ref()
-                    .is_none_or(|r| r[j].is_empty() || r[j].parse::<f64>().is_ok())
-            })
-            .collect(),
-    };
-    if indices.is_empty() {
-        return Err(Error::Csv {
-            path: path.into(),
-            message: format!(
-                "no numeric columns to read; the header has: {}",
-                header.join(", ")
-            ),
-        });
-    }
-    let names: Vec<String> = indices.iter().map(|&j| header[j].clone()).collect();
-    let skipped = header
-        .iter()
-        .filter(|h| !names.contains(h))
-        .cloned()
-        .collect();
-    let time_index = header
-        .iter()
-        .position(|h| h == TIMESTAMP_COLUMN)
-        .filter(|j| !indices.contains(j));
-    let mut timestamps = time_index.map(|_| Vec::new());
-    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
+    let size = file.metadata().map_or(0, |m| m.len());
     let bar = progress.bytes_bar(size, "reading");
-    let mut values = Vec::new();
-    let mut n_rows = 0u64;
-    for record in first.into_iter().map(Ok).chain(records) {
-        let record = record.map_err(|e| csv_error(path, e))?;
-        n_rows += 1;
-        for (&j, name) in indices.iter().zip(&names) {
-            values.push(parse_number(path, n_rows, name, &record[j])?);
-        }
-        if let (Some(j), Some(times)) = (time_index, timestamps.as_mut()) {
-            times.push(record[j].to_owned());
-        }
-        if n_rows.is_multiple_of(8192) {
-            bar.set_position(record.position().map_or(0, |p| p.byte()));
-        }
-    }
+    let read = codec::table::read_table(std::io::BufReader::new(file), columns, |byte| {
+        bar.set_position(byte)
+    });
     bar.finish_and_clear();
+    let t = read.map_err(|e| match e {
+        TableError::Value {
+            row,
+            line,
+            column,
+            found,
+        } => Error::Value {
+            path: path.into(),
+            row,
+            line,
+            column,
+            expected: "a number",
+            found,
+        },
+        TableError::MissingColumn { name, available } => Error::MissingColumn {
+            path: path.into(),
+            name,
+            available,
+        },
+        other => Error::Csv {
+            path: path.into(),
+            message: other.to_string(),
+        },
+    })?;
     Ok(Table {
-        names,
-        values,
-        n_rows: n_rows as usize,
-        skipped,
-        timestamps,
+        names: t.names,
+        values: t.values,
+        n_rows: t.n_rows,
+        skipped: t.skipped,
+        timestamps: t.timestamps,
     })
 }
 
@@ -300,7 +258,7 @@ mod tests {
     fn default_selection_skips_timestamp_and_text_columns() {
         let t = read(
             "timestamp,a,id,b\n2024-01-01T00:00:00Z,1,x7,2.5\nt,3,y,-4e2\n",
-            &Columns::AllNumeric,
+            &Columns::Features,
         )
         .unwrap();
         assert_eq!(t.names, ["a", "b"]);
@@ -327,7 +285,7 @@ mod tests {
     #[test]
     fn non_finite_values_are_named_for_training() {
         let f = file("a,b\n1,2\n3,inf\n");
-        let t = read_table(f.path(), &Columns::AllNumeric, &Progress::hidden()).unwrap();
+        let t = read_table(f.path(), &Columns::Features, &Progress::hidden()).unwrap();
         let e = t.check_finite(f.path()).unwrap_err().to_string();
         assert!(
             e.contains(
@@ -336,7 +294,7 @@ mod tests {
             "{e}"
         );
         assert!(
-            read("a\n1\n", &Columns::AllNumeric)
+            read("a\n1\n", &Columns::Features)
                 .unwrap()
                 .check_finite(f.path())
                 .is_ok()
@@ -353,21 +311,21 @@ mod tests {
 
     #[test]
     fn non_numeric_value_names_row_line_and_column() {
-        let e = read("a,b\n1,2\n3,oops\n", &Columns::AllNumeric)
+        let e = read("a,b\n1,2\n3,oops\n", &Columns::Features)
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("row 2 (line 3), column \"b\": expected a number, found \"oops\""),
             "{e}"
         );
-        let e = read("a,b\n1,\n3,4\n", &Columns::AllNumeric)
+        let e = read("a,b\n1,\n3,4\n", &Columns::Features)
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("row 1 (line 2), column \"b\": expected a number, found \"\""),
             "{e}"
         );
-        let e = read("a,b\n1,2\n3,\n", &Columns::AllNumeric)
+        let e = read("a,b\n1,2\n3,\n", &Columns::Features)
             .unwrap_err()
             .to_string();
         assert!(e.contains("row 2 (line 3), column \"b\""), "{e}");
@@ -375,7 +333,7 @@ mod tests {
 
     #[test]
     fn ragged_row_is_reported_with_its_row() {
-        let e = read("a,b\n1,2\n3\n", &Columns::AllNumeric)
+        let e = read("a,b\n1,2\n3\n", &Columns::Features)
             .unwrap_err()
             .to_string();
         assert!(
@@ -387,15 +345,15 @@ mod tests {
     #[test]
     fn empty_file_and_text_only_file_are_errors() {
         assert!(
-            read("", &Columns::AllNumeric)
+            read("", &Columns::Features)
                 .unwrap_err()
                 .to_string()
                 .contains("header")
         );
-        let e = read("name\nx\n", &Columns::AllNumeric)
+        let e = read("name\nx\n", &Columns::Features)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("no numeric columns"), "{e}");
+        assert!(e.contains("no numeric feature columns"), "{e}");
     }
 
     #[test]

@@ -19,8 +19,8 @@ use rand_distr::{Distribution, Normal, Uniform};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// Name of the optional time column, also the column `train` skips by default.
-pub const TIMESTAMP_COLUMN: &str = "timestamp";
+/// Name of the optional time column, also a column `train` skips by default.
+pub use codec::table::TIMESTAMP_COLUMN;
 /// Name of the row-level label column (1 when any feature of the row is anomalous).
 pub const ANOMALY_COLUMN: &str = "anomaly";
 /// Start of the time column when none is given.

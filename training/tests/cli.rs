@@ -6,11 +6,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-fn trainer() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainer"));
-    cmd.arg("--quiet");
-    cmd
-}
+mod common;
+
+use common::{json, trainer};
 
 struct Work {
     dir: tempfile::TempDir,
@@ -62,10 +60,6 @@ impl Work {
         std::fs::write(&path, text).unwrap();
         path
     }
-}
-
-fn json(out: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(out).expect("valid JSON on stdout")
 }
 
 /// A model file's metadata as `trainer inspect --json` prints it.

@@ -3,17 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use forest::ndarray::Array2;
 use forest::{DetectorParams, ForestParams, KMeansParams, Model, TrendSpec};
 use predicates::str::contains;
 use trainer::generate::{GenerateParams, Trend, generate};
 
-fn trainer() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainer"));
-    cmd.arg("--quiet");
-    cmd
-}
+mod common;
+
+use common::{stdout_json, trainer};
 
 fn generate_files(dir: &Path, trend: &str, seed: u64) -> (PathBuf, PathBuf) {
     let (data, labels) = (
@@ -36,11 +33,6 @@ fn generate_files(dir: &Path, trend: &str, seed: u64) -> (PathBuf, PathBuf) {
         .assert()
         .success();
     (data, labels)
-}
-
-fn stdout_json(cmd: &mut Command) -> serde_json::Value {
-    let out = cmd.assert().success();
-    serde_json::from_slice(&out.get_output().stdout).expect("JSON on stdout")
 }
 
 #[test]

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use serde::de;
 
-use super::json_error;
 use crate::error::{DecodeError, Location};
 use crate::rows::RowsBuilder;
 
@@ -121,5 +120,15 @@ impl<'a> Ctx<'a> {
         let start = self.out.values.len();
         self.out.push_nan_row();
         Ok((n, start))
+    }
+}
+
+/// A syntax error from serde_json, with its line and column; `line` is the
+/// JSON Lines line, if any.
+pub(crate) fn json_error(err: &serde_json::Error, line: Option<usize>) -> DecodeError {
+    let prefix = line.map_or_else(String::new, |l| format!("line {l}: "));
+    DecodeError::Json {
+        prefix,
+        message: err.to_string(),
     }
 }

@@ -32,7 +32,7 @@ use crate::limits::Limits;
 use crate::rows::{Rows, RowsBuilder};
 
 use body::{BodySeed, LineSeed};
-use ctx::Ctx;
+use ctx::{Ctx, json_error};
 
 /// Decodes an `application/json` body into rows in the model's column order.
 ///
@@ -141,16 +141,6 @@ pub fn decode_json_both_paths(
 
 fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
-}
-
-/// A syntax error from serde_json, with its line and column; `line` is the
-/// JSON Lines line, if any.
-pub(crate) fn json_error(err: &serde_json::Error, line: Option<usize>) -> DecodeError {
-    let prefix = line.map_or_else(String::new, |l| format!("line {l}: "));
-    DecodeError::Json {
-        prefix,
-        message: err.to_string(),
-    }
 }
 
 #[cfg(test)]

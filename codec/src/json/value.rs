@@ -67,3 +67,31 @@ pub(crate) fn describe(v: &Val) -> String {
         Val::Wrong(w) => w.clone(),
     }
 }
+
+/// Implements the scalar `visit_*` methods of a visitor that only accepts
+/// containers, by calling its `reject(found)`.
+macro_rules! reject_scalars {
+    () => {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(self.reject("a number".into()))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(self.reject("a number".into()))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(self.reject("a number".into()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Err(self.reject("null".into()))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            let found = describe(&ValueVisitor.visit_bool::<E>(v)?);
+            Err(self.reject(found))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let found = describe(&ValueVisitor.visit_str::<E>(v)?);
+            Err(self.reject(found))
+        }
+    };
+}
+pub(crate) use reject_scalars;

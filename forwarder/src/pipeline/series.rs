@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
-use crate::context::{Line, Position};
+use crate::pipeline::history::{Line, Position};
 
 /// One key's rows of the batch, in stream order.
 struct Series<'a> {

@@ -1,17 +1,12 @@
 use std::sync::atomic::Ordering;
 
 use super::*;
+use crate::fakes::{FakeEndpoint, forwarder, record, stored_rows};
 use crate::sinks::MemorySinks;
-use crate::testing::{FakeEndpoint, forwarder, stored_rows};
 
+/// Record `i`, keyed by its index.
 fn rec(i: usize, data: &[u8]) -> Record {
-    Record {
-        shard_id: "shardId-000000000000".into(),
-        sequence_number: format!("{:056}", 1000 + i),
-        partition_key: i.to_string(),
-        data: data.to_vec(),
-        arrival: None,
-    }
+    record(i, &i.to_string(), data)
 }
 
 #[tokio::test]
@@ -124,7 +119,7 @@ async fn undecodable_records_are_dead_lettered_and_skipped() {
 async fn requests_respect_the_row_budget() {
     let records: Vec<Record> = (0..25).map(|i| rec(i, b"0.1,1,1\n0.2,1,1")).collect();
     let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
-    fwd.settings_mut().budget = crate::batch::Budget::new(7, 1 << 20);
+    fwd.settings_mut().budget = crate::pipeline::pack::Budget::new(7, 1 << 20);
     fwd.settings_mut().concurrency = 3;
     let out = fwd.process(&records, None).await;
     assert_eq!(out.done, 25);
@@ -198,7 +193,7 @@ async fn an_outage_stops_at_the_first_unprocessed_record() {
         })
         .collect();
     let mut fwd = forwarder(endpoint, MemorySinks::default());
-    fwd.settings_mut().budget = crate::batch::Budget::new(3, 1 << 20);
+    fwd.settings_mut().budget = crate::pipeline::pack::Budget::new(3, 1 << 20);
     fwd.settings_mut().concurrency = 4;
     let out = fwd.process(&records, None).await;
     // Requests hold records 0-2, 3-5, 6-8, 9-11; the third never succeeds.

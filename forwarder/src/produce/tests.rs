@@ -86,7 +86,7 @@ fn entries(n: usize) -> Vec<Entry> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rejected_entries_are_sent_again() {
     let flaky = Flaky {
         reject_once: RefCell::new(vec!["1".into(), "3".into(), "3".into()]),
@@ -111,7 +111,7 @@ async fn rejected_entries_are_sent_again() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_are_bounded() {
     let flaky = Flaky {
         reject_once: RefCell::new(vec!["0".into(); 10]),
@@ -129,9 +129,56 @@ async fn retries_are_bounded() {
     assert_eq!(stats.calls, 3);
 }
 
-#[test]
-fn rate_to_interval() {
-    assert_eq!(interval(1.0), Some(Duration::from_secs(1)));
-    assert_eq!(interval(4.0), Some(Duration::from_millis(250)));
-    assert_eq!(interval(0.0), None);
+fn config(batch_size: usize, pause: Option<Duration>) -> Plan {
+    Plan {
+        batch_size,
+        pause,
+        partition_key: PartitionKey::Row,
+        format: Format::Csv,
+        limit: None,
+        looping: false,
+        aggregate: 1,
+        retry: RetryPolicy::default(),
+    }
+}
+
+fn recorder() -> Flaky {
+    Flaky {
+        reject_once: RefCell::new(vec![]),
+        seen: RefCell::new(vec![]),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_writes_every_row_once_in_batches_at_the_rate() {
+    let source = Source::parse("f.csv", b"a,b\n1,2\n3,4\n5,6\n", None).unwrap();
+    let put = recorder();
+    let mut progress = vec![];
+    let config = config(2, Some(Duration::from_secs(1)));
+    let summary = run(&config, &source, &put, |n| progress.push(n))
+        .await
+        .unwrap();
+    assert_eq!(put.seen.borrow().clone(), vec![vec!["0", "1"], vec!["2"]]);
+    assert_eq!(progress, [2, 3]);
+    assert_eq!(
+        (summary.rows, summary.records, summary.stats.calls),
+        (3, 3, 2)
+    );
+    // The second batch waited one pause (virtual time).
+    assert_eq!(summary.elapsed, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_looping_run_stops_at_its_limit_and_aggregates_rows() {
+    let source = Source::parse("f.csv", b"a,b\n1,2\n3,4\n5,6\n", None).unwrap();
+    let put = recorder();
+    let mut config = config(10, None);
+    config.looping = true;
+    config.limit = Some(5);
+    config.aggregate = 2;
+    let summary = run(&config, &source, &put, |_| {}).await.unwrap();
+    // Rows 0-1 in one KPL record, row 2 alone (the file ends), then rows 0-1 again.
+    assert_eq!(put.seen.borrow().clone(), vec![vec!["0", "2", "0"]]);
+    assert_eq!((summary.rows, summary.records), (5, 3));
+    assert_eq!(total_rows(&config, &source), Some(5));
 }

@@ -106,10 +106,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
     /// Rows per tree: `auto` (min(256, n)), a count, or a fraction in (0, 1] such as 0.5.
-    #[arg(long, default_value = "auto", value_parser = parse_max_samples)]
+    #[arg(long, default_value = "auto")]
     pub max_samples: MaxSamples,
     /// Share of anomalies assumed: `auto` (threshold 0.5; k-means: 0.05) or a fraction in (0, 0.5].
-    #[arg(long, default_value = "auto", value_parser = parse_contamination)]
+    #[arg(long, default_value = "auto")]
     pub contamination: Contamination,
     /// Draw each tree's rows with replacement.
     #[arg(long)]
@@ -195,33 +195,6 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
-fn parse_max_samples(text: &str) -> Result<MaxSamples, String> {
-    if text == "auto" {
-        return Ok(MaxSamples::Auto);
-    }
-    if let Ok(n) = text.parse::<usize>() {
-        return Ok(MaxSamples::Count(n));
-    }
-    match text.parse::<f64>() {
-        Ok(f) if f > 0.0 && f <= 1.0 => Ok(MaxSamples::Fraction(f)),
-        _ => Err(format!(
-            "expected `auto`, a row count, or a fraction in (0, 1], found {text:?}"
-        )),
-    }
-}
-
-fn parse_contamination(text: &str) -> Result<Contamination, String> {
-    if text == "auto" {
-        return Ok(Contamination::Auto);
-    }
-    match text.parse::<f64>() {
-        Ok(f) if f > 0.0 && f <= 0.5 => Ok(Contamination::Fraction(f)),
-        _ => Err(format!(
-            "expected `auto` or a fraction in (0, 0.5], found {text:?}"
-        )),
-    }
-}
-
 impl TrainArgs {
     /// The trend transform these flags describe, if any; an out-of-range window is an error.
     pub fn trend_spec(&self) -> Result<Option<TrendSpec>, forest::Error> {
@@ -261,20 +234,6 @@ impl TrainArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn max_samples_and_contamination_parse_every_form() {
-        assert_eq!(parse_max_samples("auto"), Ok(MaxSamples::Auto));
-        assert_eq!(parse_max_samples("128"), Ok(MaxSamples::Count(128)));
-        assert_eq!(parse_max_samples("0.5"), Ok(MaxSamples::Fraction(0.5)));
-        assert!(parse_max_samples("1.5").is_err() && parse_max_samples("many").is_err());
-        assert_eq!(parse_contamination("auto"), Ok(Contamination::Auto));
-        assert_eq!(
-            parse_contamination("0.05"),
-            Ok(Contamination::Fraction(0.05))
-        );
-        assert!(parse_contamination("0.6").is_err() && parse_contamination("0").is_err());
-    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -58,10 +58,7 @@ fn run_generate(a: GenerateArgs, progress: &Progress) -> anyhow::Result<()> {
 }
 
 fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
-    let columns = a
-        .columns
-        .clone()
-        .map_or(Columns::AllNumeric, Columns::Named);
+    let columns = a.columns.clone().map_or(Columns::Features, Columns::Named);
     let table = read_table(&a.data, &columns, progress)?;
     table.check_finite(&a.data)?;
     let validation = match (&a.threshold_from, &a.labels) {

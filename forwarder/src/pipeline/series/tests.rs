@@ -1,19 +1,8 @@
 use std::sync::atomic::Ordering;
 
 use super::*;
+use crate::fakes::{FakeEndpoint, forwarder, record as rec, residuals, stored_rows};
 use crate::sinks::MemorySinks;
-use crate::testing::{FakeEndpoint, forwarder, residuals, stored_rows};
-
-/// Record `i` of the stream (sequence numbers grow with `i`) with partition key `key`.
-fn rec(i: usize, key: &str, data: &[u8]) -> Record {
-    Record {
-        shard_id: "shardId-000000000000".into(),
-        sequence_number: format!("{}", 49_000_000 + i),
-        partition_key: key.into(),
-        data: data.to_vec(),
-        arrival: None,
-    }
-}
 
 fn row(v: f64) -> Vec<u8> {
     format!("{v},1,1").into_bytes()
@@ -128,7 +117,7 @@ async fn context_counts_toward_the_row_budget() {
         .map(|(i, v)| rec(i, "k", &row(*v)))
         .collect();
     let mut fwd = trend_forwarder(2, FakeEndpoint::default());
-    fwd.settings_mut().budget = crate::batch::Budget::new(4, 1 << 20);
+    fwd.settings_mut().budget = crate::pipeline::pack::Budget::new(4, 1 << 20);
     fwd.process(&records, None).await;
     let shape: Vec<(Option<usize>, usize)> =
         requests(&fwd).iter().map(|(k, v)| (*k, v.len())).collect();
@@ -140,7 +129,7 @@ async fn context_counts_toward_the_row_budget() {
 #[test]
 fn fit_keeps_context_first_within_the_byte_budget() {
     let h: Vec<&[u8]> = vec![b"1111\n", b"2222\n", b"3333\n"];
-    let budget = |rows, bytes| crate::batch::Budget::new(rows, bytes);
+    let budget = |rows, bytes| crate::pipeline::pack::Budget::new(rows, bytes);
     // Room for everything: all 3 context rows and both new rows.
     assert_eq!(fit(budget(10, 100), 3, &h, [5, 5]), (3, 2));
     // The window limits the context.
@@ -169,7 +158,7 @@ async fn a_failed_request_does_not_advance_the_context() {
         ..FakeEndpoint::default()
     };
     let mut fwd = trend_forwarder(2, endpoint);
-    fwd.settings_mut().budget = crate::batch::Budget::new(3, 1 << 20);
+    fwd.settings_mut().budget = crate::pipeline::pack::Budget::new(3, 1 << 20);
     let out = fwd.process(&records, None).await;
     assert_eq!(
         out.done, 7,

@@ -9,11 +9,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::invoke::Endpoint;
+pub mod checkpoint;
+pub mod shard;
+
+use crate::config::StandaloneConfig;
+use crate::endpoint::Endpoint;
 use crate::pipeline::Forwarder;
-use crate::shard::{ReaderOptions, ShardEnd, ShardReader};
 use crate::sinks::Sinks;
+use checkpoint::{CheckpointError, CheckpointStore};
+use shard::{ReaderOptions, ShardEnd, ShardReader};
 
 /// A shard as ListShards describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +78,32 @@ pub async fn list_shards(
             _ => return Ok(shards),
         }
     }
+}
+
+/// The standalone forwarder as its binary runs it: builds the AWS clients and the forwarder from
+/// `config`, opens the checkpoint file and reads every shard until `shutdown` turns `true`.
+pub async fn start(
+    config: StandaloneConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), CheckpointError> {
+    let sdk = config.core.aws.sdk_config().await;
+    let kinesis = config.core.aws.kinesis(&sdk);
+    let forwarder = Arc::new(config.core.build().await);
+    let stream = config.core.settings.stream.clone();
+    let store = Arc::new(CheckpointStore::open(&config.checkpoint_file, &stream)?);
+    tracing::info!(%stream, checkpoint = %config.checkpoint_file.display(), "forwarder started");
+    run(
+        kinesis,
+        stream,
+        forwarder,
+        store,
+        config.reader,
+        config.discovery_interval,
+        shutdown,
+    )
+    .await?;
+    tracing::info!("forwarder stopped; checkpoints written");
+    Ok(())
 }
 
 /// Runs shard readers for `stream` until `shutdown` turns `true`, then waits for every reader to

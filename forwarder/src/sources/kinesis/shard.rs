@@ -10,12 +10,12 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::checkpoint::CheckpointStore;
-use crate::invoke::Endpoint;
+use crate::endpoint::Endpoint;
+use crate::endpoint::retry::RetryPolicy;
 use crate::pipeline::Forwarder;
 use crate::record::Record;
-use crate::retry::RetryPolicy;
 use crate::sinks::Sinks;
+use crate::sources::kinesis::checkpoint::CheckpointStore;
 
 /// Where a shard without a checkpoint starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -89,7 +89,9 @@ pub struct ShardReader<E, S> {
 impl<E: Endpoint, S: Sinks> ShardReader<E, S> {
     /// Runs until the shard is drained or shutdown is requested. Transient errors are retried
     /// with backoff forever: a reader never gives up on its shard.
-    pub async fn run(mut self) -> Result<ShardEnd, crate::checkpoint::CheckpointError> {
+    pub async fn run(
+        mut self,
+    ) -> Result<ShardEnd, crate::sources::kinesis::checkpoint::CheckpointError> {
         let mut failures = 0u32;
         let mut iterator: Option<String> = None;
         let mut last_call = Instant::now() - self.options.min_interval;

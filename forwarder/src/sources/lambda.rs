@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
-use crate::invoke::Endpoint;
+use crate::config::LambdaConfig;
+use crate::endpoint::Endpoint;
 use crate::pipeline::Forwarder;
 use crate::record::Record;
 use crate::sinks::Sinks;
@@ -40,10 +41,6 @@ pub fn records(event: &KinesisEvent) -> Vec<Record> {
         })
         .collect()
 }
-
-/// Default of `DEADLINE_MARGIN_MS`: time kept after the last endpoint call for routing the
-/// results (SNS, S3) and answering the Runtime API.
-pub const DEFAULT_DEADLINE_MARGIN_MS: u64 = 2_000;
 
 /// When to stop calling the endpoint: `margin` before the invocation's deadline (milliseconds
 /// since the epoch, as the Runtime API sends it), or half the time left when less than the margin
@@ -83,13 +80,33 @@ pub async fn handle<E: Endpoint, S: Sinks>(
     response
 }
 
+/// The Lambda function as its binary runs it: builds the forwarder from `config` and serves
+/// invocations from the Runtime API until the sandbox ends.
+pub async fn serve(config: LambdaConfig) -> Result<(), lambda_runtime::Error> {
+    let forwarder = std::sync::Arc::new(config.core.build().await);
+    let margin = config.deadline_margin;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<KinesisEvent>| {
+            let forwarder = forwarder.clone();
+            async move {
+                let deadline = stop_at(event.context.deadline, margin, SystemTime::now());
+                // Boxed: the handler's future nests deep enough to pass the compiler's layout
+                // recursion limit inside the runtime's own futures.
+                let response = Box::pin(handle(&forwarder, &event.payload, Some(deadline))).await;
+                Ok::<_, lambda_runtime::Error>(response)
+            }
+        },
+    ))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fakes::{FakeEndpoint, forwarder};
     use crate::sinks::MemorySinks;
-    use crate::testing::{FakeEndpoint, forwarder};
 
-    const FIXTURE: &str = include_str!("../tests/fixtures/kinesis-event.json");
+    const FIXTURE: &str = include_str!("../../tests/fixtures/kinesis-event.json");
 
     fn event() -> KinesisEvent {
         serde_json::from_str(FIXTURE).unwrap()
@@ -163,7 +180,7 @@ mod tests {
         // Calls succeed for the first request only; then the endpoint keeps answering 503.
         let endpoint = FakeEndpoint::failing_after(1);
         let mut fwd = forwarder(endpoint, MemorySinks::default());
-        fwd.settings_mut().budget = crate::batch::Budget::new(2, 1 << 20);
+        fwd.settings_mut().budget = crate::pipeline::pack::Budget::new(2, 1 << 20);
         let resp = handle(&fwd, &event(), None).await;
         let json = serde_json::to_value(&resp).unwrap();
         // Rows of records 1 and 2 went in the first request; record 3 is undecodable (skipped),
@@ -207,7 +224,7 @@ mod tests {
         // The first request answers at once, every later one takes 60 s: past the deadline.
         let endpoint = FakeEndpoint::slow_after(1, Duration::from_secs(60));
         let mut fwd = forwarder(endpoint, MemorySinks::default());
-        fwd.settings_mut().budget = crate::batch::Budget::new(2, 1 << 20);
+        fwd.settings_mut().budget = crate::pipeline::pack::Budget::new(2, 1 << 20);
         fwd.settings_mut().concurrency = 1;
         let started = tokio::time::Instant::now();
         let deadline = started + Duration::from_secs(5);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// Where a row sits in its shard: the order the forwarder keeps within a partition key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
+pub(super) struct Position {
     /// Shard of the Kinesis record.
     pub shard_id: String,
     /// Sequence number of the Kinesis record (a decimal string).
@@ -25,7 +25,7 @@ impl Position {
     /// Whether `self` comes strictly after `earlier` in the same shard. Rows of different shards
     /// are not comparable (a key moves to a child shard only once its parent is drained), so they
     /// count as later.
-    pub fn follows(&self, earlier: &Position) -> bool {
+    pub(super) fn follows(&self, earlier: &Position) -> bool {
         if self.shard_id != earlier.shard_id {
             return true;
         }
@@ -37,7 +37,7 @@ impl Position {
 }
 
 /// One CSV line (newline included), shared between the store and the requests built from it.
-pub type Line = Arc<[u8]>;
+pub(super) type Line = Arc<[u8]>;
 
 #[derive(Debug)]
 struct Entry {
@@ -48,33 +48,35 @@ struct Entry {
 
 /// The last rows scored per partition key, with least-recently-used eviction.
 #[derive(Debug, Default)]
-pub struct ContextStore {
+pub(super) struct HistoryStore {
     keys: HashMap<String, Entry>,
     /// Use order: tick -> key; the smallest tick is the least recently used key.
     order: BTreeMap<u64, String>,
     tick: u64,
 }
 
-impl ContextStore {
+impl HistoryStore {
     /// An empty store.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self::default()
     }
 
     /// Keys held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Whether no key is held.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
     /// The context of `key` for rows starting at `first`: its stored lines, oldest first. A
     /// stored context that does not end before `first` (a replay of rows already scored) is
     /// dropped rather than used: it would put later rows in front of earlier ones.
-    pub fn context(&mut self, key: &str, first: &Position) -> Vec<Line> {
+    pub(super) fn context(&mut self, key: &str, first: &Position) -> Vec<Line> {
         let Some(entry) = self.keys.get(key) else {
             return Vec::new();
         };
@@ -91,7 +93,7 @@ impl ContextStore {
     /// Records that `lines` (oldest first, the last one at `last`) were scored for `key` after its
     /// stored context; keeps the last `window` lines, evicting the least recently used keys
     /// beyond `max_keys`.
-    pub fn commit(
+    pub(super) fn commit(
         &mut self,
         key: &str,
         lines: impl IntoIterator<Item = Line>,
@@ -188,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_key_keeps_its_last_window_rows() {
-        let mut store = ContextStore::new();
+        let mut store = HistoryStore::new();
         assert!(
             store.context("k", &at(1, 0)).is_empty(),
             "a new key has none"
@@ -201,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_replay_of_scored_rows_drops_the_context() {
-        let mut store = ContextStore::new();
+        let mut store = HistoryStore::new();
         store.commit("k", lines(&["1\n", "2\n"]), at(20, 0), 5, 10);
         // Rows at or before the stored end: the context would come from the future.
         assert!(store.context("k", &at(20, 0)).is_empty());
@@ -212,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_key_is_evicted() {
-        let mut store = ContextStore::new();
+        let mut store = HistoryStore::new();
         store.commit("a", lines(&["a\n"]), at(1, 0), 2, 2);
         store.commit("b", lines(&["b\n"]), at(2, 0), 2, 2);
         // Reading "a" makes "b" the least recently used.

@@ -3,6 +3,8 @@
 //! Rows are independent for the model, so a record whose rows do not fit the current request is
 //! split across requests; each row keeps a [`RowRef`] so scores map back to their record.
 
+use std::io::Write;
+
 use thiserror::Error;
 
 /// InvokeEndpoint's hard limit on a real-time request body (6 MiB).
@@ -132,6 +134,21 @@ impl Packer {
     }
 }
 
+/// Appends `row` as one CSV line (`\n`-terminated). Values print in the shortest form that reads
+/// back to the same `f64`; a missing value (NaN) is an empty field, as the server reads it.
+pub fn encode_csv_row(row: &[f64], out: &mut Vec<u8>) {
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !v.is_nan() {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{v}");
+        }
+    }
+    out.push(b'\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +242,19 @@ mod tests {
         let out = p.finish();
         assert!(out.iter().all(|i| i.body.len() <= MAX_INVOKE_BYTES));
         assert_eq!(out.iter().map(|i| i.rows.len()).sum::<usize>(), 40);
+    }
+
+    #[test]
+    fn rows_encode_as_csv_that_the_codec_reads_back() {
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let mut body = Vec::new();
+        encode_csv_row(&[0.1, -2.5e-12, 3.0], &mut body);
+        encode_csv_row(&[1.0 / 3.0, f64::NAN, 1e300], &mut body);
+        let rows = codec::decode_csv(&body, &names, &codec::Limits::default()).unwrap();
+        assert_eq!(rows.n_rows, 2);
+        assert_eq!(&rows.row(0), &[0.1, -2.5e-12, 3.0]);
+        assert_eq!(rows.row(1)[0], 1.0 / 3.0);
+        assert!(rows.row(1)[1].is_nan());
+        assert_eq!(rows.row(1)[2], 1e300);
     }
 }

@@ -8,17 +8,11 @@ use aws_sdk_sagemakerruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
 
-use crate::codecs;
-use crate::retry::InvokeError;
+pub use codec::Prediction;
 
-/// The model's verdict on one row.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Score {
-    /// Anomaly score (higher = more anomalous).
-    pub score: f64,
-    /// Whether the model flags the row.
-    pub anomaly: bool,
-}
+use retry::InvokeError;
+
+pub mod retry;
 
 /// Something that scores a CSV body: the SageMaker endpoint in production, a fake in tests.
 pub trait Endpoint: Send + Sync {
@@ -30,16 +24,11 @@ pub trait Endpoint: Send + Sync {
         body: Vec<u8>,
         n_rows: usize,
         context: Option<usize>,
-    ) -> impl Future<Output = Result<Vec<Score>, InvokeError>> + Send;
-}
-
-/// The `X-Amzn-SageMaker-Custom-Attributes` value that marks the first `k` rows as context.
-pub fn context_attribute(k: usize) -> String {
-    format!("context={k}")
+    ) -> impl Future<Output = Result<Vec<Prediction>, InvokeError>> + Send;
 }
 
 /// InvokeEndpoint through the AWS SDK. Build the client with SDK retries disabled: the forwarder's
-/// own policy ([`crate::retry`]) decides what to retry.
+/// own policy ([`retry`]) decides what to retry.
 #[derive(Debug, Clone)]
 pub struct SageMakerEndpoint {
     client: aws_sdk_sagemakerruntime::Client,
@@ -84,20 +73,26 @@ impl Endpoint for SageMakerEndpoint {
         body: Vec<u8>,
         n_rows: usize,
         context: Option<usize>,
-    ) -> Result<Vec<Score>, InvokeError> {
+    ) -> Result<Vec<Prediction>, InvokeError> {
         let out = self
             .client
             .invoke_endpoint()
             .endpoint_name(&self.name)
             .content_type("text/csv")
             .accept("application/json")
-            .set_custom_attributes(context.map(context_attribute))
+            .set_custom_attributes(context.and_then(|k| {
+                codec::CustomAttributes {
+                    context: k,
+                    ..Default::default()
+                }
+                .header_value()
+            }))
             .body(Blob::new(body))
             .send()
             .await
             .map_err(classify)?;
         let body = out.body().map(|b| b.as_ref()).unwrap_or_default();
-        codecs::decode_scores(body, out.content_type(), n_rows)
+        decode_scores(body, out.content_type(), n_rows)
     }
 }
 
@@ -194,6 +189,23 @@ impl HasStatus for aws_sdk_sagemakerruntime::config::http::HttpResponse {
     }
 }
 
+/// Reads the endpoint's answer; it must hold exactly `n_rows` predictions.
+pub fn decode_scores(
+    body: &[u8],
+    content_type: Option<&str>,
+    n_rows: usize,
+) -> Result<Vec<Prediction>, InvokeError> {
+    let predictions = codec::decode_response(body, content_type.unwrap_or("application/json"))
+        .map_err(|e| InvokeError::BadResponse(e.to_string()))?;
+    if predictions.len() != n_rows {
+        return Err(InvokeError::BadResponse(format!(
+            "sent {n_rows} rows, got {} predictions",
+            predictions.len()
+        )));
+    }
+    Ok(predictions)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,7 +217,7 @@ mod tests {
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
 
-    use crate::retry::Disposition;
+    use retry::Disposition;
 
     fn service(status: u16, err: InvokeEndpointError) -> InvokeError {
         let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
@@ -272,5 +284,27 @@ mod tests {
         );
         assert_eq!(e, InvokeError::Validation("Endpoint x not found".into()));
         assert_eq!(e.disposition(), Disposition::Fatal);
+    }
+
+    #[test]
+    fn answers_must_match_the_row_count() {
+        let body =
+            br#"{"predictions":[{"score":0.7,"anomaly":true},{"score":0.4,"anomaly":false}]}"#;
+        let scores = decode_scores(body, Some("application/json"), 2).unwrap();
+        assert_eq!(
+            scores[0],
+            Prediction {
+                score: 0.7,
+                anomaly: true
+            }
+        );
+        assert!(matches!(
+            decode_scores(body, Some("application/json"), 3),
+            Err(InvokeError::BadResponse(_))
+        ));
+        assert!(matches!(
+            decode_scores(b"<html>", Some("text/html"), 1),
+            Err(InvokeError::BadResponse(_))
+        ));
     }
 }

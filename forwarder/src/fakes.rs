@@ -6,15 +6,16 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::emf::Emf;
-use crate::invoke::{Endpoint, Score};
+use crate::endpoint::retry::{InvokeError, RetryPolicy};
+use crate::endpoint::{Endpoint, Prediction};
 use crate::pipeline::{Forwarder, Settings};
-use crate::retry::{InvokeError, RetryPolicy};
+use crate::record::Record;
 use crate::sinks::MemorySinks;
+use crate::sinks::metrics::Emf;
 
 /// Scores a row with its first value; anomalous above 0.5.
 #[derive(Debug, Default)]
-pub struct FakeEndpoint {
+pub(crate) struct FakeEndpoint {
     /// Calls made so far.
     pub calls: AtomicUsize,
     /// Row counts of the successful calls.
@@ -39,7 +40,7 @@ pub struct FakeEndpoint {
 }
 
 /// The median of `values` (the mean of the middle two for an even count).
-pub fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -52,7 +53,7 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// The trend residual of every value of `series` over a `window` of previous values; 0 for the
 /// first value.
-pub fn residuals(series: &[f64], window: usize) -> Vec<f64> {
+pub(crate) fn residuals(series: &[f64], window: usize) -> Vec<f64> {
     (0..series.len())
         .map(|i| {
             let past = &series[i.saturating_sub(window)..i];
@@ -67,7 +68,7 @@ pub fn residuals(series: &[f64], window: usize) -> Vec<f64> {
 
 impl FakeEndpoint {
     /// An endpoint that answers `n` calls and then only 503s.
-    pub fn failing_after(n: usize) -> Self {
+    pub(crate) fn failing_after(n: usize) -> Self {
         FakeEndpoint {
             fail_after: Some(n),
             ..Default::default()
@@ -75,7 +76,7 @@ impl FakeEndpoint {
     }
 
     /// An endpoint that answers `n` calls at once and each later one after `delay`.
-    pub fn slow_after(n: usize, delay: std::time::Duration) -> Self {
+    pub(crate) fn slow_after(n: usize, delay: std::time::Duration) -> Self {
         FakeEndpoint {
             slow_after: Some((n, delay)),
             ..Default::default()
@@ -89,7 +90,7 @@ impl Endpoint for FakeEndpoint {
         body: Vec<u8>,
         n_rows: usize,
         context: Option<usize>,
-    ) -> Result<Vec<Score>, InvokeError> {
+    ) -> Result<Vec<Prediction>, InvokeError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = self.script.lock().unwrap().pop_front() {
             return Err(e);
@@ -146,7 +147,7 @@ impl Endpoint for FakeEndpoint {
         self.batches.lock().unwrap().push(n_rows);
         Ok(scored
             .into_iter()
-            .map(|v| Score {
+            .map(|v| Prediction {
                 score: v,
                 anomaly: v > 0.5,
             })
@@ -156,14 +157,14 @@ impl Endpoint for FakeEndpoint {
 
 /// A forwarder for features `a, b, c` on stream `test-stream`, one request at a time, quick
 /// retries, metrics discarded.
-pub fn forwarder(
+pub(crate) fn forwarder(
     endpoint: FakeEndpoint,
     sinks: MemorySinks,
 ) -> Forwarder<FakeEndpoint, MemorySinks> {
     let settings = Settings {
         stream: "test-stream".into(),
         feature_names: vec!["a".into(), "b".into(), "c".into()],
-        budget: crate::batch::Budget::default(),
+        budget: crate::pipeline::pack::Budget::default(),
         retry: RetryPolicy {
             max_attempts: 3,
             base_delay: std::time::Duration::from_millis(10),
@@ -192,4 +193,15 @@ pub(crate) fn stored_rows(sinks: &MemorySinks) -> Vec<serde_json::Value> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Record `i` of shard 0 (sequence numbers grow with `i`) with partition key `key`.
+pub(crate) fn record(i: usize, key: &str, data: &[u8]) -> Record {
+    Record {
+        shard_id: "shardId-000000000000".into(),
+        sequence_number: format!("{:056}", 1000 + i),
+        partition_key: key.into(),
+        data: data.to_vec(),
+        arrival: None,
+    }
 }

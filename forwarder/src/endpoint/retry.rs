@@ -120,31 +120,16 @@ pub struct Exhausted {
 }
 
 /// Calls `op` until it succeeds, fails with a non-retryable error, or the attempts run out.
-/// `on_error` sees every failure (for metrics and logs).
+/// `on_error` sees every failure (for metrics and logs). Backoffs sleep on tokio's timer, so tests
+/// run them on paused time.
 pub async fn retry<T, F, Fut>(
-    policy: &RetryPolicy,
-    op: F,
-    on_error: impl FnMut(&InvokeError, u32),
-) -> Result<T, Exhausted>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, InvokeError>>,
-{
-    retry_with(policy, op, on_error, tokio::time::sleep).await
-}
-
-/// [`retry`] with the backoff sleeps done by `sleep` (tests pass a virtual clock).
-pub async fn retry_with<T, F, Fut, S, SFut>(
     policy: &RetryPolicy,
     mut op: F,
     mut on_error: impl FnMut(&InvokeError, u32),
-    mut sleep: S,
 ) -> Result<T, Exhausted>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, InvokeError>>,
-    S: FnMut(Duration) -> SFut,
-    SFut: Future<Output = ()>,
 {
     let max = policy.max_attempts.max(1);
     let mut attempt = 0;
@@ -160,7 +145,7 @@ where
                         attempts: attempt,
                     });
                 }
-                sleep(policy.backoff(attempt - 1)).await;
+                tokio::time::sleep(policy.backoff(attempt - 1)).await;
             }
         }
     }
@@ -170,6 +155,7 @@ where
 mod tests {
     use super::*;
     use std::cell::{Cell, RefCell};
+    use tokio::time::Instant;
 
     fn model(status: u16) -> InvokeError {
         InvokeError::Model {
@@ -178,18 +164,16 @@ mod tests {
         }
     }
 
-    /// A virtual clock: records each backoff instead of sleeping.
+    /// The (virtual) time of every call, so the backoffs between them can be read back.
     #[derive(Default)]
-    struct Clock(RefCell<Vec<Duration>>);
-    impl Clock {
-        fn sleeper(&self) -> impl FnMut(Duration) -> std::future::Ready<()> + '_ {
-            |d| {
-                self.0.borrow_mut().push(d);
-                std::future::ready(())
-            }
+    struct Calls(RefCell<Vec<Instant>>);
+    impl Calls {
+        fn record(&self) -> usize {
+            self.0.borrow_mut().push(Instant::now());
+            self.0.borrow().len()
         }
-        fn total(&self) -> Duration {
-            self.0.borrow().iter().sum()
+        fn gaps(&self) -> Vec<Duration> {
+            self.0.borrow().windows(2).map(|w| w[1] - w[0]).collect()
         }
     }
 
@@ -233,20 +217,18 @@ mod tests {
         assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(1));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn transient_errors_are_retried_with_bounded_backoff() {
         let policy = RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(300),
         };
-        let calls = Cell::new(0u32);
-        let clock = Clock::default();
-        let out = retry_with(
+        let calls = Calls::default();
+        let out = retry(
             &policy,
             || {
-                calls.set(calls.get() + 1);
-                let n = calls.get();
+                let n = calls.record();
                 async move {
                     match n {
                         1 => Err(InvokeError::Throttled("slow down".into())),
@@ -260,56 +242,54 @@ mod tests {
                 }
             },
             |_, _| {},
-            clock.sleeper(),
         )
         .await;
         assert_eq!(out, Ok(4));
-        let sleeps = clock.0.borrow().clone();
-        assert_eq!(sleeps.len(), 3);
+        let gaps = calls.gaps();
+        assert_eq!(gaps.len(), 3);
         // Each backoff stays under its ceiling: 100, 200, then the 300 ms cap.
-        for (d, cap) in sleeps.iter().zip([100, 200, 300]) {
+        for (d, cap) in gaps.iter().zip([100, 200, 300]) {
             assert!(*d <= Duration::from_millis(cap), "{d:?} > {cap} ms");
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn attempts_are_bounded() {
         let policy = RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(2),
         };
-        let calls = Cell::new(0u32);
+        let calls = Calls::default();
         let mut seen = Vec::new();
-        let clock = Clock::default();
-        let out: Result<(), _> = retry_with(
+        let started = Instant::now();
+        let out: Result<(), _> = retry(
             &policy,
             || {
-                calls.set(calls.get() + 1);
+                calls.record();
                 async { Err(InvokeError::Timeout("no answer".into())) }
             },
             |_, n| seen.push(n),
-            clock.sleeper(),
         )
         .await;
         let err = out.unwrap_err();
         assert_eq!(err.attempts, 4);
-        assert_eq!(calls.get(), 4);
+        assert_eq!(calls.0.borrow().len(), 4);
         assert_eq!(seen, [1, 2, 3, 4]);
-        // Three backoffs (none after the last attempt), at most 1 + 2 + 2 s.
-        assert_eq!(clock.0.borrow().len(), 3);
-        assert!(clock.total() <= Duration::from_secs(5));
+        // Three backoffs (none after the last attempt), at most 1 + 2 + 2 s of virtual time.
+        assert!(started.elapsed() <= Duration::from_secs(5));
+        assert_eq!(Instant::now(), *calls.0.borrow().last().unwrap());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn container_4xx_and_validation_are_not_retried() {
         for error in [
             model(400),
             InvokeError::Validation("no such endpoint".into()),
         ] {
             let calls = Cell::new(0u32);
-            let clock = Clock::default();
-            let out: Result<(), _> = retry_with(
+            let started = Instant::now();
+            let out: Result<(), _> = retry(
                 &RetryPolicy::default(),
                 || {
                     calls.set(calls.get() + 1);
@@ -317,53 +297,27 @@ mod tests {
                     async move { Err(e) }
                 },
                 |_, _| {},
-                clock.sleeper(),
             )
             .await;
             assert_eq!(out.unwrap_err().attempts, 1);
             assert_eq!(calls.get(), 1);
-            assert!(clock.0.borrow().is_empty());
+            assert_eq!(started.elapsed(), Duration::ZERO);
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn container_5xx_is_retried() {
-        let calls = Cell::new(0u32);
-        let clock = Clock::default();
-        let out = retry_with(
+        let calls = Calls::default();
+        let out = retry(
             &RetryPolicy::default(),
             || {
-                calls.set(calls.get() + 1);
-                let n = calls.get();
+                let n = calls.record();
                 async move { if n < 3 { Err(model(502)) } else { Ok(()) } }
             },
             |_, _| {},
-            clock.sleeper(),
         )
         .await;
         assert!(out.is_ok());
-        assert_eq!(calls.get(), 3);
-        assert_eq!(clock.0.borrow().len(), 2);
-    }
-
-    #[tokio::test]
-    async fn real_sleeps_are_used_by_default() {
-        let policy = RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(5),
-        };
-        let calls = Cell::new(0u32);
-        let out = retry(
-            &policy,
-            || {
-                calls.set(calls.get() + 1);
-                let n = calls.get();
-                async move { if n < 2 { Err(model(503)) } else { Ok(n) } }
-            },
-            |_, _| {},
-        )
-        .await;
-        assert_eq!(out, Ok(2));
+        assert_eq!(calls.gaps().len(), 2);
     }
 }
