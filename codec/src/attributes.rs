@@ -23,8 +23,9 @@ pub struct CustomAttributes {
     /// `format=`: the response shape, `None` when the header does not choose one (the server's
     /// default applies).
     pub format: Option<Shape>,
-    /// `context=`: how many leading rows are context only (0 when absent).
-    pub context: usize,
+    /// `context=`: how many leading rows are context only, `None` when the header does not say
+    /// (the same as 0 for the server; a client in trend mode writes `context=0` explicitly).
+    pub context: Option<usize>,
 }
 
 impl CustomAttributes {
@@ -49,7 +50,7 @@ impl CustomAttributes {
             } else if key.eq_ignore_ascii_case(Self::CONTEXT_KEY) {
                 let text = val.trim().trim_matches('"');
                 out.context = match text.parse::<usize>() {
-                    Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) => n,
+                    Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) => Some(n),
                     _ => {
                         return Err(DecodeError::InvalidContext {
                             found: val.trim().to_owned(),
@@ -61,14 +62,14 @@ impl CustomAttributes {
         Ok(out)
     }
 
-    /// The header value, `None` when every key has its default (send no header then).
+    /// The header value, `None` when no key is set (send no header then).
     pub fn header_value(&self) -> Option<String> {
         let text = self.to_string();
         (!text.is_empty()).then_some(text)
     }
 }
 
-/// Writes the keys that differ from their defaults, `format` first: `format=rcf,context=3`.
+/// Writes the keys that are set, `format` first: `format=rcf,context=3`.
 impl fmt::Display for CustomAttributes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut sep = "";
@@ -76,8 +77,8 @@ impl fmt::Display for CustomAttributes {
             write!(f, "{}={shape}", Self::FORMAT_KEY)?;
             sep = ",";
         }
-        if self.context > 0 {
-            write!(f, "{sep}{}={}", Self::CONTEXT_KEY, self.context)?;
+        if let Some(context) = self.context {
+            write!(f, "{sep}{}={context}", Self::CONTEXT_KEY)?;
         }
         Ok(())
     }
@@ -101,31 +102,31 @@ mod tests {
         CustomAttributes::parse(Some(value))
     }
 
-    fn attrs(format: Option<Shape>, context: usize) -> CustomAttributes {
+    fn attrs(format: Option<Shape>, context: Option<usize>) -> CustomAttributes {
         CustomAttributes { format, context }
     }
 
     #[test]
     fn absent_header_or_keys_mean_the_defaults() {
-        assert_eq!(CustomAttributes::parse(None), Ok(attrs(None, 0)));
-        assert_eq!(parse(""), Ok(attrs(None, 0)));
-        assert_eq!(parse("trace=abc,user=1;bare"), Ok(attrs(None, 0)));
+        assert_eq!(CustomAttributes::parse(None), Ok(attrs(None, None)));
+        assert_eq!(parse(""), Ok(attrs(None, None)));
+        assert_eq!(parse("trace=abc,user=1;bare"), Ok(attrs(None, None)));
     }
 
     #[test]
     fn format_selects_the_shape() {
-        assert_eq!(parse("format=rcf"), Ok(attrs(Some(Shape::Rcf), 0)));
+        assert_eq!(parse("format=rcf"), Ok(attrs(Some(Shape::Rcf), None)));
         assert_eq!(
             parse("a=1, Format = SKLEARN ;b"),
-            Ok(attrs(Some(Shape::Sklearn), 0))
+            Ok(attrs(Some(Shape::Sklearn), None))
         );
         assert_eq!(
             parse("x=y;format=native"),
-            Ok(attrs(Some(Shape::Native), 0))
+            Ok(attrs(Some(Shape::Native), None))
         );
         assert_eq!(
             parse("format=rcf,format=sklearn"),
-            Ok(attrs(Some(Shape::Sklearn), 0))
+            Ok(attrs(Some(Shape::Sklearn), None))
         );
     }
 
@@ -133,13 +134,13 @@ mod tests {
     fn context_gives_the_count_alongside_format() {
         assert_eq!(
             parse("format=rcf,context=25"),
-            Ok(attrs(Some(Shape::Rcf), 25))
+            Ok(attrs(Some(Shape::Rcf), Some(25)))
         );
         assert_eq!(
             parse("Context = \"3\" ; format=sklearn"),
-            Ok(attrs(Some(Shape::Sklearn), 3))
+            Ok(attrs(Some(Shape::Sklearn), Some(3)))
         );
-        assert_eq!(parse("context=4,context=0"), Ok(attrs(None, 0)));
+        assert_eq!(parse("context=4,context=0"), Ok(attrs(None, Some(0))));
     }
 
     #[test]
@@ -174,15 +175,16 @@ mod tests {
             Some(Shape::Rcf),
             Some(Shape::Sklearn),
         ] {
-            for context in [0, 1, 24, usize::MAX] {
+            for context in [None, Some(0), Some(1), Some(24), Some(usize::MAX)] {
                 let a = attrs(format, context);
                 assert_eq!(CustomAttributes::parse(a.header_value().as_deref()), Ok(a));
             }
         }
-        assert_eq!(attrs(None, 0).header_value(), None);
-        assert_eq!(attrs(None, 12).to_string(), "context=12");
+        assert_eq!(attrs(None, None).header_value(), None);
+        assert_eq!(attrs(None, Some(0)).to_string(), "context=0");
+        assert_eq!(attrs(None, Some(12)).to_string(), "context=12");
         assert_eq!(
-            attrs(Some(Shape::Rcf), 3).to_string(),
+            attrs(Some(Shape::Rcf), Some(3)).to_string(),
             "format=rcf,context=3"
         );
     }

@@ -99,10 +99,19 @@ pub enum TableError {
 
 /// The header row of the CSV in `input` (trimmed), read as [`read_table`] reads it.
 pub fn read_header<R: Read>(input: R) -> Result<Vec<String>, TableError> {
-    let mut reader = csv::ReaderBuilder::new()
+    header(&mut reader(input))
+}
+
+/// The csv crate's reader as every table is read: fields trimmed, rows of any width (a row whose
+/// width differs from the header's is reported with its row and line, not the crate's message).
+fn reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(input)
+}
+
+fn header<R: Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, TableError> {
     let header: Vec<String> = reader
         .headers()
         .map_err(syntax)?
@@ -123,22 +132,11 @@ pub fn read_table<R: Read>(
     mut progress: impl FnMut(u64),
 ) -> Result<Table, TableError> {
     let scan = Rc::new(RefCell::new(Scan::default()));
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(Scanned {
-            inner: input,
-            scan: scan.clone(),
-        });
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(syntax)?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(TableError::Empty);
-    }
+    let mut reader = reader(Scanned {
+        inner: input,
+        scan: scan.clone(),
+    });
+    let header = header(&mut reader)?;
     let mut records = reader.records();
     let first = records.next().transpose().map_err(syntax)?;
     let indices = select(&header, columns, first.as_ref())?;

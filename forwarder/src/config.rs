@@ -626,14 +626,31 @@ impl ProduceConfig {
     }
 }
 
-/// Logs to stderr (stdout carries the EMF metric lines); `RUST_LOG` sets the level.
+/// Logs to stderr (stdout carries the EMF metric lines); `RUST_LOG` sets the level. On a terminal
+/// the lines are for people; anywhere else (Lambda, a container, a pipe) they are JSON lines
+/// without colour codes, which CloudWatch Logs would show as escape garbage, each carrying the
+/// fields of its span (in Lambda, the invocation's `request_id`).
 pub fn init_logging() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        let _ = builder.try_init();
+        return;
+    }
+    let _ = builder
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
         .try_init();
+    // A panic's message becomes one JSON line too, rather than text CloudWatch splits into lines.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(panic = %info, "the process panicked");
+    }));
 }
 
 #[cfg(test)]

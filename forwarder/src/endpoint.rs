@@ -80,13 +80,13 @@ impl Endpoint for SageMakerEndpoint {
             .endpoint_name(&self.name)
             .content_type("text/csv")
             .accept("application/json")
-            .set_custom_attributes(context.and_then(|k| {
+            .set_custom_attributes(
                 codec::CustomAttributes {
-                    context: k,
+                    context,
                     ..Default::default()
                 }
-                .header_value()
-            }))
+                .header_value(),
+            )
             .body(Blob::new(body))
             .send()
             .await

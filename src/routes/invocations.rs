@@ -79,7 +79,7 @@ fn plan(state: &AppState, headers: &HeaderMap) -> Result<(Plan, Arc<Model>), App
             config.default_accept,
         )?,
         shape: attributes.format.unwrap_or(config.default_shape),
-        context: attributes.context,
+        context: attributes.context.unwrap_or(0),
         limits: codec::Limits::with_max_rows(config.max_rows),
         parallel_rows: config.parallel_rows,
     };

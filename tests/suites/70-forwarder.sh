@@ -250,6 +250,17 @@ outage = json.load(open(work + "/lambda-outage.json"))
 assert outage["response"] == {"batchItemFailures": [{"itemIdentifier": "4959%052d" % 110}]}, outage
 print("Lambda: healthy batch -> no failures; outage -> first unprocessed record 110")
 EOF
+"$PY" - "$WORK/lambda.log" <<'EOF' || fail "the Lambda log is not plain JSON lines carrying the request id"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+assert b"\x1b[" not in raw, "colour codes in the Lambda log (CloudWatch shows them as garbage)"
+lines = [json.loads(l) for l in raw.decode().splitlines() if l.strip()]
+inside = [l for l in lines if l.get("span", {}).get("name") == "invocation"]
+assert inside and all(l["span"].get("request_id") == "req-1" for l in inside), inside[:3]
+warnings = [l for l in lines if l.get("level") == "WARN"]
+assert warnings and all(l in inside for l in warnings), warnings[:3]
+print("Lambda log: %d JSON lines, %d inside an invocation, each with its request id" % (len(lines), len(inside)))
+EOF
 step "fault matrix: each fault alone and all together, standalone and Lambda (FAULT_ROWS=${FAULT_ROWS:=300} rows each)"
 # The table in docs/reliability.md comes from FAULT_ROWS=1500 (the whole test CSV).
 "$PY" "$HERE/fault_matrix.py" --bin "$BIN" --csv "$WORK/test.csv" --expected "$WORK/expected-anomalies.json" \
