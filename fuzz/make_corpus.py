@@ -290,6 +290,15 @@ def record_files() -> dict[str, bytes]:
     }
 
 
+# Training tables: a selector byte (even: default feature columns, odd: the named columns b, a).
+TABLE = {
+    "features": b"\x00timestamp,a,b,anomaly\n2024-01-01,1,2,0\n2024-01-02,3,,1\n",
+    "named-crlf": b'\x01a,"b"\r\n1,"2"\r\n\r\n  \r\n3,4\r\n',
+    "unclosed-quote": b'\x00a,name\n1,x\n3,"open\n4,5\n',
+    "quoted": b'\x00"a, b","say ""hi""",v\n"multi\nline",x,7\n',
+}
+
+
 def main() -> None:
     if CORPUS.exists():
         shutil.rmtree(CORPUS)
@@ -302,6 +311,7 @@ def main() -> None:
         ("model_file", model_files()),
         ("sklearn_import", sklearn_files()),
         ("record", record_files()),
+        ("table", TABLE),
     ]:
         for name, data in files.items():
             write(target, name, data)

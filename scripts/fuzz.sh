@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every decoder with cargo-fuzz (libFuzzer + AddressSanitizer): the targets in fuzz/ cover
 # the codec's wire formats (csv, json, jsonlines, npy, headers), the model file (model_file), the
-# scikit-learn import (sklearn_import) and Kinesis/KPL records (record).
+# scikit-learn import (sklearn_import), Kinesis/KPL records (record) and training tables (table).
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 60)
 #
