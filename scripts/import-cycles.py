@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Finds circular imports between the source files of each crate in the workspace.
+"""Finds circular imports between the source files of each crate in the workspace, and `#[path]`
+attributes (a module whose file is not where its name says hides the tree on disk).
 
 A file imports another when it names one of that file's modules in a path (`use crate::a::b`,
 `super::x`, `self::y`, or a path written inline in code). Declaring a child (`mod x;`) is not an
@@ -129,12 +130,19 @@ def main():
     bad = 0
     for crate in crates:
         for files in module_files(crate):
+            for file in sorted(set(files.values())):
+                for n, line in enumerate(open(file), 1):
+                    if re.match(r"\s*#\[path\s*=", line):
+                        bad += 1
+                        print("#[path] attribute: %s:%d" % (os.path.relpath(file, ROOT), n))
+    for crate in crates:
+        for files in module_files(crate):
             for cycle in cycles(edges(files)):
                 bad += 1
                 print("import cycle among: " + ", ".join(os.path.relpath(f, ROOT) for f in cycle))
     if bad:
         sys.exit(1)
-    print("no import cycles in %s" % ", ".join(crates))
+    print("no import cycles and no #[path] in %s" % ", ".join(crates))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ git ls-files -z '*.sh' | xargs -0 shellcheck -x -s bash
 
 step "toolchain: $(rustc --version) (rust-toolchain.toml: stable)"
 
-step "no circular imports between source files"
+step "no circular imports between source files, no #[path]"
 python3 scripts/import-cycles.py
 
 step "cargo clippy --all-targets -D warnings"
