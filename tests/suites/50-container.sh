@@ -121,7 +121,10 @@ mounted=$(invoke "$port" text/csv "$scratch/rows.csv" | scores)
 echo "baked:   $baked"
 echo "mounted: $mounted"
 [ "$mounted" != "$baked" ] || fail "the mounted model scores like the baked one"
-"$DOCKER" logs serve-mounted 2>&1 | grep -q '"path":"/opt/ml/model/model.isof"' || fail "log does not show /opt/ml/model/model.isof loaded"
+# Read the whole log first: `grep -q` stops at the first match, and a writer still piping into it
+# then dies of SIGPIPE, which pipefail turns into a failure of the check.
+mounted_log=$("$DOCKER" logs serve-mounted 2>&1)
+grep -q '"path":"/opt/ml/model/model.isof"' <<<"$mounted_log" || fail "log does not show /opt/ml/model/model.isof loaded"
 
 step "docker stop (SIGTERM) with a request in flight"
 # 120,000 rows (~5 MB) uploaded at 2 MB/s: still arriving when SIGTERM lands 1 s in.

@@ -25,7 +25,8 @@ shellcheck -x -s bash deploy/*.sh tests/container/*.sh tests/deploy/*.sh tests/s
 
 step "every deploy script: --help, and a clear error on a bad flag"
 for script in deploy/build-image.sh deploy/build-and-push.sh deploy/package-model.sh deploy/create-endpoint.sh deploy/teardown.sh; do
-  "$script" --help | grep -q "^Usage: $script" || fail "$script --help has no usage line"
+  help=$("$script" --help) # whole, so grep -q cannot cut the pipe under pipefail
+  grep -q "^Usage: $script" <<<"$help" || fail "$script --help has no usage line"
   if err=$("$script" --bogus 2>&1); then fail "$script accepted --bogus"; fi
   grep -q "unknown argument --bogus" <<<"$err" || fail "$script --bogus: $err"
 done
