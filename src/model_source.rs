@@ -125,6 +125,7 @@ pub async fn load_in_background(state: AppState) {
                 path = %path.display(),
                 features = model.n_features(),
                 threshold = model.threshold(),
+                kernel = model.kernel().map_or("none", forest::Kernel::name),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "model loaded; ready"
             );

@@ -28,6 +28,12 @@ impl AxisForest {
         }
     }
 
+    /// The walk that scores rows without NaN; `None` when the forest is too deep for the perfect
+    /// layout and every row takes the general path.
+    pub(crate) fn kernel(&self) -> Option<crate::Kernel> {
+        self.perfect.as_ref().map(PerfectForest::kernel)
+    }
+
     fn denominator(&self) -> f64 {
         self.trees.len() as f64 * average_path_length(self.sample_size)
     }

@@ -9,14 +9,23 @@
 //! stays in L1. Rows containing NaN never come here: padding sends NaN the wrong way, so they take
 //! the general path in [`crate::tree`].
 //!
-//! On a CPU with AVX-512F the same padded trees are also interleaved sixteen to a vector and walked
-//! by [`lanes`], which gives the same sums bit for bit several times faster; this scalar walk is
-//! what every other CPU runs.
+//! On x86-64 the same padded trees are also interleaved several to a vector ([`interleaved`]) and
+//! walked by the AVX-512 ([`avx512`], sixteen trees per vector) or AVX2 ([`avx2`], eight) kernel,
+//! which give the same sums bit for bit several times faster; the [`Kernel`] is chosen once per
+//! process at run time. This scalar walk is what every other CPU runs. Another vector ISA (NEON
+//! on aarch64) would be one more file walking the same interleaved layout.
 
+use crate::kernel::Kernel;
 use crate::tree::{AxisTree, LEAF};
 
 #[cfg(target_arch = "x86_64")]
-mod lanes;
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod interleaved;
+#[cfg(test)]
+mod tests;
 
 /// Deepest forest stored in this layout (2^12 leaves = 48 KiB per tree); deeper imported forests
 /// use the general path.
@@ -42,35 +51,60 @@ pub(crate) struct PerfectForest {
     depth: usize,
     splits: Vec<Split>,
     leaves: Vec<f64>,
-    /// The same trees interleaved for the AVX-512 walk, when this CPU has it.
+    /// The same trees interleaved for a vector walk, when this CPU has one.
+    vector: Option<Vector>,
+}
+
+/// The interleaved trees of a vector kernel.
+#[derive(Debug, Clone)]
+enum Vector {
     #[cfg(target_arch = "x86_64")]
-    lanes: Option<lanes::LaneForest>,
+    Avx2(avx2::Avx2Forest),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(avx512::Avx512Forest),
 }
 
 impl PerfectForest {
-    /// Builds the layout, or `None` when the forest is deeper than [`MAX_PERFECT_DEPTH`].
+    /// Builds the layout for [`Kernel::selected`], or `None` when the forest is deeper than
+    /// [`MAX_PERFECT_DEPTH`].
     pub(crate) fn build(trees: &[AxisTree], n_features: usize) -> Option<Self> {
+        Self::build_for(trees, n_features, Kernel::selected())
+    }
+
+    /// Builds the layout walked by `kernel`, or by the scalar walk when the CPU lacks `kernel` or
+    /// the forest does not fit its layout (more than 32 features); [`PerfectForest::kernel`] says
+    /// which.
+    pub(crate) fn build_for(trees: &[AxisTree], n_features: usize, kernel: Kernel) -> Option<Self> {
         let mut forest = Self::build_scalar(trees)?;
         #[cfg(target_arch = "x86_64")]
         {
             let width = 1usize << forest.depth;
-            forest.lanes = lanes::LaneForest::build(
-                forest.depth,
-                n_features,
-                trees.len(),
-                |t, i| {
-                    let s = forest.splits[t * width + i];
-                    (s.feature, s.threshold)
-                },
-                |t, j| forest.leaves[t * width + j],
-            );
+            let split = |t: usize, i: usize| {
+                let s = forest.splits[t * width + i];
+                (s.feature, s.threshold)
+            };
+            let leaf = |t: usize, j: usize| forest.leaves[t * width + j];
+            let (depth, n) = (forest.depth, trees.len());
+            forest.vector = match kernel {
+                Kernel::Scalar => None,
+                Kernel::Avx2 => {
+                    avx2::Avx2Forest::build(depth, n_features, n, split, leaf).map(Vector::Avx2)
+                }
+                Kernel::Avx512 => avx512::Avx512Forest::build(depth, n_features, n, split, leaf)
+                    .map(Vector::Avx512),
+            };
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = n_features;
+        let _ = (n_features, kernel);
         Some(forest)
     }
 
-    /// The layout without the vector walk: what CPUs without AVX-512F run.
+    /// The kernel that walks this forest.
+    pub(crate) fn kernel(&self) -> Kernel {
+        self.vector.as_ref().map_or(Kernel::Scalar, Vector::kernel)
+    }
+
+    /// The layout without a vector walk.
     pub(crate) fn build_scalar(trees: &[AxisTree]) -> Option<Self> {
         let depth = trees.iter().map(AxisTree::depth).max().unwrap_or(0);
         if depth > MAX_PERFECT_DEPTH {
@@ -81,8 +115,7 @@ impl PerfectForest {
             depth,
             splits: vec![PAD; n_leaves * trees.len()],
             leaves: vec![0.0; n_leaves * trees.len()],
-            #[cfg(target_arch = "x86_64")]
-            lanes: None,
+            vector: None,
         };
         for (t, tree) in trees.iter().enumerate() {
             let splits = &mut forest.splits[t * n_leaves..(t + 1) * n_leaves - 1];
@@ -95,9 +128,8 @@ impl PerfectForest {
     /// Adds each row's path length summed over all trees to `sums`. `xs` holds the rows (f32,
     /// row-major, no NaN), each padded to `stride` values (see [`row_stride`]); `sums.len()` rows.
     pub(crate) fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(lanes) = &self.lanes {
-            return lanes.add_path_lengths(xs, stride, sums);
+        if let Some(v) = &self.vector {
+            return v.add_path_lengths(xs, stride, sums);
         }
         // Const depth and stride unroll the walk and let the masks `& (2^D - 1)` and
         // `& (stride - 1)` prove every index in bounds. Depths 7-9 cover ψ = 65..512 (256 is the
@@ -164,9 +196,8 @@ impl PerfectForest {
 
     /// Path length of one row (f32, no NaN) summed over all trees.
     pub(crate) fn path_length_sum(&self, x: &[f32]) -> f64 {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(lanes) = &self.lanes {
-            return lanes.path_length_sum(x);
+        if let Some(v) = &self.vector {
+            return v.path_length_sum(x);
         }
         let width = 1usize << self.depth;
         let mut sum = 0.0;
@@ -178,6 +209,35 @@ impl PerfectForest {
             sum += walk(splits, leaves, x, self.depth);
         }
         sum
+    }
+}
+
+impl Vector {
+    fn kernel(&self) -> Kernel {
+        match *self {
+            #[cfg(target_arch = "x86_64")]
+            Vector::Avx2(_) => Kernel::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Vector::Avx512(_) => Kernel::Avx512,
+        }
+    }
+
+    fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        match *self {
+            #[cfg(target_arch = "x86_64")]
+            Vector::Avx2(ref v) => v.add_path_lengths(xs, stride, sums),
+            #[cfg(target_arch = "x86_64")]
+            Vector::Avx512(ref v) => v.add_path_lengths(xs, stride, sums),
+        }
+    }
+
+    fn path_length_sum(&self, x: &[f32]) -> f64 {
+        match *self {
+            #[cfg(target_arch = "x86_64")]
+            Vector::Avx2(ref v) => v.path_length_sum(x),
+            #[cfg(target_arch = "x86_64")]
+            Vector::Avx512(ref v) => v.path_length_sum(x),
+        }
     }
 }
 

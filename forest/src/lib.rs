@@ -24,6 +24,7 @@ mod error;
 mod extended;
 mod file;
 mod fit;
+mod kernel;
 mod kmeans;
 mod layout;
 mod metadata;
@@ -36,6 +37,7 @@ mod trend;
 
 pub use error::{Error, ModelFileError};
 pub use file::{BASE_FORMAT_VERSION, FORMAT_VERSION, MAGIC};
+pub use kernel::{KERNEL_ENV, Kernel};
 pub use metadata::{Metadata, ThresholdSelection};
 pub use model::Model;
 pub use params::{

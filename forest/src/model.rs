@@ -109,6 +109,15 @@ impl Model {
         self.metadata.n_features
     }
 
+    /// The walk that scores this model's rows (those without NaN): `None` for detectors other
+    /// than axis-parallel forests, and for forests too deep for the fast layout.
+    pub fn kernel(&self) -> Option<crate::Kernel> {
+        match &self.detector {
+            Detector::Axis(f) => f.kernel(),
+            _ => None,
+        }
+    }
+
     /// Feature names in scoring order.
     pub fn feature_names(&self) -> &[String] {
         &self.metadata.feature_names

@@ -1,8 +1,7 @@
 //! The AVX-512 walk of the perfect layout: sixteen trees at once, one per vector lane.
 //!
-//! Trees are grouped sixteen to a group and interleaved node by node (`[group][node][lane]`), so one
-//! gather fetches the current node of sixteen trees, and the upper levels of a group share a few
-//! cache lines. The row is held in one or two registers (at most 32 features), so picking each
+//! Trees are grouped sixteen to a group and interleaved node by node ([`Interleaved`]), so one
+//! gather fetches the current node of sixteen trees. The row is held in one or two registers (at most 32 features), so picking each
 //! lane's feature value is a single permute instead of a third gather. A walk is still exactly
 //! `D` branch-free steps `i = 2i + 1 + (x > t)` over the same padded trees as the scalar path.
 //!
@@ -14,7 +13,7 @@
 //!
 //! This is the one place in the workspace with `unsafe`: the gathers take raw pointers, and the
 //! AVX-512 functions may only run on a CPU that has been checked for AVX-512F. Both conditions are
-//! established in [`LaneForest::build`] and argued at each `unsafe` block.
+//! established in [`Avx512Forest::build`] and argued at each `unsafe` block.
 
 #![allow(unsafe_code)]
 
@@ -27,33 +26,22 @@ use std::arch::x86_64::{
     _mm512_storeu_pd, _mm512_sub_epi32,
 };
 
+use super::interleaved::{Interleaved, MAX_FEATURES};
+
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 16;
 /// Rows walked together.
 const ROWS: usize = 4;
 /// Rows walked through one group before the next group.
 const BLOCK: usize = 128;
-/// Most features a row may have here: two registers of sixteen.
-pub(super) const MAX_FEATURES: usize = 32;
 
-/// A forest in the interleaved layout. Exists only on a CPU with AVX-512F.
+/// A forest interleaved sixteen trees to a group. Exists only on a CPU with AVX-512F.
 #[derive(Debug, Clone)]
-pub(super) struct LaneForest {
-    depth: usize,
-    n_features: usize,
-    groups: usize,
-    /// Split per `[group][node][lane]`: feature in the high 32 bits, threshold's bits in the low
-    /// 32, so one 64-bit gather fetches both. Padding nodes hold feature 0 and `+inf` (every
-    /// value goes left).
-    nodes: Vec<i64>,
-    /// Leaf path length per `[group][leaf][lane]`; lanes after the last tree hold 0.
-    leaves: Vec<f64>,
-}
+pub(super) struct Avx512Forest(Interleaved<LANES>);
 
-impl LaneForest {
-    /// Interleaves `n_trees` perfect trees of `depth`, whose split `i` of tree `t` is
-    /// `split(t, i)` and leaf `j` is `leaf(t, j)`. `None` when the CPU lacks AVX-512F, the rows
-    /// are wider than [`MAX_FEATURES`], or the depth is beyond what 32-bit lane offsets hold.
+impl Avx512Forest {
+    /// The interleaved forest ([`Interleaved::build`]), or `None` when the CPU lacks AVX-512F or
+    /// the forest does not fit the layout.
     pub(super) fn build(
         depth: usize,
         n_features: usize,
@@ -61,41 +49,16 @@ impl LaneForest {
         split: impl Fn(usize, usize) -> (u32, f32),
         leaf: impl Fn(usize, usize) -> f64,
     ) -> Option<Self> {
-        if n_features > MAX_FEATURES
-            || depth > 16
-            || n_trees == 0
-            || !std::arch::is_x86_feature_detected!("avx512f")
-        {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
             return None;
         }
-        let width = 1usize << depth;
-        let groups = n_trees.div_ceil(LANES);
-        let len = groups * width * LANES;
-        let mut forest = LaneForest {
-            depth,
-            n_features,
-            groups,
-            nodes: vec![i64::from(f32::INFINITY.to_bits()); len],
-            leaves: vec![0.0; len],
-        };
-        for t in 0..n_trees {
-            let (g, lane) = (t / LANES, t % LANES);
-            for i in 0..width - 1 {
-                let (f, threshold) = split(t, i);
-                let at = (g * width + i) * LANES + lane;
-                forest.nodes[at] = (i64::from(f) << 32) | i64::from(threshold.to_bits());
-            }
-            for j in 0..width {
-                forest.leaves[(g * width + j) * LANES + lane] = leaf(t, j);
-            }
-        }
-        Some(forest)
+        Interleaved::build(depth, n_features, n_trees, split, leaf).map(Self)
     }
 
     /// Adds each row's path length summed over all trees to `sums`: `xs` holds `sums.len()` rows
     /// of `stride >= n_features` values (f32, no NaN).
     pub(super) fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
-        // SAFETY: a LaneForest exists only after `build` detected AVX-512F on this CPU.
+        // SAFETY: an Avx512Forest exists only after `build` detected AVX-512F on this CPU.
         unsafe { self.add_all(xs, stride, sums) }
     }
 
@@ -108,7 +71,7 @@ impl LaneForest {
 
     #[target_feature(enable = "avx512f")]
     fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
-        if self.n_features > LANES {
+        if self.0.n_features > LANES {
             self.add_blocks::<true>(xs, stride, sums);
         } else {
             self.add_blocks::<false>(xs, stride, sums);
@@ -123,7 +86,7 @@ impl LaneForest {
         for (xb, sb) in xs.chunks(BLOCK * stride).zip(sums.chunks_mut(BLOCK)) {
             for (r, x) in rows.iter_mut().zip(xb.chunks(stride)) {
                 let mut buf = [0f32; MAX_FEATURES];
-                buf[..self.n_features].copy_from_slice(&x[..self.n_features]);
+                buf[..self.0.n_features].copy_from_slice(&x[..self.0.n_features]);
                 // SAFETY: each load reads 16 f32 from `buf`, which holds 32.
                 *r = unsafe {
                     (
@@ -134,7 +97,7 @@ impl LaneForest {
             }
             let n = sb.len();
             let full = n / ROWS * ROWS;
-            for g in 0..self.groups {
+            for g in 0..self.0.groups {
                 for c in (0..full).step_by(ROWS) {
                     self.walk_group::<ROWS, WIDE>(g, &rows[c..c + ROWS], &mut sb[c..c + ROWS]);
                 }
@@ -154,7 +117,7 @@ impl LaneForest {
         rows: &[(__m512, __m512)],
         sums: &mut [f64],
     ) {
-        let width = 1usize << self.depth;
+        let width = 1usize << self.0.depth;
         let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         let one = _mm512_set1_epi32(1);
         let first_leaf = _mm512_set1_epi32(width as i32 - 1);
@@ -166,9 +129,7 @@ impl LaneForest {
         let seven = _mm512_set1_epi32(7);
         let lo: [__m512; R] = std::array::from_fn(|r| rows[r].0);
         let hi: [__m512; R] = std::array::from_fn(|r| rows[r].1);
-        let group_len = width * LANES;
-        let nodes = &self.nodes[g * group_len..][..group_len];
-        let leaves = &self.leaves[g * group_len..][..group_len];
+        let (nodes, leaves) = self.0.group(g);
         // The node of sixteen trees, as two registers of eight, decides each lane's way.
         macro_rules! right {
             ($a:expr, $b:expr, $r:expr) => {{
@@ -185,7 +146,7 @@ impl LaneForest {
         }
         let mut idx: [__m512i; R] = [_mm512_setzero_si512(); R];
         let mut level = 0;
-        if self.depth >= 3 {
+        if self.0.depth >= 3 {
             // The first three levels (nodes 0 to 6) sit at fixed places for every lane, so they
             // load and blend instead of gathering.
             // SAFETY: nodes 0 to 6 exist (width >= 8), each sixteen i64 long; every load reads
@@ -220,7 +181,7 @@ impl LaneForest {
             }
             level = 3;
         }
-        for _ in level..self.depth {
+        for _ in level..self.0.depth {
             for r in 0..R {
                 let at = _mm512_add_epi32(_mm512_slli_epi32::<4>(idx[r]), lane);
                 // SAFETY: after k < depth steps every lane's node index is below
@@ -261,97 +222,5 @@ impl LaneForest {
                 *s += v[l];
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rand::{Rng, SeedableRng};
-    use rand_xoshiro::Xoshiro256PlusPlus;
-
-    use crate::layout::PerfectForest;
-    use crate::model::Detector;
-    use crate::{Contamination, DetectorParams, ForestParams, MaxSamples, Model};
-
-    /// A fitted forest's trees, from data with ties and repeated values so that rows land exactly
-    /// on thresholds.
-    fn trees(
-        rows: usize,
-        d: usize,
-        n_trees: usize,
-        psi: usize,
-        seed: u64,
-    ) -> Vec<crate::tree::AxisTree> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let data: Vec<f64> = (0..rows * d)
-            .map(|_| (rng.r#gen::<f64>() * 40.0).round() / 4.0 - 5.0)
-            .collect();
-        let data = ndarray::Array2::from_shape_vec((rows, d), data).unwrap();
-        let params = DetectorParams::IsolationForest(ForestParams {
-            n_trees,
-            max_samples: MaxSamples::Count(psi),
-            contamination: Contamination::Auto,
-            seed,
-            ..ForestParams::default()
-        });
-        match Model::fit(data.view(), vec![], &params).unwrap().detector {
-            Detector::Axis(f) => f.trees,
-            _ => unreachable!("an axis-parallel forest was fitted"),
-        }
-    }
-
-    /// Rows around the training range, with the training grid's values (exact threshold ties),
-    /// infinities and extremes.
-    fn rows(n: usize, d: usize, seed: u64) -> Vec<f32> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        (0..n * d)
-            .map(|_| match rng.gen_range(0..10) {
-                0 => f32::INFINITY,
-                1 => f32::NEG_INFINITY,
-                2 => f32::MAX,
-                3..=5 => (rng.gen_range(-30..=30) as f32) / 4.0,
-                _ => rng.r#gen::<f32>() * 14.0 - 7.0,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn vector_walk_gives_the_scalar_sums_bit_for_bit() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            eprintln!("no AVX-512F on this CPU: the vector walk is never used here");
-            return;
-        }
-        // Widths on both sides of one register (16) and up to two (32); tree counts that fill
-        // the last group of sixteen or not; depths from 1 (ψ = 2) to 10 (ψ = 1000).
-        for (d, n_trees, psi) in [
-            (1, 3, 2),
-            (2, 16, 4),
-            (5, 100, 256),
-            (7, 33, 1000),
-            (16, 17, 64),
-            (17, 20, 256),
-            (20, 100, 256),
-            (32, 5, 128),
-        ] {
-            let trees = trees(1500, d, n_trees, psi, d as u64);
-            let vector = PerfectForest::build(&trees, d).unwrap();
-            let scalar = PerfectForest::build_scalar(&trees).unwrap();
-            assert!(vector.lanes.is_some() && scalar.lanes.is_none());
-            let n = 203; // more than one block, and not a multiple of the rows walked together
-            let xs = rows(n, d, 99 + d as u64);
-            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
-            vector.add_path_lengths(&xs, d, &mut a);
-            scalar.add_path_lengths(&xs, d, &mut b);
-            assert_eq!(a, b, "d = {d}, trees = {n_trees}, psi = {psi}");
-            for (x, want) in xs.chunks_exact(d).zip(&b) {
-                assert_eq!(vector.path_length_sum(x), *want);
-            }
-        }
-    }
-
-    #[test]
-    fn rows_wider_than_two_registers_stay_scalar() {
-        let trees = trees(300, 33, 4, 32, 7);
-        assert!(PerfectForest::build(&trees, 33).unwrap().lanes.is_none());
     }
 }

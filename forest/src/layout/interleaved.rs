@@ -1,0 +1,67 @@
+//! The perfect trees interleaved node by node for the vector walks: `LANES` trees to a group,
+//! stored `[group][node][lane]`, so one gather fetches the current node of every tree in a group
+//! and the upper levels of a group share a few cache lines.
+
+/// Most features a row may have in a vector walk: the row is held in registers (two of sixteen for
+/// AVX-512, four of eight for AVX2), so picking each lane's feature value is a permute, not a gather.
+pub(super) const MAX_FEATURES: usize = 32;
+
+/// A forest interleaved `LANES` trees to a group.
+#[derive(Debug, Clone)]
+pub(super) struct Interleaved<const LANES: usize> {
+    pub(super) depth: usize,
+    pub(super) n_features: usize,
+    pub(super) groups: usize,
+    /// Split per `[group][node][lane]`: feature in the high 32 bits, threshold's bits in the low
+    /// 32, so one 64-bit load fetches both. Padding nodes hold feature 0 and `+inf` (every value
+    /// goes left).
+    nodes: Vec<i64>,
+    /// Leaf path length per `[group][leaf][lane]`; lanes after the last tree hold `+0.0`, which
+    /// leaves every sum unchanged.
+    leaves: Vec<f64>,
+}
+
+impl<const LANES: usize> Interleaved<LANES> {
+    /// Interleaves `n_trees` perfect trees of `depth`, whose split `i` of tree `t` is
+    /// `split(t, i)` and leaf `j` is `leaf(t, j)`. `None` when the rows are wider than
+    /// [`MAX_FEATURES`], there are no trees, or the depth is beyond what 32-bit lane offsets hold.
+    pub(super) fn build(
+        depth: usize,
+        n_features: usize,
+        n_trees: usize,
+        split: impl Fn(usize, usize) -> (u32, f32),
+        leaf: impl Fn(usize, usize) -> f64,
+    ) -> Option<Self> {
+        if n_features > MAX_FEATURES || depth > 16 || n_trees == 0 {
+            return None;
+        }
+        let width = 1usize << depth;
+        let groups = n_trees.div_ceil(LANES);
+        let len = groups * width * LANES;
+        let mut forest = Interleaved {
+            depth,
+            n_features,
+            groups,
+            nodes: vec![i64::from(f32::INFINITY.to_bits()); len],
+            leaves: vec![0.0; len],
+        };
+        for t in 0..n_trees {
+            let (g, lane) = (t / LANES, t % LANES);
+            for i in 0..width - 1 {
+                let (f, threshold) = split(t, i);
+                let at = (g * width + i) * LANES + lane;
+                forest.nodes[at] = (i64::from(f) << 32) | i64::from(threshold.to_bits());
+            }
+            for j in 0..width {
+                forest.leaves[(g * width + j) * LANES + lane] = leaf(t, j);
+            }
+        }
+        Some(forest)
+    }
+
+    /// The nodes and leaves of group `g`, each `2^depth * LANES` long.
+    pub(super) fn group(&self, g: usize) -> (&[i64], &[f64]) {
+        let len = (1usize << self.depth) * LANES;
+        (&self.nodes[g * len..][..len], &self.leaves[g * len..][..len])
+    }
+}

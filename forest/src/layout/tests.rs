@@ -1,0 +1,116 @@
+//! Every kernel against the scalar walk, bit for bit. A kernel this CPU cannot run is reported as
+//! not tested (the test command prints these lines), never passed silently.
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::kernel::Kernel;
+use crate::layout::PerfectForest;
+use crate::model::Detector;
+use crate::tree::AxisTree;
+use crate::{Contamination, DetectorParams, ForestParams, MaxSamples, Model};
+
+/// A fitted forest's trees, from data with ties and repeated values so that rows land exactly on
+/// thresholds.
+fn trees(rows: usize, d: usize, n_trees: usize, psi: usize, seed: u64) -> Vec<AxisTree> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let data: Vec<f64> = (0..rows * d)
+        .map(|_| (rng.r#gen::<f64>() * 40.0).round() / 4.0 - 5.0)
+        .collect();
+    let data = ndarray::Array2::from_shape_vec((rows, d), data).unwrap();
+    let params = DetectorParams::IsolationForest(ForestParams {
+        n_trees,
+        max_samples: MaxSamples::Count(psi),
+        contamination: Contamination::Auto,
+        seed,
+        ..ForestParams::default()
+    });
+    match Model::fit(data.view(), vec![], &params).unwrap().detector {
+        Detector::Axis(f) => f.trees,
+        _ => unreachable!("an axis-parallel forest was fitted"),
+    }
+}
+
+/// Rows around the training range, with the training grid's values (exact threshold ties),
+/// infinities and extremes.
+fn rows(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..n * d)
+        .map(|_| match rng.gen_range(0..10) {
+            0 => f32::INFINITY,
+            1 => f32::NEG_INFINITY,
+            2 => f32::MAX,
+            3..=5 => (rng.gen_range(-30..=30) as f32) / 4.0,
+            _ => rng.r#gen::<f32>() * 14.0 - 7.0,
+        })
+        .collect()
+}
+
+/// Runs the equivalence on `kernel`, or prints why it cannot run here.
+fn check_kernel(kernel: Kernel) {
+    if !kernel.is_supported() {
+        println!("kernel {kernel}: NOT TESTED, this CPU cannot run it");
+        return;
+    }
+    // Widths within one register of eight, two, four (AVX2) and one or two of sixteen (AVX-512);
+    // tree counts that fill the last group or not; depths from 1 (ψ = 2) to 10 (ψ = 1000),
+    // including depths under 3, where the first levels are gathered like the rest.
+    for (d, n_trees, psi) in [
+        (1, 3, 2),
+        (2, 16, 4),
+        (3, 9, 8),
+        (5, 100, 256),
+        (7, 33, 1000),
+        (8, 8, 256),
+        (9, 15, 128),
+        (16, 17, 64),
+        (17, 20, 256),
+        (20, 100, 256),
+        (25, 7, 512),
+        (32, 5, 128),
+    ] {
+        let trees = trees(1500, d, n_trees, psi, d as u64);
+        let vector = PerfectForest::build_for(&trees, d, kernel).unwrap();
+        let scalar = PerfectForest::build_for(&trees, d, Kernel::Scalar).unwrap();
+        assert_eq!(vector.kernel(), kernel);
+        assert_eq!(scalar.kernel(), Kernel::Scalar);
+        let n = 203; // more than one block, and not a multiple of the rows walked together
+        let xs = rows(n, d, 99 + d as u64);
+        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        vector.add_path_lengths(&xs, d, &mut a);
+        scalar.add_path_lengths(&xs, d, &mut b);
+        assert_eq!(a, b, "{kernel}: d = {d}, trees = {n_trees}, psi = {psi}");
+        // The padded stride the batch path uses gives the same sums.
+        let stride = super::row_stride(d);
+        let mut padded = vec![0f32; n * stride];
+        for (p, x) in padded.chunks_exact_mut(stride).zip(xs.chunks_exact(d)) {
+            p[..d].copy_from_slice(x);
+        }
+        let mut c = vec![0.0; n];
+        vector.add_path_lengths(&padded, stride, &mut c);
+        assert_eq!(c, b, "{kernel}: d = {d}, stride {stride}");
+        for (x, want) in xs.chunks_exact(d).zip(&b) {
+            assert_eq!(vector.path_length_sum(x), *want);
+        }
+    }
+    println!("kernel {kernel}: tested, equal to the scalar walk bit for bit");
+}
+
+#[test]
+fn kernel_avx2_gives_the_scalar_sums_bit_for_bit() {
+    check_kernel(Kernel::Avx2);
+}
+
+#[test]
+fn kernel_avx512_gives_the_scalar_sums_bit_for_bit() {
+    check_kernel(Kernel::Avx512);
+}
+
+#[test]
+fn rows_wider_than_the_registers_stay_scalar() {
+    let trees = trees(300, 33, 4, 32, 7);
+    for kernel in Kernel::ALL {
+        let forest = PerfectForest::build_for(&trees, 33, kernel).unwrap();
+        assert_eq!(forest.kernel(), Kernel::Scalar);
+    }
+}
