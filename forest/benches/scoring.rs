@@ -1,5 +1,5 @@
 //! Scoring and fitting speed, side by side with the `extended-isolation-forest` crate on the same
-//! data: batch scoring (100 trees, ψ = 256, d = 5 and 20, one thread), one-row latency, and the fit
+//! data: batch scoring with every walk kernel this CPU runs (100 trees, ψ = 256, d = 5 and 20, one thread), one-row latency, and the fit
 //! of 10,000 × 5. `scripts/bench-forest.sh` runs this together with scikit-learn and writes
 //! docs/benchmarks.md.
 
@@ -11,7 +11,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use extended_isolation_forest::{Forest, ForestOptions};
 use forest::ndarray::Array2;
-use forest::{DetectorParams, ForestParams, Model};
+use forest::{DetectorParams, ForestParams, Kernel, Model};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -49,6 +49,21 @@ fn fit_ours(train: &Array2<f64>) -> Model {
     .unwrap()
 }
 
+/// The model once per kernel this CPU runs, named `forest-<kernel>`; the kernels it cannot run are
+/// printed, so the report says what was not measured.
+fn kernels(model: &Model) -> Vec<(String, Model)> {
+    let mut out = Vec::new();
+    for kernel in Kernel::ALL {
+        let mut m = model.clone();
+        if m.use_kernel(kernel) == Some(kernel) {
+            out.push((format!("forest-{kernel}"), m));
+        } else {
+            eprintln!("kernel {kernel}: not measured, this CPU cannot run it");
+        }
+    }
+    out
+}
+
 fn score_d<const N: usize>(c: &mut Criterion) {
     let train = normal(TRAIN_ROWS, N, 1);
     let test = normal(SCORE_ROWS, N, 2);
@@ -57,11 +72,11 @@ fn score_d<const N: usize>(c: &mut Criterion) {
     let eif_rows = rows::<N>(&test);
     let mut g = c.benchmark_group("score");
     g.throughput(Throughput::Elements(SCORE_ROWS as u64));
-    g.bench_with_input(
-        BenchmarkId::new("forest", format!("d{N}")),
-        &test,
-        |b, t| b.iter(|| black_box(ours.score_batch(t.view()).unwrap())),
-    );
+    for (name, model) in kernels(&ours) {
+        g.bench_with_input(BenchmarkId::new(name, format!("d{N}")), &test, |b, t| {
+            b.iter(|| black_box(model.score_batch(t.view()).unwrap()))
+        });
+    }
     g.bench_with_input(
         BenchmarkId::new("eif", format!("d{N}")),
         &eif_rows,
@@ -73,15 +88,17 @@ fn score_d<const N: usize>(c: &mut Criterion) {
 fn one_row(c: &mut Criterion) {
     let ours = fit_ours(&normal(TRAIN_ROWS, 5, 1));
     let test = normal(1024, 5, 3);
-    let mut i = 0;
     let mut g = c.benchmark_group("one_row");
-    g.bench_function(BenchmarkId::new("forest", "d5"), |b| {
-        b.iter(|| {
-            // Cycle through different rows so the walk is not one cached path.
-            i = (i + 1) % 1024;
-            black_box(ours.score_row(test.row(i).as_slice().unwrap()).unwrap())
-        })
-    });
+    for (name, model) in kernels(&ours) {
+        let mut i = 0;
+        g.bench_function(BenchmarkId::new(name, "d5"), |b| {
+            b.iter(|| {
+                // Cycle through different rows so the walk is not one cached path.
+                i = (i + 1) % 1024;
+                black_box(model.score_row(test.row(i).as_slice().unwrap()).unwrap())
+            })
+        });
+    }
     g.finish();
 }
 

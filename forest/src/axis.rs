@@ -34,6 +34,12 @@ impl AxisForest {
         self.perfect.as_ref().map(PerfectForest::kernel)
     }
 
+    /// Rebuilds the fast layout for `kernel` (see [`crate::Model::use_kernel`]).
+    pub(crate) fn use_kernel(&mut self, kernel: crate::Kernel) -> Option<crate::Kernel> {
+        self.perfect = PerfectForest::build_for(&self.trees, self.n_features, kernel);
+        self.kernel()
+    }
+
     fn denominator(&self) -> f64 {
         self.trees.len() as f64 * average_path_length(self.sample_size)
     }

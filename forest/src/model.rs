@@ -118,6 +118,17 @@ impl Model {
         }
     }
 
+    /// Scores this model with `kernel` from now on (or with the scalar walk, when the CPU lacks
+    /// it or the forest does not fit its layout), and returns the kernel that will run, as
+    /// [`Model::kernel`]. Every kernel gives the same scores bit for bit; this exists to compare
+    /// them (`forest/benches/scoring.rs` does).
+    pub fn use_kernel(&mut self, kernel: crate::Kernel) -> Option<crate::Kernel> {
+        match &mut self.detector {
+            Detector::Axis(f) => f.use_kernel(kernel),
+            _ => None,
+        }
+    }
+
     /// Feature names in scoring order.
     pub fn feature_names(&self) -> &[String] {
         &self.metadata.feature_names
