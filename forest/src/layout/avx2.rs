@@ -27,9 +27,9 @@ use std::arch::x86_64::{
     __m128i, __m256, __m256i, _CMP_GT_OQ, _mm256_add_epi32, _mm256_blendv_pd, _mm256_blendv_ps,
     _mm256_castpd_si256, _mm256_castps_si256, _mm256_castsi256_pd, _mm256_castsi256_ps,
     _mm256_castsi256_si128, _mm256_cmp_ps, _mm256_cvtepi32_epi64, _mm256_extracti128_si256,
-    _mm256_i32gather_epi64, _mm256_i32gather_pd, _mm256_loadu_ps, _mm256_loadu_si256,
-    _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_permutevar8x32_ps,
-    _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_setzero_si256,
+    _mm256_i32gather_epi64, _mm256_i32gather_pd, _mm256_i32gather_ps, _mm256_loadu_ps,
+    _mm256_loadu_si256, _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32,
+    _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_si256,
     _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_storeu_pd, _mm256_sub_epi32,
 };
 
@@ -38,14 +38,14 @@ use super::interleaved::{Interleaved, MAX_FEATURES};
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 8;
 /// Rows walked together.
-const ROWS: usize = 4;
+const ROWS: usize = 8;
 /// Rows walked through one group before the next group.
 const BLOCK: usize = 128;
-/// Registers holding one row: [`MAX_FEATURES`] / 8.
-const ROW_REGS: usize = MAX_FEATURES / LANES;
 
-/// One row in registers of eight features.
-type Row = [__m256; ROW_REGS];
+/// One row's values, aligned for vector loads.
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+struct Row([f32; MAX_FEATURES]);
 
 /// A forest interleaved eight trees to a group. Exists only on a CPU with AVX2.
 #[derive(Debug, Clone)]
@@ -94,15 +94,10 @@ impl Avx2Forest {
     #[target_feature(enable = "avx2")]
     fn add_blocks<const REGS: usize>(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
         let n_features = self.0.n_features;
-        let mut rows: [Row; BLOCK] = [[_mm256_setzero_ps(); ROW_REGS]; BLOCK];
+        let mut rows = [Row([0.0; MAX_FEATURES]); BLOCK];
         for (xb, sb) in xs.chunks(BLOCK * stride).zip(sums.chunks_mut(BLOCK)) {
             for (r, x) in rows.iter_mut().zip(xb.chunks(stride)) {
-                let mut buf = [0f32; MAX_FEATURES];
-                buf[..n_features].copy_from_slice(&x[..n_features]);
-                for (k, reg) in r.iter_mut().enumerate() {
-                    // SAFETY: reads eight f32 at 8k, k < 4, inside `buf` (32 long).
-                    *reg = unsafe { _mm256_loadu_ps(buf[k * LANES..].as_ptr()) };
-                }
+                r.0[..n_features].copy_from_slice(&x[..n_features]);
             }
             let n = sb.len();
             let full = n / ROWS * ROWS;
@@ -134,26 +129,30 @@ impl Avx2Forest {
         let halves = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
         let one = _mm256_set1_epi32(1);
         let first_leaf = _mm256_set1_epi32(width as i32 - 1);
-        let x: [Row; R] = std::array::from_fn(|r| rows[r]);
+        // Rows of up to sixteen features live in registers; wider rows are gathered from.
+        let x: [[__m256; 2]; R] = std::array::from_fn(|r| {
+            // SAFETY: each load reads eight f32 from a row of 32.
+            unsafe {
+                [
+                    _mm256_loadu_ps(rows[r].0.as_ptr()),
+                    _mm256_loadu_ps(rows[r].0[LANES..].as_ptr()),
+                ]
+            }
+        });
 
         // The value of each lane's feature in row `r`: `f` indexes the row's 8 * REGS values.
         let value = |f: __m256i, r: usize| -> __m256 {
+            if REGS > 2 {
+                // SAFETY: every feature index is below n_features <= 32, the row's length.
+                return unsafe { _mm256_i32gather_ps::<4>(rows[r].0.as_ptr(), f) };
+            }
             let x = &x[r];
             let p0 = _mm256_permutevar8x32_ps(x[0], f);
             if REGS == 1 {
                 return p0;
             }
             let bit3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(f));
-            let v01 = _mm256_blendv_ps(p0, _mm256_permutevar8x32_ps(x[1], f), bit3);
-            if REGS == 2 {
-                return v01;
-            }
-            let v23 = _mm256_blendv_ps(
-                _mm256_permutevar8x32_ps(x[2], f),
-                _mm256_permutevar8x32_ps(x[3], f),
-                bit3,
-            );
-            _mm256_blendv_ps(v01, v23, _mm256_castsi256_ps(_mm256_slli_epi32::<27>(f)))
+            _mm256_blendv_ps(p0, _mm256_permutevar8x32_ps(x[1], f), bit3)
         };
         // -1 in the lanes whose row goes right at the node held by `a` (trees 0, 1, 4, 5) and
         // `b` (trees 2, 3, 6, 7). Each 64-bit node reads as (threshold, feature) in 32-bit
@@ -254,8 +253,10 @@ impl Avx2Forest {
         for (v, i) in values.iter_mut().zip(idx) {
             let leaf = _mm256_sub_epi32(i, first_leaf);
             let at = _mm256_add_epi32(_mm256_slli_epi32::<3>(leaf), lane);
-            let (lo, hi): (__m128i, __m128i) =
-                (_mm256_castsi256_si128(at), _mm256_extracti128_si256::<1>(at));
+            let (lo, hi): (__m128i, __m128i) = (
+                _mm256_castsi256_si128(at),
+                _mm256_extracti128_si256::<1>(at),
+            );
             // SAFETY: after `depth` steps every index is in [width - 1, 2 * width - 2], so
             // `leaf < width` and `at < width * 8 = leaves.len()`. Each store writes four f64
             // into a half of `v`, which holds eight.

@@ -31,7 +31,7 @@ use super::interleaved::{Interleaved, MAX_FEATURES};
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 16;
 /// Rows walked together.
-const ROWS: usize = 4;
+const ROWS: usize = 8;
 /// Rows walked through one group before the next group.
 const BLOCK: usize = 128;
 

@@ -62,6 +62,9 @@ impl<const LANES: usize> Interleaved<LANES> {
     /// The nodes and leaves of group `g`, each `2^depth * LANES` long.
     pub(super) fn group(&self, g: usize) -> (&[i64], &[f64]) {
         let len = (1usize << self.depth) * LANES;
-        (&self.nodes[g * len..][..len], &self.leaves[g * len..][..len])
+        (
+            &self.nodes[g * len..][..len],
+            &self.leaves[g * len..][..len],
+        )
     }
 }
