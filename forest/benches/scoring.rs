@@ -1,10 +1,14 @@
 //! Scoring and fitting speed, side by side with the `extended-isolation-forest` crate on the same
-//! data: batch scoring with every walk kernel this CPU runs (100 trees, ψ = 256, d = 5 and 20, one thread), one-row latency, and the fit
-//! of 10,000 × 5. `scripts/bench-forest.sh` runs this together with scikit-learn and writes
-//! docs/benchmarks.md.
+//! data: batch scoring with every walk kernel this CPU runs (100 trees, ψ = 256, d = 5 and 20, one
+//! thread), one-row latency, the fit of 10,000 × 5, a batch of a million rows on one and two
+//! threads, and the rate at which this CPU can gather the layout's nodes at all (the bound the
+//! vector kernels are measured against). `scripts/bench-forest.sh` runs this together with
+//! scikit-learn and writes docs/benchmarks.md.
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
+// The gather-bound measurement issues the vector kernels' gathers directly.
+#![allow(unsafe_code)]
 
 use std::hint::black_box;
 
@@ -115,12 +119,143 @@ fn fit(c: &mut Criterion) {
     g.finish();
 }
 
+/// Rows of the multi-core batch.
+const LARGE_ROWS: usize = 1_000_000;
+
+/// A million rows on rayon pools of one and two threads, with the fastest kernel.
+fn parallel(c: &mut Criterion) {
+    let ours = fit_ours(&normal(TRAIN_ROWS, 5, 1));
+    let test = normal(LARGE_ROWS, 5, 4);
+    let mut g = c.benchmark_group("parallel");
+    g.throughput(Throughput::Elements(LARGE_ROWS as u64));
+    g.sample_size(10);
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        g.bench_function(BenchmarkId::new("forest", format!("{threads}t")), |b| {
+            b.iter(|| pool.install(|| black_box(ours.score_batch_parallel(test.view()).unwrap())))
+        });
+    }
+    g.finish();
+}
+
+/// Nodes per gather instruction and offsets of the walk that issues it; `GATHERS` independent
+/// gathers per round keep the CPU's gather units busy, as the walk's rows do.
+const GATHERS: usize = 8;
+/// Gather rounds per iteration.
+const ROUNDS: usize = 4096;
+
+/// The rate at which this CPU gathers 64-bit nodes from an L1-resident table with the vector
+/// kernels' instructions (16 lanes as two 8-wide gathers for AVX-512, 8 lanes as two 4-wide
+/// gathers for AVX2): what the walks' node fetches could reach if nothing else cost anything.
+/// Reported as nodes (elements) per second.
+fn gather_bound(c: &mut Criterion) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let table: Vec<i64> = (0..4096).collect();
+        let mut g = c.benchmark_group("gather_bound");
+        for (kernel, lanes) in [(Kernel::Avx2, 8), (Kernel::Avx512, 16)] {
+            if !kernel.is_supported() {
+                eprintln!("gather bound {kernel}: not measured, this CPU cannot run it");
+                continue;
+            }
+            g.throughput(Throughput::Elements((ROUNDS * GATHERS * lanes) as u64));
+            g.bench_function(BenchmarkId::new("nodes", kernel.name()), |b| {
+                b.iter(|| match kernel {
+                    // SAFETY: the kernel was checked on this CPU just above.
+                    Kernel::Avx512 => unsafe { gathers::zmm(black_box(&table)) },
+                    _ => unsafe { gathers::ymm(black_box(&table)) },
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod gathers {
+    use std::arch::x86_64::*;
+
+    use super::{GATHERS, ROUNDS};
+
+    /// Offsets stay inside the 4096-entry table: `(i * 8 + lane) & 4095` walks it like a tree
+    /// level.
+    const MASK: i32 = 4095;
+
+    /// `ROUNDS * GATHERS` sixteen-lane node fetches, as the AVX-512 walk issues them.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn zmm(table: &[i64]) -> i64 {
+        let mask = _mm512_set1_epi32(MASK);
+        let step = _mm512_set1_epi32(16 * 37);
+        let mut idx: [__m512i; GATHERS] = std::array::from_fn(|k| {
+            _mm512_add_epi32(
+                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                _mm512_set1_epi32(k as i32 * 160),
+            )
+        });
+        let mut acc = _mm512_setzero_si512();
+        for _ in 0..ROUNDS {
+            for i in &mut idx {
+                // SAFETY: every offset is masked into the table.
+                let (a, b) = unsafe {
+                    (
+                        _mm512_i32gather_epi64::<8>(_mm512_castsi512_si256(*i), table.as_ptr()),
+                        _mm512_i32gather_epi64::<8>(
+                            _mm512_extracti64x4_epi64::<1>(*i),
+                            table.as_ptr(),
+                        ),
+                    )
+                };
+                acc = _mm512_add_epi64(acc, _mm512_xor_si512(a, b));
+                *i = _mm512_and_si512(_mm512_add_epi32(*i, step), mask);
+            }
+        }
+        _mm512_reduce_add_epi64(acc)
+    }
+
+    /// `ROUNDS * GATHERS` eight-lane node fetches, as the AVX2 walk issues them.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn ymm(table: &[i64]) -> i64 {
+        let mask = _mm256_set1_epi32(MASK);
+        let step = _mm256_set1_epi32(8 * 37);
+        let mut idx: [__m256i; GATHERS] = std::array::from_fn(|k| {
+            _mm256_add_epi32(
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                _mm256_set1_epi32(k as i32 * 80),
+            )
+        });
+        let mut acc = _mm256_setzero_si256();
+        for _ in 0..ROUNDS {
+            for i in &mut idx {
+                // SAFETY: every offset is masked into the table.
+                let (a, b) = unsafe {
+                    (
+                        _mm256_i32gather_epi64::<8>(table.as_ptr(), _mm256_castsi256_si128(*i)),
+                        _mm256_i32gather_epi64::<8>(
+                            table.as_ptr(),
+                            _mm256_extracti128_si256::<1>(*i),
+                        ),
+                    )
+                };
+                acc = _mm256_add_epi64(acc, _mm256_xor_si256(a, b));
+                *i = _mm256_and_si256(_mm256_add_epi32(*i, step), mask);
+            }
+        }
+        let mut out = [0i64; 4];
+        // SAFETY: stores four i64 into `out`.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), acc) };
+        out.iter().sum()
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(20)
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = score_d::<5>, score_d::<20>, one_row, fit
+    targets = score_d::<5>, score_d::<20>, one_row, fit, gather_bound, parallel
 }
 criterion_main!(benches);
