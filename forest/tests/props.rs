@@ -1,9 +1,9 @@
 //! Property tests: any finite or NaN input scores without panicking, in range, and every scoring
-//! path (one row, batch, parallel batch) gives the same bits.
+//! path (one row, batch, parallel batch, every walk kernel this CPU runs) gives the same bits.
 
 use std::sync::OnceLock;
 
-use forest::{DetectorParams, ForestParams, KMeansParams, Model};
+use forest::{DetectorParams, ForestParams, KMeansParams, Kernel, Model};
 use proptest::prelude::*;
 
 mod common;
@@ -37,6 +37,20 @@ fn models() -> &'static [Model] {
     })
 }
 
+/// The axis-parallel forest of [`models`] once per kernel this CPU runs, scalar first.
+fn kernel_models() -> &'static [(Kernel, Model)] {
+    static MODELS: OnceLock<Vec<(Kernel, Model)>> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        Kernel::ALL
+            .into_iter()
+            .filter_map(|k| {
+                let mut m = models()[0].clone();
+                (m.use_kernel(k) == Some(k)).then_some((k, m))
+            })
+            .collect()
+    })
+}
+
 /// Finite values of every magnitude, NaN and infinities.
 fn value() -> impl Strategy<Value = f64> {
     prop_oneof![
@@ -67,6 +81,20 @@ proptest! {
             prop_assert_eq!(&m.score_batch(matrix).unwrap(), &one);
             prop_assert_eq!(&m.score_batch_parallel(matrix).unwrap(), &one);
             prop_assert_eq!(&m.score_slice(&flat).unwrap(), &one);
+        }
+    }
+
+    #[test]
+    fn every_kernel_scores_the_same_bits(rows in proptest::collection::vec(proptest::collection::vec(value(), D), 1..300)) {
+        let flat: Vec<f64> = rows.concat();
+        let (scalar, rest) = kernel_models().split_first().unwrap();
+        prop_assert_eq!(scalar.0, Kernel::Scalar);
+        let want = scalar.1.score_slice(&flat).unwrap();
+        for (kernel, m) in rest {
+            prop_assert_eq!(&m.score_slice(&flat).unwrap(), &want, "kernel {}", kernel);
+            for (row, s) in rows.iter().zip(&want) {
+                prop_assert_eq!(m.score_row(row).unwrap(), *s);
+            }
         }
     }
 
