@@ -54,17 +54,18 @@ impl Kernel {
     /// variable is a benchmarking aid, not configuration).
     pub fn selected() -> Kernel {
         static SELECTED: OnceLock<Kernel> = OnceLock::new();
-        *SELECTED.get_or_init(|| {
-            let cap = std::env::var(KERNEL_ENV)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(Kernel::Avx512);
-            Kernel::ALL
-                .into_iter()
-                .rev()
-                .find(|k| *k <= cap && k.is_supported())
-                .unwrap_or(Kernel::Scalar)
-        })
+        *SELECTED.get_or_init(|| Kernel::capped(std::env::var(KERNEL_ENV).ok().as_deref()))
+    }
+
+    /// The fastest supported kernel no faster than `cap` names (all of them when `cap` is absent
+    /// or unreadable).
+    fn capped(cap: Option<&str>) -> Kernel {
+        let cap = cap.and_then(|v| v.parse().ok()).unwrap_or(Kernel::Avx512);
+        Kernel::ALL
+            .into_iter()
+            .rev()
+            .find(|k| *k <= cap && k.is_supported())
+            .unwrap_or(Kernel::Scalar)
     }
 
     /// The name `FOREST_KERNEL` takes and benchmarks print.
@@ -107,5 +108,16 @@ mod tests {
         assert!(Kernel::best().is_supported());
         assert!(Kernel::selected() <= Kernel::best());
         assert!(Kernel::Scalar.is_supported());
+    }
+
+    #[test]
+    fn the_variable_caps_the_kernel_at_what_the_cpu_supports() {
+        assert_eq!(Kernel::capped(None), Kernel::best());
+        assert_eq!(Kernel::capped(Some("bogus")), Kernel::best());
+        assert_eq!(Kernel::capped(Some("scalar")), Kernel::Scalar);
+        assert_eq!(Kernel::capped(Some("AVX512")), Kernel::best());
+        let avx2 = Kernel::capped(Some("avx2"));
+        assert_eq!(avx2 == Kernel::Avx2, Kernel::Avx2.is_supported());
+        assert!(avx2 <= Kernel::Avx2);
     }
 }
