@@ -176,8 +176,11 @@ while [ "$quiet" -lt "$ROUNDS" ] && [ "$round" -lt "$MAX_ROUNDS" ]; do
   round=$((round + 1))
   step "round $round ($quiet of $ROUNDS quiet rounds so far, at most $MAX_ROUNDS rounds)"
   read -r steal0 total0 < <(cpu_jiffies)
+  # The two bodies take turns at going first, so that neither always follows the other's load.
+  kinds=(csv json)
+  [ $((round % 2)) = 0 ] && kinds=(json csv)
   for rows in "${SIZES[@]}"; do
-    for kind in csv json; do
+    for kind in "${kinds[@]}"; do
       cell "$round" isoserve "$OURS_PORT" "$kind" "$rows"
     done
     for label in "gunicorn 1 worker" "gunicorn 2 workers"; do
