@@ -164,6 +164,8 @@ def write(root, crit, rounds_jsonl, fit_json):
         lines.append(f"| one-row score < 2 µs, {k} kernel | {got:.2f} µs | {'yes' if got < 2 else '**no**'} |")
     lines += [
         "",
+        "The AVX2 figures come from this CPU with the AVX2 kernel forced; an AVX2-only CPU (AMD EPYC before Zen 4) gathers more slowly, and none was reachable to measure it, so its ratio is not known from this machine. Tried and dropped: 32-bit nodes holding a threshold's rank instead of its value (one gather per step instead of two); finding each row value's rank cost more per row (d searches of the sorted thresholds) than the gathers it saved, most at d = 20.",
+        "",
         "Other CPUs: the layout is portable. The perfect trees, their interleaving (`layout/interleaved.rs`) "
         "and the kernel choice (`forest::Kernel`) carry no x86 assumption; a NEON walk for Graviton would be "
         "one more file beside `layout/avx2.rs`, walking four trees per 128-bit vector with the same "
