@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let records: Vec<Record> = (0..args.records)
         .map(|i| Record {
+            source: None,
             shard_id: "shardId-000000000000".into(),
             sequence_number: format!("{:056}", i),
             partition_key: i.to_string(),

@@ -133,6 +133,9 @@ pub enum ConfigError {
     /// A feature name list with an empty entry.
     #[error("--feature-names/{ENV_FEATURE_NAMES} holds an empty name")]
     FeatureNames,
+    /// The standalone forwarder was not told which stream to read.
+    #[error("--stream/{ENV_STREAM_NAME} is required: the stream to read")]
+    NoStream,
     /// The trend context does not leave room for a new row in a request.
     #[error(
         "--trend-context {context} needs --max-rows above it (got {max_rows}): a request holds the context and at least one new row"
@@ -225,9 +228,11 @@ pub struct ForwarderArgs {
     /// The model's feature names in column order, comma-separated.
     #[arg(long, env = ENV_FEATURE_NAMES, value_delimiter = ',', required = true)]
     pub feature_names: Vec<String>,
-    /// Stream name (read by the standalone forwarder; a label in alerts and dead letters).
-    #[arg(long = "stream", env = ENV_STREAM_NAME, default_value = "kinesis")]
-    pub stream: String,
+    /// Stream name: the stream the standalone forwarder reads (required there), and the label of
+    /// alerts and dead letters. In Lambda it defaults to the name in each event's source ARN (the
+    /// Kafka topic for Kafka events).
+    #[arg(long = "stream", env = ENV_STREAM_NAME)]
+    pub stream: Option<String>,
     /// SNS topic ARN for anomaly alerts.
     #[arg(long, env = ENV_SNS_TOPIC_ARN)]
     pub sns_topic_arn: Option<String>,
@@ -487,6 +492,8 @@ pub struct StandaloneArgs {
 /// The standalone forwarder's validated settings.
 #[derive(Debug, Clone)]
 pub struct StandaloneConfig {
+    /// The stream to read.
+    pub stream: String,
     /// The core's settings.
     pub core: ForwarderConfig,
     /// Checkpoint file.
@@ -513,7 +520,9 @@ impl StandaloneConfig {
             "--discovery-interval-secs/DISCOVERY_INTERVAL_SECS",
             args.discovery_interval_secs,
         )?;
+        let stream = args.core.stream.clone().ok_or(ConfigError::NoStream)?;
         Ok(StandaloneConfig {
+            stream,
             core: ForwarderConfig::from_args(args.core)?,
             checkpoint_file: args.checkpoint_file,
             reader: ReaderOptions {

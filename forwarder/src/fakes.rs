@@ -162,7 +162,7 @@ pub(crate) fn forwarder(
     sinks: MemorySinks,
 ) -> Forwarder<FakeEndpoint, MemorySinks> {
     let settings = Settings {
-        stream: "test-stream".into(),
+        stream: Some("test-stream".into()),
         feature_names: vec!["a".into(), "b".into(), "c".into()],
         budget: crate::pipeline::pack::Budget::default(),
         retry: RetryPolicy {
@@ -198,6 +198,7 @@ pub(crate) fn stored_rows(sinks: &MemorySinks) -> Vec<serde_json::Value> {
 /// Record `i` of shard 0 (sequence numbers grow with `i`) with partition key `key`.
 pub(crate) fn record(i: usize, key: &str, data: &[u8]) -> Record {
     Record {
+        source: None,
         shard_id: "shardId-000000000000".into(),
         sequence_number: format!("{:056}", 1000 + i),
         partition_key: key.into(),

@@ -26,8 +26,9 @@ use pack::{Budget, Invocation, Packer, RowRef};
 /// Settings of the core.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Stream name (for alerts and dead letters).
-    pub stream: String,
+    /// The stream's name in alerts and dead letters, when configured; otherwise each record's
+    /// [`Record::source`] names it ("kinesis" when neither does).
+    pub stream: Option<String>,
     /// The model's feature names, in column order (maps JSON records keyed by name).
     pub feature_names: Vec<String>,
     /// Rows and bytes per InvokeEndpoint call.
@@ -180,7 +181,8 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             .collect();
         stats.rows = rows.len();
         stats.anomalies = rows.iter().filter(|r| r.anomaly).count();
-        if let Err(e) = route::route(&self.sinks, &self.settings.stream, &rows).await {
+        let stream = self.stream_label(records.first());
+        if let Err(e) = route::route(&self.sinks, stream, &rows).await {
             tracing::error!(error = %e, "routing failed; the batch will be replayed");
             stats.sink_errors += 1;
             done = 0;
@@ -303,6 +305,16 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             .await;
     }
 
+    /// What alerts and dead letters call the stream `rec` came from: the configured name, else
+    /// the one its event gave.
+    fn stream_label<'a>(&'a self, rec: Option<&'a Record>) -> &'a str {
+        self.settings
+            .stream
+            .as_deref()
+            .or_else(|| rec.and_then(|r| r.source.as_deref()))
+            .unwrap_or("kinesis")
+    }
+
     async fn send_dead_letter(
         &self,
         rec: &Record,
@@ -319,7 +331,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             "skipping record"
         );
         let letter = DeadLetter {
-            stream: self.settings.stream.clone(),
+            stream: self.stream_label(Some(rec)).to_string(),
             shard_id: rec.shard_id.clone(),
             sequence_number: rec.sequence_number.clone(),
             sub_sequence_number,

@@ -3,9 +3,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// A Kinesis record as the forwarder sees it, whether it came from GetRecords or a Lambda event.
+/// A stream record as the forwarder sees it, whether it came from GetRecords or a Lambda event
+/// (Kinesis, or Kafka: then the shard is the topic-partition and the sequence number the offset).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// The stream (or Kafka topic) the event says the record came from, when it says so: Lambda
+    /// events carry it, the standalone reader knows its stream from its configuration.
+    pub source: Option<std::sync::Arc<str>>,
     /// The shard the record was read from.
     pub shard_id: String,
     /// The record's sequence number.

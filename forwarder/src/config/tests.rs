@@ -16,7 +16,7 @@ struct Produce {
 
 fn standalone(extra: &[&str]) -> Result<StandaloneConfig, ConfigError> {
     let base = ["fwd", "--endpoint-name", "e", "--feature-names", "a, b"];
-    let args = Standalone::try_parse_from(base.iter().chain(extra))
+    let args = Standalone::try_parse_from(base.iter().chain(["--stream", "s"].iter()).chain(extra))
         .unwrap()
         .args;
     StandaloneConfig::from_args(args)
@@ -32,6 +32,20 @@ fn produce(extra: &[&str]) -> Result<ProduceConfig, ConfigError> {
 
 fn error(result: Result<impl std::fmt::Debug, ConfigError>) -> String {
     result.unwrap_err().to_string()
+}
+
+#[test]
+fn the_standalone_forwarder_must_be_told_its_stream() {
+    let base = ["fwd", "--endpoint-name", "e", "--feature-names", "a"];
+    let args = Standalone::try_parse_from(base).unwrap().args;
+    // (Unless STREAM_NAME is set in this test's environment, which the test command never does.)
+    if args.core.stream.is_none() {
+        assert_eq!(
+            error(StandaloneConfig::from_args(args)),
+            "--stream/STREAM_NAME is required: the stream to read"
+        );
+    }
+    assert_eq!(standalone(&[]).unwrap().stream, "s");
 }
 
 #[test]
@@ -154,7 +168,15 @@ fn inconsistent_settings_are_refused() {
         error(standalone(&["--metrics-dimensions", "Stream=s,oops"])),
         "metric dimension \"oops\" is not NAME=VALUE (--metrics-dimensions/METRICS_DIMENSIONS)"
     );
-    let base = ["fwd", "--endpoint-name", "e", "--feature-names", "a,,b"];
+    let base = [
+        "fwd",
+        "--stream",
+        "s",
+        "--endpoint-name",
+        "e",
+        "--feature-names",
+        "a,,b",
+    ];
     let args = Standalone::try_parse_from(base).unwrap().args;
     assert_eq!(
         error(StandaloneConfig::from_args(args)),

@@ -89,7 +89,7 @@ pub async fn start(
     let sdk = config.core.aws.sdk_config().await;
     let kinesis = config.core.aws.kinesis(&sdk);
     let forwarder = Arc::new(config.core.build().await);
-    let stream = config.core.settings.stream.clone();
+    let stream = config.stream.clone();
     let store = Arc::new(CheckpointStore::open(&config.checkpoint_file, &stream)?);
     tracing::info!(%stream, checkpoint = %config.checkpoint_file.display(), "forwarder started");
     run(

@@ -1,20 +1,27 @@
-//! Lambda mode: a handler for Kinesis events that reports a partial batch response.
+//! Lambda mode: a handler for Kinesis and Kafka (Amazon MSK, self-managed) events that reports
+//! a partial batch response.
 //!
-//! Lambda's event-source mapping delivers the records of one shard in order. When the endpoint
-//! still fails after retries, the handler returns the sequence number of the first record it
-//! did not process in `batchItemFailures`; with `ReportBatchItemFailures` enabled, Lambda
-//! checkpoints everything before it and retries from there. Undecodable records never fail the
-//! batch (they are dead-lettered and skipped).
+//! Lambda's event-source mapping delivers the records of one Kinesis shard, or of several Kafka
+//! topic-partitions, in order. When the endpoint still fails after retries, the handler reports
+//! the first record it did not process (per topic-partition for Kafka); with
+//! `ReportBatchItemFailures` enabled, Lambda checkpoints everything before it and retries from
+//! there. Undecodable records never fail the batch (they are dead-lettered and skipped). The
+//! stream named in alerts and dead letters is the event's (the Kinesis stream in
+//! `eventSourceARN`, the Kafka topic) unless `STREAM_NAME` sets one.
 //!
 //! Lambda stops an invocation at its timeout and retries the whole batch, losing the progress
 //! made. The handler therefore stops calling the endpoint a margin before the invocation's
 //! deadline ([`stop_at`]) and reports what it finished, so an endpoint slower than the function's
 //! timeout still moves the shard forward.
 
+pub mod kafka;
+pub mod kinesis;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
+use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::config::LambdaConfig;
@@ -22,25 +29,27 @@ use crate::endpoint::Endpoint;
 use crate::pipeline::Forwarder;
 use crate::record::Record;
 use crate::sinks::Sinks;
+use kafka::{KafkaEvent, KafkaEventResponse};
 
-/// The forwarder's records for a Lambda event. The shard id is the part of `eventID` before
-/// the colon (`shardId-000000000000:4959...`).
-pub fn records(event: &KinesisEvent) -> Vec<Record> {
-    event
-        .records
-        .iter()
-        .map(|r| Record {
-            shard_id: r
-                .event_id
-                .as_deref()
-                .and_then(|id| id.split_once(':'))
-                .map_or_else(|| "unknown".to_string(), |(shard, _)| shard.to_string()),
-            sequence_number: r.kinesis.sequence_number.clone(),
-            partition_key: r.kinesis.partition_key.clone(),
-            data: r.kinesis.data.0.clone(),
-            arrival: Some(*r.kinesis.approximate_arrival_timestamp),
-        })
-        .collect()
+/// An event the handler accepts. Kafka events are told apart by their `eventSource`; anything
+/// else must be a Kinesis event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StreamEvent {
+    /// Amazon MSK or self-managed Kafka.
+    Kafka(KafkaEvent),
+    /// Kinesis Data Streams.
+    Kinesis(KinesisEvent),
+}
+
+/// The partial batch response, in the shape of the event's source.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum StreamResponse {
+    /// For a Kafka event.
+    Kafka(KafkaEventResponse),
+    /// For a Kinesis event.
+    Kinesis(KinesisEventResponse),
 }
 
 /// When to stop calling the endpoint: `margin` before the invocation's deadline (milliseconds
@@ -59,26 +68,66 @@ pub fn stop_at(deadline_ms: u64, margin: Duration, now: SystemTime) -> tokio::ti
     tokio::time::Instant::now() + budget
 }
 
-/// Handles one event, calling the endpoint until `deadline` at most. Lambda's iterator age is the
-/// age of the last record of the batch.
+/// Handles one event, calling the endpoint until `deadline` at most.
 pub async fn handle<E: Endpoint, S: Sinks>(
+    forwarder: &Forwarder<E, S>,
+    event: &StreamEvent,
+    deadline: Option<tokio::time::Instant>,
+) -> StreamResponse {
+    match event {
+        StreamEvent::Kinesis(event) => {
+            StreamResponse::Kinesis(handle_kinesis(forwarder, event, deadline).await)
+        }
+        StreamEvent::Kafka(event) => {
+            StreamResponse::Kafka(handle_kafka(forwarder, event, deadline).await)
+        }
+    }
+}
+
+/// One Kinesis shard's batch.
+pub async fn handle_kinesis<E: Endpoint, S: Sinks>(
     forwarder: &Forwarder<E, S>,
     event: &KinesisEvent,
     deadline: Option<tokio::time::Instant>,
 ) -> KinesisEventResponse {
-    let records = records(event);
-    let age = records
-        .last()
-        .and_then(|r| r.arrival)
-        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64);
-    let outcome = forwarder.process_until(&records, age, deadline).await;
-    let mut response = KinesisEventResponse::default();
-    if outcome.failure.is_some()
-        && let Some(first) = records.get(outcome.done)
-    {
-        response.add_failure(first.sequence_number.clone());
+    let records = kinesis::records(event);
+    let outcome = forwarder
+        .process_until(&records, iterator_age_ms(&records), deadline)
+        .await;
+    let unfinished = outcome.failure.and_then(|_| records.get(outcome.done));
+    kinesis::response(unfinished)
+}
+
+/// Every topic-partition of a Kafka event, one after another (each is ordered on its own; the
+/// deadline is shared, so the partitions after it report their first record unprocessed).
+pub async fn handle_kafka<E: Endpoint, S: Sinks>(
+    forwarder: &Forwarder<E, S>,
+    event: &KafkaEvent,
+    deadline: Option<tokio::time::Instant>,
+) -> KafkaEventResponse {
+    let mut response = KafkaEventResponse::default();
+    for (partition, batch) in &event.records {
+        let records = kafka::records(partition, batch);
+        let outcome = forwarder
+            .process_until(&records, iterator_age_ms(&records), deadline)
+            .await;
+        if outcome.failure.is_some()
+            && let Some(first) = batch.get(outcome.done)
+        {
+            response
+                .batch_item_failures
+                .push(kafka::failure(partition, first));
+        }
     }
     response
+}
+
+/// The iterator age Lambda reports: the age of the batch's last record.
+fn iterator_age_ms(records: &[Record]) -> Option<f64> {
+    records
+        .last()
+        .and_then(|r| r.arrival)
+        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64)
 }
 
 /// The Lambda function as its binary runs it: builds the forwarder from `config` and serves
@@ -87,7 +136,7 @@ pub async fn serve(config: LambdaConfig) -> Result<(), lambda_runtime::Error> {
     let forwarder = std::sync::Arc::new(config.core.build().await);
     let margin = config.deadline_margin;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<KinesisEvent>| {
+        move |event: lambda_runtime::LambdaEvent<StreamEvent>| {
             let forwarder = forwarder.clone();
             // Every log line of the invocation carries its request id.
             let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
@@ -111,14 +160,22 @@ mod tests {
     use crate::sinks::MemorySinks;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/kinesis-event.json");
+    const MSK: &str = include_str!("../../tests/fixtures/msk-event.json");
+    const SELF_MANAGED: &str = include_str!("../../tests/fixtures/self-managed-kafka-event.json");
 
-    fn event() -> KinesisEvent {
+    fn event() -> StreamEvent {
+        serde_json::from_str(FIXTURE).unwrap()
+    }
+
+    fn kinesis_event() -> KinesisEvent {
         serde_json::from_str(FIXTURE).unwrap()
     }
 
     #[test]
     fn events_map_to_records() {
-        let recs = records(&event());
+        assert!(matches!(event(), StreamEvent::Kinesis(_)));
+        let recs = kinesis::records(&kinesis_event());
+        assert_eq!(recs[0].source.as_deref(), Some("test-stream"));
         assert_eq!(recs.len(), 5);
         assert_eq!(recs[0].shard_id, "shardId-000000000000");
         assert_eq!(
@@ -153,7 +210,7 @@ mod tests {
     async fn trend_context_carries_from_one_event_to_the_next() {
         let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
         fwd.settings_mut().trend_context = 3;
-        let mut first = event();
+        let mut first = kinesis_event();
         for r in &mut first.records {
             r.kinesis.partition_key = "s".into();
         }
@@ -162,8 +219,9 @@ mod tests {
         for r in &mut second.records {
             r.kinesis.sequence_number.push('0');
         }
-        for ev in [&first, &second] {
-            let json = serde_json::to_value(handle(&fwd, ev, None).await).unwrap();
+        for ev in [first, second] {
+            let ev = StreamEvent::Kinesis(ev);
+            let json = serde_json::to_value(handle(&fwd, &ev, None).await).unwrap();
             assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
         }
         let requests = fwd.endpoint().requests.lock().unwrap().clone();
@@ -199,7 +257,7 @@ mod tests {
     /// record 3 is undecodable (skipped), so the first record not processed is record 4.
     fn assert_only_the_first_request_counted(
         fwd: &Forwarder<FakeEndpoint, MemorySinks>,
-        resp: &KinesisEventResponse,
+        resp: &StreamResponse,
     ) {
         assert_eq!(
             serde_json::to_value(resp).unwrap(),
@@ -211,6 +269,95 @@ mod tests {
         let alerts = fwd.sinks().alerts.lock().unwrap().clone();
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].0, "1 anomaly on test-stream");
+    }
+
+    fn alert_subjects(fwd: &Forwarder<FakeEndpoint, MemorySinks>) -> Vec<String> {
+        let alerts = fwd.sinks().alerts.lock().unwrap().clone();
+        alerts.into_iter().map(|(subject, _)| subject).collect()
+    }
+
+    #[tokio::test]
+    async fn alerts_name_the_stream_of_the_event_unless_one_is_configured() {
+        let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
+        fwd.settings_mut().stream = None;
+        handle(&fwd, &event(), None).await;
+        assert_eq!(alert_subjects(&fwd), ["2 anomalies on test-stream"]);
+        let letter: serde_json::Value =
+            serde_json::from_str(&fwd.sinks().dead.lock().unwrap()[0]).unwrap();
+        assert_eq!(letter["stream"], "test-stream");
+
+        let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
+        fwd.settings_mut().stream = Some("plant-7".into());
+        handle(&fwd, &event(), None).await;
+        assert_eq!(alert_subjects(&fwd), ["2 anomalies on plant-7"]);
+    }
+
+    #[tokio::test]
+    async fn msk_and_self_managed_kafka_events_are_scored_per_topic_partition() {
+        for fixture in [MSK, SELF_MANAGED] {
+            let event: StreamEvent = serde_json::from_str(fixture).unwrap();
+            let StreamEvent::Kafka(kafka) = &event else {
+                panic!("a Kafka event read as Kinesis")
+            };
+            assert_eq!(kafka.records.len(), 2);
+            let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
+            fwd.settings_mut().stream = None;
+            let response = serde_json::to_value(handle(&fwd, &event, None).await).unwrap();
+            assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
+            // One alert per topic-partition (0.9 in sensors-0, 0.7 in sensors-1), named by topic.
+            assert_eq!(
+                alert_subjects(&fwd),
+                ["1 anomaly on sensors", "1 anomaly on sensors"]
+            );
+            // The four-column record is dead-lettered by topic-partition and offset.
+            let dead = fwd.sinks().dead.lock().unwrap().clone();
+            assert_eq!(dead.len(), 1);
+            let letter: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+            assert_eq!(
+                (
+                    &letter["stream"],
+                    &letter["shard_id"],
+                    &letter["sequence_number"]
+                ),
+                (
+                    &serde_json::json!("sensors"),
+                    &serde_json::json!("sensors-0"),
+                    &serde_json::json!("17")
+                )
+            );
+            assert_eq!(letter["partition_key"], "sensor-2");
+        }
+    }
+
+    #[test]
+    fn kafka_records_map_offsets_keys_and_times() {
+        let StreamEvent::Kafka(event) = serde_json::from_str(MSK).unwrap() else {
+            panic!("not read as Kafka")
+        };
+        let recs = kafka::records("sensors-1", &event.records["sensors-1"]);
+        assert_eq!(recs[0].source.as_deref(), Some("sensors"));
+        assert_eq!(recs[0].shard_id, "sensors-1");
+        assert_eq!(recs[0].sequence_number, "40");
+        // No key: the topic-partition keys the record.
+        assert_eq!(recs[0].partition_key, "sensors-1");
+        assert_eq!(recs[1].partition_key, "sensor-2");
+        assert_eq!(recs[0].data, b"0.2,0.2,0.2");
+        assert_eq!(recs[0].arrival.unwrap().timestamp_millis(), 1545084650990);
+    }
+
+    #[tokio::test]
+    async fn a_kafka_partition_that_fails_reports_its_first_unprocessed_offset() {
+        // Two rows a request; only the first request succeeds. sensors-0 finishes with it (its
+        // third record is undecodable, so skipped); sensors-1's request fails.
+        let fwd = two_rows_a_request(FakeEndpoint::failing_after(1));
+        let event: StreamEvent = serde_json::from_str(MSK).unwrap();
+        let response = serde_json::to_value(handle(&fwd, &event, None).await).unwrap();
+        assert_eq!(
+            response,
+            serde_json::json!({"batchItemFailures": [
+                {"itemIdentifier": {"partition": "sensors-1", "offset": 40}}
+            ]})
+        );
     }
 
     #[test]

@@ -136,6 +136,7 @@ impl<E: Endpoint, S: Sinks> ShardReader<E, S> {
                 .records()
                 .iter()
                 .map(|r| Record {
+                    source: None,
                     shard_id: self.shard_id.clone(),
                     sequence_number: r.sequence_number().to_string(),
                     partition_key: r.partition_key().unwrap_or_default().to_string(),
