@@ -111,6 +111,12 @@ def drain_alerts(url):
             print(json.dumps(a))
 
 
+def alert_streams(url):
+    """The stream each alert message names, one per line."""
+    for body in drain(url):
+        print(json.loads(body)["stream"])
+
+
 def drain_dlq(url):
     for body in drain(url):
         print(json.dumps(json.loads(body)))
@@ -188,7 +194,7 @@ def main():
     {
         "create-stream": create_stream, "put-garbage": put_garbage, "split": split,
         "drain-alerts": drain_alerts, "drain-dlq": drain_dlq, "scored": scored,
-        "results": results, "put-series": put_series,
+        "results": results, "put-series": put_series, "alert-streams": alert_streams,
     }[cmd](*args)
 
 

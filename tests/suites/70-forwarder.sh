@@ -220,12 +220,15 @@ for i in range(first, first + count):
 json.dump({"Records": recs}, open(sys.argv[4], "w"))
 EOF
 }
-run_lambda() { # EVENT OUT
+run_lambda() { # EVENT OUT [STREAM_NAME, or - to leave it unset]
   python3 "$HERE/lambda_runtime_api.py" --port $LAMBDA_PORT --event "$1" >"$2" & local api=$!
   wait_http "http://127.0.0.1:$LAMBDA_PORT/"
+  local stream=(STREAM_NAME="${3:-sensors}")
+  [ "${3:-}" = - ] && stream=()
+  env "${stream[@]}" \
   AWS_LAMBDA_RUNTIME_API=127.0.0.1:$LAMBDA_PORT AWS_LAMBDA_FUNCTION_NAME=forwarder AWS_LAMBDA_FUNCTION_VERSION=1 \
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_LAMBDA_LOG_STREAM_NAME=test AWS_LAMBDA_LOG_GROUP_NAME=test \
-  ENDPOINT_NAME=iso-endpoint FEATURE_NAMES="$FEATURES" STREAM_NAME=sensors SNS_TOPIC_ARN="$TOPIC" \
+  ENDPOINT_NAME=iso-endpoint FEATURE_NAMES="$FEATURES" SNS_TOPIC_ARN="$TOPIC" \
   MAX_ROWS_PER_REQUEST=10 CONCURRENCY=1 MAX_ATTEMPTS=2 BASE_DELAY_MS=10 \
     "$BIN/bootstrap" >>"$WORK/lambda-emf.out" 2>>"$WORK/lambda.log" & local fn=$!
   wait $api || { kill $fn 2>/dev/null || true; fail "the Lambda function gave no response: $(cat "$2")"; }
@@ -261,6 +264,35 @@ warnings = [l for l in lines if l.get("level") == "WARN"]
 assert warnings and all(l in inside for l in warnings), warnings[:3]
 print("Lambda log: %d JSON lines, %d inside an invocation, each with its request id" % (len(lines), len(inside)))
 EOF
+step "Lambda: an Amazon MSK event (two topic-partitions), alerts named by the topic"
+"$PY" "$HERE/aws_bench.py" drain-alerts "$ALERTS" >/dev/null
+"$PY" - "$WORK/test.csv" "$WORK/event-msk.json" <<'EOF'
+import base64, json, sys
+lines = open(sys.argv[1]).read().splitlines()[1:]
+b64 = lambda s: base64.b64encode(s.encode()).decode()
+records = {}
+for part in (0, 1):
+    records["plant-sensors-%d" % part] = [
+        {"topic": "plant-sensors", "partition": part, "offset": 1000 + i, "timestamp": 1763780000500 + i,
+         "timestampType": "CREATE_TIME", "key": b64("device-%d" % (i % 3)), "value": b64(lines[i]), "headers": []}
+        for i in range(200 + 40 * part, 240 + 40 * part)]
+json.dump({"eventSource": "aws:kafka", "eventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/plant/abcd-1",
+           "bootstrapServers": "b-1.plant.kafka.us-east-1.amazonaws.com:9092", "records": records},
+          open(sys.argv[2], "w"))
+EOF
+faults '{"script": [], "rate": 0}'
+run_lambda "$WORK/event-msk.json" "$WORK/lambda-msk.json" -
+"$PY" "$HERE/aws_bench.py" alert-streams "$ALERTS" >"$WORK/msk-alert-streams.txt"
+"$PY" - "$WORK" <<'EOF' || fail "the MSK event was not scored as Kafka records"
+import json, sys
+work = sys.argv[1]
+msk = json.load(open(work + "/lambda-msk.json"))
+assert msk["response"] == {"batchItemFailures": []}, msk
+streams = open(work + "/msk-alert-streams.txt").read().split()
+assert streams and set(streams) == {"plant-sensors"}, streams
+print("MSK event: no failures; %d alert message(s), all naming topic plant-sensors" % len(streams))
+EOF
+
 step "fault matrix: each fault alone and all together, standalone and Lambda (FAULT_ROWS=${FAULT_ROWS:=300} rows each)"
 # The table in docs/reliability.md comes from FAULT_ROWS=1500 (the whole test CSV).
 "$PY" "$HERE/fault_matrix.py" --bin "$BIN" --csv "$WORK/test.csv" --expected "$WORK/expected-anomalies.json" \
