@@ -22,6 +22,7 @@ use crate::pipeline::{Forwarder, Settings};
 use crate::produce::{Format, PartitionKey, Plan};
 use crate::sinks::AwsSinks;
 use crate::sinks::metrics::Emf;
+use crate::sinks::policy::{AlertPolicy, MAX_WINDOW};
 use crate::sources::kinesis::shard::{ReaderOptions, StartPosition};
 
 /// SageMaker endpoint to call.
@@ -60,6 +61,22 @@ pub const ENV_INVOKE_TIMEOUT: &str = "INVOKE_TIMEOUT_SECS";
 pub const ENV_TREND_CONTEXT: &str = "TREND_CONTEXT";
 /// Most keys whose trend context is kept.
 pub const ENV_TREND_CONTEXT_KEYS: &str = "TREND_CONTEXT_KEYS";
+/// Alert policy: anomalies among a key's last `ALERT_WINDOW` rows that raise an alert.
+pub const ENV_ALERT_MIN_ANOMALIES: &str = "ALERT_MIN_ANOMALIES";
+/// Alert policy: rows the persistence rule looks back over.
+pub const ENV_ALERT_WINDOW: &str = "ALERT_WINDOW";
+/// Alert policy: seconds after an alert during which a key's anomalies fold into it.
+pub const ENV_ALERT_COOLDOWN: &str = "ALERT_COOLDOWN_SECS";
+/// Alert policy: relative margin around the expected value within which anomalies are dropped.
+pub const ENV_ALERT_RELATIVE_MARGIN: &str = "ALERT_RELATIVE_MARGIN";
+/// Alert policy: absolute margin around the expected value within which anomalies are dropped.
+pub const ENV_ALERT_ABSOLUTE_MARGIN: &str = "ALERT_ABSOLUTE_MARGIN";
+/// Alert policy: normal rows per key whose median is the expected value.
+pub const ENV_ALERT_BASELINE_ROWS: &str = "ALERT_BASELINE_ROWS";
+/// Alert policy: most keys whose alert state is kept.
+pub const ENV_ALERT_KEYS: &str = "ALERT_KEYS";
+/// Alert policy off: every anomaly alerted.
+pub const ENV_ALERT_EVERY_ANOMALY: &str = "ALERT_EVERY_ANOMALY";
 /// Lambda: milliseconds kept before the invocation's deadline.
 pub const ENV_DEADLINE_MARGIN_MS: &str = "DEADLINE_MARGIN_MS";
 /// Standalone: the checkpoint file.
@@ -133,6 +150,16 @@ pub enum ConfigError {
     /// A feature name list with an empty entry.
     #[error("--feature-names/{ENV_FEATURE_NAMES} holds an empty name")]
     FeatureNames,
+    /// The persistence rule asks for more anomalies than its window holds.
+    #[error(
+        "--alert-min-anomalies/ALERT_MIN_ANOMALIES ({min}) must not exceed --alert-window/ALERT_WINDOW ({window})"
+    )]
+    AlertWindow {
+        /// Anomalies asked for.
+        min: usize,
+        /// Rows in the window.
+        window: usize,
+    },
     /// The standalone forwarder was not told which stream to read.
     #[error("--stream/{ENV_STREAM_NAME} is required: the stream to read")]
     NoStream,
@@ -146,6 +173,68 @@ pub enum ConfigError {
         /// Rows per request.
         max_rows: usize,
     },
+}
+
+/// The alert policy of `args`: [`AlertPolicy::every_anomaly`] when asked for, else the flags
+/// (1 <= min anomalies <= window <= 64, finite non-negative margins, a cool-down of a day at most).
+fn alert_policy(args: &ForwarderArgs) -> Result<AlertPolicy, ConfigError> {
+    if args.alert_every_anomaly {
+        return Ok(AlertPolicy::every_anomaly());
+    }
+    at_least_one(
+        "--alert-min-anomalies/ALERT_MIN_ANOMALIES",
+        args.alert_min_anomalies as u64,
+    )?;
+    at_most(
+        "--alert-window/ALERT_WINDOW",
+        args.alert_window as u64,
+        MAX_WINDOW as u64,
+    )?;
+    if args.alert_min_anomalies > args.alert_window {
+        return Err(ConfigError::AlertWindow {
+            min: args.alert_min_anomalies,
+            window: args.alert_window,
+        });
+    }
+    at_least_one(
+        "--alert-baseline-rows/ALERT_BASELINE_ROWS",
+        args.alert_baseline_rows as u64,
+    )?;
+    at_least_one("--alert-keys/ALERT_KEYS", args.alert_keys as u64)?;
+    for (name, value) in [
+        (
+            "--alert-relative-margin/ALERT_RELATIVE_MARGIN",
+            args.alert_relative_margin,
+        ),
+        (
+            "--alert-absolute-margin/ALERT_ABSOLUTE_MARGIN",
+            args.alert_absolute_margin,
+        ),
+        (
+            "--alert-cooldown-secs/ALERT_COOLDOWN_SECS",
+            args.alert_cooldown_secs,
+        ),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(ConfigError::Rate { name, value });
+        }
+    }
+    if args.alert_cooldown_secs > 86_400.0 {
+        return Err(ConfigError::TooLarge {
+            name: "--alert-cooldown-secs/ALERT_COOLDOWN_SECS",
+            max: 86_400,
+            value: args.alert_cooldown_secs as u64,
+        });
+    }
+    Ok(AlertPolicy {
+        min_anomalies: args.alert_min_anomalies,
+        window: args.alert_window,
+        cooldown: Duration::from_secs_f64(args.alert_cooldown_secs),
+        relative_margin: args.alert_relative_margin,
+        absolute_margin: args.alert_absolute_margin,
+        baseline_rows: args.alert_baseline_rows,
+        max_keys: args.alert_keys,
+    })
 }
 
 fn at_least_one(name: &'static str, value: u64) -> Result<(), ConfigError> {
@@ -280,6 +369,33 @@ pub struct ForwarderArgs {
     /// Most partition keys whose trend context is kept in memory (least recently used evicted).
     #[arg(long, env = ENV_TREND_CONTEXT_KEYS, default_value_t = DEFAULT_TREND_CONTEXT_KEYS)]
     pub trend_context_keys: usize,
+    /// Alert policy: a key raises an alert once this many of its last `--alert-window` rows are
+    /// anomalous.
+    #[arg(long, env = ENV_ALERT_MIN_ANOMALIES, default_value_t = AlertPolicy::default().min_anomalies)]
+    pub alert_min_anomalies: usize,
+    /// Alert policy: the rows the persistence rule looks back over (at most 64).
+    #[arg(long, env = ENV_ALERT_WINDOW, default_value_t = AlertPolicy::default().window)]
+    pub alert_window: usize,
+    /// Alert policy: seconds after an alert during which the key's anomalies fold into it
+    /// (measured on the records' arrival times).
+    #[arg(long, env = ENV_ALERT_COOLDOWN, default_value_t = AlertPolicy::default().cooldown.as_secs_f64())]
+    pub alert_cooldown_secs: f64,
+    /// Alert policy: drop anomalies within this fraction of the expected value on every feature
+    /// (the expected value is the median of the key's recent normal rows).
+    #[arg(long, env = ENV_ALERT_RELATIVE_MARGIN, default_value_t = AlertPolicy::default().relative_margin)]
+    pub alert_relative_margin: f64,
+    /// Alert policy: drop anomalies within this distance of the expected value on every feature.
+    #[arg(long, env = ENV_ALERT_ABSOLUTE_MARGIN, default_value_t = AlertPolicy::default().absolute_margin)]
+    pub alert_absolute_margin: f64,
+    /// Alert policy: the normal rows per key whose median is the expected value.
+    #[arg(long, env = ENV_ALERT_BASELINE_ROWS, default_value_t = AlertPolicy::default().baseline_rows)]
+    pub alert_baseline_rows: usize,
+    /// Alert policy: most keys whose state is kept (least recently seen evicted).
+    #[arg(long, env = ENV_ALERT_KEYS, default_value_t = AlertPolicy::default().max_keys)]
+    pub alert_keys: usize,
+    /// Turn the alert policy off: every anomaly is alerted (grouped per key and batch).
+    #[arg(long, env = ENV_ALERT_EVERY_ANOMALY, default_value_t = false)]
+    pub alert_every_anomaly: bool,
     /// Client settings.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -344,6 +460,7 @@ impl ForwarderConfig {
                 args.trend_context_keys as u64,
             )?;
         }
+        let alert = alert_policy(&args)?;
         let feature_names: Vec<String> = args
             .feature_names
             .iter()
@@ -377,6 +494,7 @@ impl ForwarderConfig {
                 concurrency: args.concurrency,
                 trend_context: args.trend_context,
                 trend_keys: args.trend_context_keys,
+                alert,
             },
             endpoint_name: args.endpoint_name,
             invoke_timeout,

@@ -156,7 +156,7 @@ impl Endpoint for FakeEndpoint {
 }
 
 /// A forwarder for features `a, b, c` on stream `test-stream`, one request at a time, quick
-/// retries, metrics discarded.
+/// retries, every anomaly alerted (no alert policy), metrics discarded.
 pub(crate) fn forwarder(
     endpoint: FakeEndpoint,
     sinks: MemorySinks,
@@ -173,6 +173,7 @@ pub(crate) fn forwarder(
         concurrency: 1,
         trend_context: 0,
         trend_keys: 10_000,
+        alert: crate::sinks::policy::AlertPolicy::every_anomaly(),
     };
     let metrics = Arc::new(Emf::new("Test", vec![], Box::new(std::io::sink())));
     Forwarder::new(endpoint, sinks, settings, metrics)

@@ -18,6 +18,7 @@ use crate::endpoint::{Endpoint, Prediction};
 use crate::record::{DeadLetter, Origin, Record, ScoredRow};
 use crate::sinks::Sinks;
 use crate::sinks::metrics::{Emf, Stats};
+use crate::sinks::policy::{AlertPolicy, PolicyState};
 use crate::sinks::route;
 use codec::kpl;
 use history::HistoryStore;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub trend_context: usize,
     /// Most partition keys whose context is kept (least recently used evicted first).
     pub trend_keys: usize,
+    /// When anomalies become alerts.
+    pub alert: AlertPolicy,
 }
 
 /// Why processing stopped before the end of the batch.
@@ -110,6 +113,8 @@ pub struct Forwarder<E, S> {
     metrics: Arc<Emf>,
     /// Trend mode: each partition key's last scored rows, shared by every shard of the process.
     contexts: Mutex<HistoryStore>,
+    /// The alert policy's memory of each partition key.
+    alerting: Mutex<PolicyState>,
 }
 
 impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
@@ -121,6 +126,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             settings,
             metrics,
             contexts: Mutex::new(HistoryStore::new()),
+            alerting: Mutex::new(PolicyState::default()),
         }
     }
 
@@ -182,7 +188,24 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         stats.rows = rows.len();
         stats.anomalies = rows.iter().filter(|r| r.anomaly).count();
         let stream = self.stream_label(records.first());
-        if let Err(e) = route::route(&self.sinks, stream, &rows).await {
+        let decision = self
+            .alerting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .plan(&self.settings.alert, &rows);
+        stats.alerts = decision.episodes.len();
+        stats.grouped = decision.grouped;
+        stats.suppressed = decision.suppressed;
+        stats.held = decision.held;
+        let routed = route::route(&self.sinks, stream, &decision.episodes, &rows).await;
+        if routed.is_ok() {
+            // Only what was sent is remembered: a replay of this batch alerts again.
+            self.alerting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .commit(&self.settings.alert, decision);
+        }
+        if let Err(e) = routed {
             tracing::error!(error = %e, "routing failed; the batch will be replayed");
             stats.sink_errors += 1;
             done = 0;

@@ -7,6 +7,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use thiserror::Error;
 
 pub mod metrics;
+pub mod policy;
 pub mod route;
 
 /// A sink call that failed (after the SDK's own retries).

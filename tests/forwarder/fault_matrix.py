@@ -92,6 +92,7 @@ class Standalone:
         log = open(os.path.join(self.work, "%s-forwarder.log" % self.name), "ab")
         self.proc = subprocess.Popen([
             os.path.join(ARGS.bin, "forwarder"), "--stream", self.name, "--endpoint-name", "iso-endpoint",
+            "--alert-every-anomaly",
             "--feature-names", FEATURES, "--sns-topic-arn", self.setup["topic"], "--dlq-url", self.setup["dlq"],
             "--results-bucket", self.setup["bucket"],
             "--checkpoint-file", os.path.join(self.work, "%s-checkpoint.json" % self.name),
@@ -177,6 +178,7 @@ class Lambda:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_LAMBDA_LOG_STREAM_NAME": "t",
             "AWS_LAMBDA_LOG_GROUP_NAME": "t", "ENDPOINT_NAME": "iso-endpoint", "FEATURE_NAMES": FEATURES,
             "STREAM_NAME": self.name, "SNS_TOPIC_ARN": self.setup["topic"], "DLQ_URL": self.setup["dlq"],
+            "ALERT_EVERY_ANOMALY": "true",
             "RESULTS_BUCKET": self.setup["bucket"], "MAX_ROWS_PER_REQUEST": "20", "CONCURRENCY": "4",
             "MAX_ATTEMPTS": "4", "BASE_DELAY_MS": "20", "MAX_DELAY_MS": "400", "INVOKE_TIMEOUT_SECS": "60",
             "DEADLINE_MARGIN_MS": "700",

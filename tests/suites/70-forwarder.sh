@@ -92,8 +92,10 @@ SINKS=$("$PY" "$HERE/aws_bench.py" setup fwd)
 jget() { "$PY" -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$SINKS" "$1"; }
 TOPIC=$(jget topic) ALERTS=$(jget alerts) DLQ=$(jget dlq) BUCKET=$(jget bucket)
 
+# These runs check that every flagged row is alerted: the alert policy is off
+# (--alert-every-anomaly); the policy itself is tested in forwarder/src/sinks/policy/tests.rs.
 start_forwarder() {
-  "$BIN/forwarder" --stream $STREAM --endpoint-name iso-endpoint --feature-names "$FEATURES" \
+  "$BIN/forwarder" --stream $STREAM --endpoint-name iso-endpoint --feature-names "$FEATURES" --alert-every-anomaly \
     --sns-topic-arn "$TOPIC" --dlq-url "$DLQ" --results-bucket "$BUCKET" \
     --checkpoint-file "$WORK/checkpoint.json" --idle-wait-ms 300 --discovery-interval-secs 1 \
     --max-rows 200 --base-delay-ms 20 --max-delay-ms 500 --invoke-timeout-secs 2 \
@@ -228,7 +230,7 @@ run_lambda() { # EVENT OUT [STREAM_NAME, or - to leave it unset]
   env "${stream[@]}" \
   AWS_LAMBDA_RUNTIME_API=127.0.0.1:$LAMBDA_PORT AWS_LAMBDA_FUNCTION_NAME=forwarder AWS_LAMBDA_FUNCTION_VERSION=1 \
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_LAMBDA_LOG_STREAM_NAME=test AWS_LAMBDA_LOG_GROUP_NAME=test \
-  ENDPOINT_NAME=iso-endpoint FEATURE_NAMES="$FEATURES" SNS_TOPIC_ARN="$TOPIC" \
+  ENDPOINT_NAME=iso-endpoint FEATURE_NAMES="$FEATURES" SNS_TOPIC_ARN="$TOPIC" ALERT_EVERY_ANOMALY=true \
   MAX_ROWS_PER_REQUEST=10 CONCURRENCY=1 MAX_ATTEMPTS=2 BASE_DELAY_MS=10 \
     "$BIN/bootstrap" >>"$WORK/lambda-emf.out" 2>>"$WORK/lambda.log" & local fn=$!
   wait $api || { kill $fn 2>/dev/null || true; fail "the Lambda function gave no response: $(cat "$2")"; }

@@ -195,3 +195,45 @@ fn metric_dimensions_keep_their_order() {
         ]
     );
 }
+
+#[test]
+fn the_alert_policy_comes_from_its_flags_and_is_checked() {
+    let config = standalone(&[]).unwrap();
+    assert_eq!(config.core.settings.alert, AlertPolicy::default());
+    let config = standalone(&[
+        "--alert-min-anomalies",
+        "2",
+        "--alert-window",
+        "10",
+        "--alert-cooldown-secs",
+        "90.5",
+        "--alert-relative-margin",
+        "0",
+        "--alert-absolute-margin",
+        "3",
+    ])
+    .unwrap();
+    let a = &config.core.settings.alert;
+    assert_eq!((a.min_anomalies, a.window), (2, 10));
+    assert_eq!(a.cooldown, Duration::from_millis(90_500));
+    assert_eq!((a.relative_margin, a.absolute_margin), (0.0, 3.0));
+    let every = standalone(&["--alert-every-anomaly"]).unwrap();
+    assert_eq!(every.core.settings.alert, AlertPolicy::every_anomaly());
+    assert_eq!(
+        error(standalone(&["--alert-min-anomalies", "6"])),
+        "--alert-min-anomalies/ALERT_MIN_ANOMALIES (6) must not exceed --alert-window/ALERT_WINDOW (5)"
+    );
+    assert_eq!(
+        error(standalone(&["--alert-window", "65"])),
+        "--alert-window/ALERT_WINDOW must be at most 64, got 65"
+    );
+    assert!(error(standalone(&["--alert-min-anomalies", "0"])).contains("at least 1"));
+    for bad in ["-1", "NaN", "inf"] {
+        let flag = format!("--alert-relative-margin={bad}");
+        assert!(
+            error(standalone(&[&flag])).contains("ALERT_RELATIVE_MARGIN"),
+            "{bad}"
+        );
+    }
+    assert!(error(standalone(&["--alert-cooldown-secs", "90000"])).contains("at most 86400"));
+}

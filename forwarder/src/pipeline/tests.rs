@@ -52,9 +52,18 @@ async fn every_format_is_scored_and_mapped_back_to_its_record() {
     assert_eq!(origins, want);
     // JSON keyed by name comes back in the model's column order.
     assert_eq!(rows[3]["values"], serde_json::json!([0.7, 1.0, 3.0]));
+    // One alert per key with anomalies (this test keys each record by its index).
     let alerts = fwd.sinks().alerts.lock().unwrap().clone();
-    assert_eq!(alerts.len(), 1, "one message per batch");
-    assert_eq!(alerts[0].0, "4 anomalies on test-stream");
+    let subjects: Vec<&str> = alerts.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "1: 1 anomaly on test-stream",
+            "2: 1 anomaly on test-stream",
+            "3: 1 anomaly on test-stream",
+            "4: 1 anomaly on test-stream"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -210,7 +219,8 @@ async fn an_outage_stops_at_the_first_unprocessed_record() {
         .collect();
     assert_eq!(keys, ["0", "1", "2", "3", "4", "5"]);
     let alerts = fwd.sinks().alerts.lock().unwrap().clone();
-    assert_eq!(alerts[0].0, "6 anomalies on test-stream");
+    assert_eq!(alerts.len(), 6, "one alert per key");
+    assert_eq!(alerts[0].0, "0: 1 anomaly on test-stream");
 }
 
 #[tokio::test]

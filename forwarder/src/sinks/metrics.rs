@@ -24,6 +24,14 @@ pub struct Stats {
     pub endpoint_errors: usize,
     /// Failed sink calls.
     pub sink_errors: usize,
+    /// Alerts raised (one per key and episode; see [`crate::sinks::policy`]).
+    pub alerts: usize,
+    /// Anomalies folded into an alert other than by raising it.
+    pub grouped: usize,
+    /// Anomalies within the margins of their key's expected values.
+    pub suppressed: usize,
+    /// Anomalies that did not persist long enough to raise an alert.
+    pub held: usize,
     /// Latency of each successful InvokeEndpoint call, in milliseconds.
     pub latencies_ms: Vec<f64>,
     /// How far behind the tip of the stream the batch was, in milliseconds.
@@ -80,6 +88,10 @@ impl Emf {
             json!({"Name": "Anomalies", "Unit": "Count"}),
             json!({"Name": "Errors", "Unit": "Count"}),
             json!({"Name": "DecodeErrors", "Unit": "Count"}),
+            json!({"Name": "Alerts", "Unit": "Count"}),
+            json!({"Name": "AnomaliesGrouped", "Unit": "Count"}),
+            json!({"Name": "AnomaliesSuppressed", "Unit": "Count"}),
+            json!({"Name": "AnomaliesHeld", "Unit": "Count"}),
         ];
         let mut doc = Map::new();
         doc.insert("Records".into(), json!(stats.records));
@@ -87,6 +99,10 @@ impl Emf {
         doc.insert("Anomalies".into(), json!(stats.anomalies));
         doc.insert("Errors".into(), json!(stats.errors()));
         doc.insert("DecodeErrors".into(), json!(stats.decode_errors));
+        doc.insert("Alerts".into(), json!(stats.alerts));
+        doc.insert("AnomaliesGrouped".into(), json!(stats.grouped));
+        doc.insert("AnomaliesSuppressed".into(), json!(stats.suppressed));
+        doc.insert("AnomaliesHeld".into(), json!(stats.held));
         if !stats.latencies_ms.is_empty() {
             metrics.push(json!({"Name": "EndpointLatency", "Unit": "Milliseconds"}));
             doc.insert("EndpointLatency".into(), json!(stats.latencies_ms));
@@ -159,6 +175,10 @@ mod tests {
             endpoint_errors: 3,
             latencies_ms: vec![1.5, 2.5],
             iterator_age_ms: Some(250.0),
+            alerts: 1,
+            grouped: 4,
+            suppressed: 2,
+            held: 1,
             ..Stats::default()
         };
         emf.emit(&stats);
@@ -182,6 +202,15 @@ mod tests {
         assert_eq!(doc["Records"], 10);
         assert_eq!(doc["Anomalies"], 2);
         assert_eq!(doc["Errors"], 4);
+        assert_eq!(
+            [
+                &doc["Alerts"],
+                &doc["AnomaliesGrouped"],
+                &doc["AnomaliesSuppressed"],
+                &doc["AnomaliesHeld"]
+            ],
+            [1, 4, 2, 1]
+        );
         assert_eq!(doc["EndpointLatency"], json!([1.5, 2.5]));
         assert_eq!(doc["IteratorAge"], 250.0);
         assert_eq!(doc["Endpoint"], "iso");

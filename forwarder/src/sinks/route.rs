@@ -1,69 +1,80 @@
-//! Routing scored rows: anomalies become alert messages (one per batch, split only when SNS's
-//! 256 KB message limit requires it), every row becomes a JSON line of a date-partitioned object.
+//! Routing scored rows: each alert the policy raised ([`crate::sinks::policy`]) becomes one
+//! message (split only when SNS's 256 KB message limit requires it), every row becomes a JSON
+//! line of a date-partitioned object.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::record::ScoredRow;
+use crate::sinks::policy::Episode;
 use crate::sinks::{SinkError, Sinks};
 
 /// Largest alert body; SNS accepts 262,144 bytes, the rest is headroom for the envelope.
 pub const MAX_ALERT_BYTES: usize = 240 * 1024;
 
-/// The body of an alert message.
+/// The body of an alert message: one key's run of anomalies.
 #[derive(Debug, Serialize)]
 pub struct Alert<'a> {
     /// Stream the anomalies were read from.
     pub stream: &'a str,
-    /// Number of anomalies in this message.
+    /// The key (device) they belong to.
+    pub partition_key: &'a str,
+    /// When the run started (arrival time, RFC 3339), when known.
+    pub start: Option<&'a str>,
+    /// Arrival time of its last anomaly so far, when known.
+    pub end: Option<&'a str>,
+    /// Anomalies in the run, including those of earlier batches that made it persist.
     pub count: usize,
-    /// The anomalies, in stream order.
+    /// The run's highest-scoring anomaly in this batch.
+    pub peak: Option<&'a ScoredRow>,
+    /// The run's anomalies in this batch (in this part, for a split message), in stream order.
     pub anomalies: Vec<&'a ScoredRow>,
 }
 
-/// Alert `(subject, message)` pairs for the anomalies among `rows`: one message, or several
-/// parts when one would exceed [`MAX_ALERT_BYTES`].
-pub fn alerts(stream: &str, rows: &[ScoredRow]) -> Vec<(String, String)> {
-    let anomalies: Vec<&ScoredRow> = rows.iter().filter(|r| r.anomaly).collect();
-    if anomalies.is_empty() {
-        return Vec::new();
-    }
-    let mut parts: Vec<Vec<&ScoredRow>> = vec![Vec::new()];
-    let mut size = 0;
-    for a in anomalies {
-        let len = serde_json::to_string(a).map_or(0, |s| s.len()) + 1;
-        let last = parts.last_mut().expect("never empty");
-        if !last.is_empty() && size + len > MAX_ALERT_BYTES - 256 {
-            parts.push(Vec::new());
-            size = 0;
+/// Alert `(subject, message)` pairs for `episodes`: one message each, or several parts when one
+/// would exceed [`MAX_ALERT_BYTES`].
+pub fn alerts(stream: &str, episodes: &[Episode<'_>]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for episode in episodes {
+        let mut parts: Vec<Vec<&ScoredRow>> = vec![Vec::new()];
+        let mut size = 0;
+        for &a in &episode.anomalies {
+            let len = serde_json::to_string(a).map_or(0, |s| s.len()) + 1;
+            let last = parts.last_mut().expect("never empty");
+            // Room for the peak (one more row) and the envelope.
+            if !last.is_empty() && size + len > MAX_ALERT_BYTES / 2 - 256 {
+                parts.push(Vec::new());
+                size = 0;
+            }
+            parts.last_mut().expect("never empty").push(a);
+            size += len;
         }
-        parts.last_mut().expect("never empty").push(a);
-        size += len;
-    }
-    let total = parts.len();
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, anomalies)| {
-            let count = anomalies.len();
+        let total = parts.len();
+        let count = episode.count;
+        for (i, anomalies) in parts.into_iter().enumerate() {
             let mut subject = format!(
-                "{count} anomal{} on {}",
+                "{}: {count} anomal{} on {stream}",
+                episode.partition_key,
                 if count == 1 { "y" } else { "ies" },
-                stream
             );
             if total > 1 {
                 subject.push_str(&format!(" (part {}/{total})", i + 1));
             }
             let body = serde_json::to_string(&Alert {
                 stream,
+                partition_key: episode.partition_key,
+                start: episode.start.as_deref(),
+                end: episode.end.as_deref(),
                 count,
+                peak: episode.peak(),
                 anomalies,
             })
             .unwrap_or_default();
-            (subject_safe(&subject), body)
-        })
-        .collect()
+            out.push((subject_safe(&subject), body));
+        }
+    }
+    out
 }
 
 /// SNS subjects are at most 100 printable ASCII characters.
@@ -112,9 +123,14 @@ pub fn result_objects(rows: &[ScoredRow]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Sends the alerts and stores the results of one batch.
-pub async fn route<S: Sinks>(sinks: &S, stream: &str, rows: &[ScoredRow]) -> Result<(), SinkError> {
-    for (subject, message) in alerts(stream, rows) {
+/// Sends the alerts the policy raised and stores the results of one batch.
+pub async fn route<S: Sinks>(
+    sinks: &S,
+    stream: &str,
+    episodes: &[Episode<'_>],
+    rows: &[ScoredRow],
+) -> Result<(), SinkError> {
+    for (subject, message) in alerts(stream, episodes) {
         sinks.alert(subject, message).await?;
     }
     if sinks.stores_results() {
@@ -146,35 +162,52 @@ mod tests {
         }
     }
 
+    /// The episodes the every-anomaly policy makes of `rows`.
+    fn every<'a>(rows: &'a [ScoredRow]) -> Vec<Episode<'a>> {
+        crate::sinks::policy::PolicyState::default()
+            .plan(&crate::sinks::policy::AlertPolicy::every_anomaly(), rows)
+            .episodes
+    }
+
     #[test]
-    fn one_alert_per_batch_with_the_count_in_the_subject() {
-        let rows = vec![row(1, false, None), row(2, true, None), row(3, true, None)];
-        let out = alerts("sensors", &rows);
+    fn one_alert_per_key_with_the_key_and_count_in_the_subject() {
+        let mut rows = vec![row(1, false, None), row(2, true, None), row(3, true, None)];
+        rows[2].origin.partition_key = "2".into();
+        rows[2].score = 0.9;
+        let out = alerts("sensors", &every(&rows));
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].0, "2 anomalies on sensors");
+        assert_eq!(out[0].0, "2: 2 anomalies on sensors");
         let body: serde_json::Value = serde_json::from_str(&out[0].1).unwrap();
         assert_eq!(body["count"], 2);
+        assert_eq!(body["partition_key"], "2");
+        assert_eq!(body["peak"]["sequence_number"], "00003");
         let a = &body["anomalies"][0];
         assert_eq!(a["shard_id"], "shardId-000000000001");
         assert_eq!(a["sequence_number"], "00002");
         assert_eq!(a["score"], 0.8);
         assert_eq!(a["values"], serde_json::json!([1.0, null]));
-        assert!(alerts("sensors", &[row(1, false, None)]).is_empty());
-        assert_eq!(alerts("s", &[row(1, true, None)])[0].0, "1 anomaly on s");
+        assert!(alerts("sensors", &every(&[row(1, false, None)])).is_empty());
+        assert_eq!(
+            alerts("s", &every(&[row(1, true, None)]))[0].0,
+            "1: 1 anomaly on s"
+        );
     }
 
     #[test]
     fn large_alerts_are_split_under_the_sns_limit() {
-        let rows: Vec<ScoredRow> = (0..5000).map(|i| row(i, true, None)).collect();
-        let out = alerts("s", &rows);
+        let mut rows: Vec<ScoredRow> = (0..5000).map(|i| row(i, true, None)).collect();
+        for r in &mut rows {
+            r.origin.partition_key = "k".into();
+        }
+        let out = alerts("s", &every(&rows));
         assert!(out.len() > 1);
         let mut total = 0;
         for (i, (subject, body)) in out.iter().enumerate() {
             assert!(body.len() <= MAX_ALERT_BYTES, "{}", body.len());
             assert!(subject.ends_with(&format!("(part {}/{})", i + 1, out.len())));
-            total += serde_json::from_str::<serde_json::Value>(body).unwrap()["count"]
-                .as_u64()
-                .unwrap();
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["count"], 5000);
+            total += body["anomalies"].as_array().unwrap().len();
         }
         assert_eq!(total, 5000);
     }

@@ -200,10 +200,14 @@ mod tests {
             letter["sequence_number"],
             "49568167373333333334444444444444444444444444444444444445"
         );
-        // One alert for the batch: the fixture's rows with a first value above 0.5 are flagged.
-        let alerts = fwd.sinks().alerts.lock().unwrap().clone();
-        assert_eq!(alerts.len(), 1);
-        assert_eq!(alerts[0].0, "2 anomalies on test-stream");
+        // One alert per key: the fixture's rows with a first value above 0.5 are flagged.
+        assert_eq!(
+            alert_subjects(&fwd),
+            [
+                "s1: 1 anomaly on test-stream",
+                "s3: 1 anomaly on test-stream"
+            ]
+        );
     }
 
     #[tokio::test]
@@ -266,9 +270,7 @@ mod tests {
             ]})
         );
         // Alerts cover only processed records.
-        let alerts = fwd.sinks().alerts.lock().unwrap().clone();
-        assert_eq!(alerts.len(), 1);
-        assert_eq!(alerts[0].0, "1 anomaly on test-stream");
+        assert_eq!(alert_subjects(&fwd), ["s1: 1 anomaly on test-stream"]);
     }
 
     fn alert_subjects(fwd: &Forwarder<FakeEndpoint, MemorySinks>) -> Vec<String> {
@@ -281,7 +283,13 @@ mod tests {
         let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
         fwd.settings_mut().stream = None;
         handle(&fwd, &event(), None).await;
-        assert_eq!(alert_subjects(&fwd), ["2 anomalies on test-stream"]);
+        assert_eq!(
+            alert_subjects(&fwd),
+            [
+                "s1: 1 anomaly on test-stream",
+                "s3: 1 anomaly on test-stream"
+            ]
+        );
         let letter: serde_json::Value =
             serde_json::from_str(&fwd.sinks().dead.lock().unwrap()[0]).unwrap();
         assert_eq!(letter["stream"], "test-stream");
@@ -289,7 +297,10 @@ mod tests {
         let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
         fwd.settings_mut().stream = Some("plant-7".into());
         handle(&fwd, &event(), None).await;
-        assert_eq!(alert_subjects(&fwd), ["2 anomalies on plant-7"]);
+        assert_eq!(
+            alert_subjects(&fwd),
+            ["s1: 1 anomaly on plant-7", "s3: 1 anomaly on plant-7"]
+        );
     }
 
     #[tokio::test]
@@ -304,10 +315,14 @@ mod tests {
             fwd.settings_mut().stream = None;
             let response = serde_json::to_value(handle(&fwd, &event, None).await).unwrap();
             assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
-            // One alert per topic-partition (0.9 in sensors-0, 0.7 in sensors-1), named by topic.
+            // 0.9 from sensor-1 (in sensors-0) and 0.7 from sensor-2 (in sensors-1), named by
+            // topic.
             assert_eq!(
                 alert_subjects(&fwd),
-                ["1 anomaly on sensors", "1 anomaly on sensors"]
+                [
+                    "sensor-1: 1 anomaly on sensors",
+                    "sensor-2: 1 anomaly on sensors"
+                ]
             );
             // The four-column record is dead-lettered by topic-partition and offset.
             let dead = fwd.sinks().dead.lock().unwrap().clone();
