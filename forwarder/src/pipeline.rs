@@ -24,6 +24,9 @@ use codec::kpl;
 use history::HistoryStore;
 use pack::{Budget, Invocation, Packer, RowRef};
 
+/// Key prefix of the trend contexts in a Lambda tumbling window's state.
+pub const STATE_CONTEXT_PREFIX: &str = "ctx:";
+
 /// Settings of the core.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -326,6 +329,68 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         let rec = &records[user.record];
         self.send_dead_letter(rec, user.sub_sequence_number, reason, &rec.data, stats)
             .await;
+    }
+
+    /// Loads the trend contexts that a Lambda tumbling window's previous invocation returned
+    /// (entries under [`STATE_CONTEXT_PREFIX`]); they replace what this process remembers of those
+    /// keys. An entry that does not parse is logged and skipped: that key starts without context.
+    pub fn load_window_state<'a>(&self, state: impl IntoIterator<Item = (&'a String, &'a String)>) {
+        if self.settings.trend_context == 0 {
+            return;
+        }
+        let mut store = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, value) in state {
+            let Some(key) = name.strip_prefix(STATE_CONTEXT_PREFIX) else {
+                continue;
+            };
+            match serde_json::from_str::<history::SavedContext>(value) {
+                Ok(saved) => store.import(
+                    key,
+                    saved,
+                    self.settings.trend_context,
+                    self.settings.trend_keys,
+                ),
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "unreadable trend context in the window state; the key starts without one");
+                }
+            }
+        }
+    }
+
+    /// The trend contexts of `shard_id`'s keys for the window's next invocation, most recently
+    /// used keys first, as many as fit in `max_bytes` of JSON; the least recently used keys that
+    /// do not fit are left out (they start the next invocation without context).
+    pub fn window_state(&self, shard_id: &str, max_bytes: usize) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if self.settings.trend_context == 0 {
+            return out;
+        }
+        let saved = self
+            .contexts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .export_shard(shard_id);
+        let (mut size, mut left_out) = (2, 0);
+        for (key, context) in saved {
+            let name = format!("{STATE_CONTEXT_PREFIX}{key}");
+            let value = serde_json::to_string(&context).unwrap_or_default();
+            let len = |s: &String| serde_json::to_string(s).map_or(usize::MAX / 4, |j| j.len());
+            let add = len(&name) + len(&value) + 2;
+            if size + add > max_bytes {
+                left_out += 1;
+                continue;
+            }
+            size += add;
+            out.insert(name, value);
+        }
+        if left_out > 0 {
+            tracing::warn!(
+                left_out,
+                kept = out.len(),
+                "window state full: least recently used keys left out"
+            );
+        }
+        out
     }
 
     /// What alerts and dead letters call the stream `rec` came from: the configured name, else

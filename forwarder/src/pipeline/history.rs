@@ -2,8 +2,9 @@
 //! scored, so the key's next request can start with them as context.
 //!
 //! Memory is bounded by a cap on the number of keys; the least recently used key is evicted
-//! first. The store lives in process memory only: after a restart (or a Lambda cold start) every
-//! key starts with no context.
+//! first. The store lives in process memory; after a restart (or a Lambda cold start) every key
+//! starts with no context, unless a Lambda tumbling window hands the shard's contexts back
+//! ([`HistoryStore::export_shard`], [`HistoryStore::import`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -38,6 +39,27 @@ impl Position {
 
 /// One CSV line (newline included), shared between the store and the requests built from it.
 pub(super) type Line = Arc<[u8]>;
+
+/// One key's context as it travels in a Lambda tumbling window's state: compact JSON with short
+/// field names (the state is capped at 1 MB per shard).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SavedContext {
+    /// Shard of the last row.
+    #[serde(rename = "h")]
+    pub(crate) shard_id: String,
+    /// Sequence number of the last row's record.
+    #[serde(rename = "s")]
+    pub(crate) sequence_number: String,
+    /// KPL sub-sequence number of the last row, if any.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sub_sequence_number: Option<u64>,
+    /// Row of the last row inside its user record.
+    #[serde(rename = "r")]
+    pub(crate) row: usize,
+    /// The context rows as CSV lines (without newlines), oldest first.
+    #[serde(rename = "l")]
+    pub(crate) lines: Vec<String>,
+}
 
 #[derive(Debug)]
 struct Entry {
@@ -125,6 +147,60 @@ impl HistoryStore {
             };
             self.keys.remove(&oldest);
         }
+    }
+
+    /// The contexts of the keys whose last row is in `shard_id`, most recently used first.
+    pub(super) fn export_shard(&self, shard_id: &str) -> Vec<(String, SavedContext)> {
+        self.order
+            .iter()
+            .rev()
+            .filter_map(|(_, key)| {
+                let entry = &self.keys[key];
+                (entry.last.shard_id == shard_id).then(|| {
+                    let lines = entry
+                        .lines
+                        .iter()
+                        .map(|l| {
+                            String::from_utf8_lossy(l.strip_suffix(b"\n").unwrap_or(l)).into_owned()
+                        })
+                        .collect();
+                    (
+                        key.clone(),
+                        SavedContext {
+                            shard_id: entry.last.shard_id.clone(),
+                            sequence_number: entry.last.sequence_number.clone(),
+                            sub_sequence_number: entry.last.sub_sequence_number,
+                            row: entry.last.row,
+                            lines,
+                        },
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Sets `key`'s context to `saved` (what the window's previous invocation returned), in
+    /// place of what this process remembers.
+    pub(super) fn import(
+        &mut self,
+        key: &str,
+        saved: SavedContext,
+        window: usize,
+        max_keys: usize,
+    ) {
+        self.remove(key);
+        let last = Position {
+            shard_id: saved.shard_id,
+            sequence_number: saved.sequence_number,
+            sub_sequence_number: saved.sub_sequence_number,
+            row: saved.row,
+        };
+        let lines = saved.lines.into_iter().map(|l| {
+            let mut bytes = l.into_bytes();
+            bytes.push(b'\n');
+            Line::from(bytes)
+        });
+        self.commit(key, lines, last, window, max_keys);
     }
 
     fn touch(&mut self, key: &str) {

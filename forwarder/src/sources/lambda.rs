@@ -17,6 +17,7 @@
 pub mod kafka;
 pub mod kinesis;
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -31,13 +32,15 @@ use crate::record::Record;
 use crate::sinks::Sinks;
 use kafka::{KafkaEvent, KafkaEventResponse};
 
-/// An event the handler accepts. Kafka events are told apart by their `eventSource`; anything
-/// else must be a Kinesis event.
+/// An event the handler accepts. Kafka events are told apart by their `eventSource`, tumbling
+/// window events by their `window`; anything else must be a plain Kinesis event.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum StreamEvent {
     /// Amazon MSK or self-managed Kafka.
     Kafka(KafkaEvent),
+    /// Kinesis Data Streams with a tumbling window (`TumblingWindowInSeconds` on the mapping).
+    KinesisWindow(KinesisWindowEvent),
     /// Kinesis Data Streams.
     Kinesis(KinesisEvent),
 }
@@ -48,9 +51,62 @@ pub enum StreamEvent {
 pub enum StreamResponse {
     /// For a Kafka event.
     Kafka(KafkaEventResponse),
+    /// For a tumbling-window event: the state for the window's next invocation as well.
+    KinesisWindow(KinesisWindowResponse),
     /// For a Kinesis event.
     Kinesis(KinesisEventResponse),
 }
+
+/// A Kinesis event of a tumbling window: the records, plus the state the window's previous
+/// invocation returned (`null` or `{}` on its first).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KinesisWindowEvent {
+    /// The records.
+    #[serde(flatten)]
+    pub kinesis: KinesisEvent,
+    /// The window's bounds.
+    pub window: Window,
+    /// What the window's previous invocation returned.
+    #[serde(default)]
+    pub state: Option<HashMap<String, String>>,
+    /// The shard.
+    #[serde(default)]
+    pub shard_id: Option<String>,
+    /// The stream's ARN.
+    #[serde(default, rename = "eventSourceARN")]
+    pub event_source_arn: Option<String>,
+    /// The window's last invocation: Lambda drops the state after it.
+    #[serde(default)]
+    pub is_final_invoke_for_window: bool,
+    /// The window ended before its time (its state reached 1 MB).
+    #[serde(default)]
+    pub is_window_terminated_early: bool,
+}
+
+/// A tumbling window's bounds (RFC 3339).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Window {
+    /// Start.
+    pub start: String,
+    /// End.
+    pub end: String,
+}
+
+/// The response to a tumbling-window event: `state` (the shard's trend contexts) and the partial
+/// batch failures. `aws_lambda_events`' `KinesisTimeWindowEventResponse` cannot carry the latter.
+#[derive(Debug, Clone, Serialize)]
+pub struct KinesisWindowResponse {
+    /// Handed to the window's next invocation.
+    pub state: BTreeMap<String, String>,
+    /// `batchItemFailures`.
+    #[serde(flatten)]
+    pub failures: KinesisEventResponse,
+}
+
+/// Most bytes of state returned: Lambda ends a window early when its state passes 1 MB; the rest
+/// is headroom for the response around it.
+pub const MAX_WINDOW_STATE_BYTES: usize = 900 * 1024;
 
 /// When to stop calling the endpoint: `margin` before the invocation's deadline (milliseconds
 /// since the epoch, as the Runtime API sends it), or half the time left when less than the margin
@@ -81,7 +137,41 @@ pub async fn handle<E: Endpoint, S: Sinks>(
         StreamEvent::Kafka(event) => {
             StreamResponse::Kafka(handle_kafka(forwarder, event, deadline).await)
         }
+        StreamEvent::KinesisWindow(event) => {
+            StreamResponse::KinesisWindow(handle_kinesis_window(forwarder, event, deadline).await)
+        }
     }
+}
+
+/// One invocation of a tumbling window: the trend contexts of the shard's keys come in with the
+/// state and go out with it, so in trend-context mode each key is scored against its previous
+/// rows whichever execution environment runs the invocation. (Lambda drops the state when a
+/// window ends: the next window's first invocation falls back on what this process remembers.)
+pub async fn handle_kinesis_window<E: Endpoint, S: Sinks>(
+    forwarder: &Forwarder<E, S>,
+    event: &KinesisWindowEvent,
+    deadline: Option<tokio::time::Instant>,
+) -> KinesisWindowResponse {
+    if let Some(state) = &event.state {
+        forwarder.load_window_state(state);
+    }
+    let failures = handle_kinesis(forwarder, &event.kinesis, deadline).await;
+    let records = &event.kinesis.records;
+    let shard = event.shard_id.clone().or_else(|| {
+        records
+            .first()
+            .and_then(|r| r.event_id.as_deref()?.split_once(':'))
+            .map(|(shard, _)| shard.to_string())
+    });
+    let state = shard.map_or_else(BTreeMap::new, |shard| {
+        forwarder.window_state(&shard, MAX_WINDOW_STATE_BYTES)
+    });
+    if event.is_window_terminated_early {
+        tracing::warn!(
+            "the tumbling window ended early; the next one starts from this process's memory"
+        );
+    }
+    KinesisWindowResponse { state, failures }
 }
 
 /// One Kinesis shard's batch.
@@ -241,6 +331,151 @@ mod tests {
         );
     }
 
+    /// The fixture's records keyed "s", then the same payloads later in the shard.
+    fn two_batches() -> (KinesisEvent, KinesisEvent) {
+        let mut first = kinesis_event();
+        for r in &mut first.records {
+            r.kinesis.partition_key = "s".into();
+        }
+        let mut second = first.clone();
+        for r in &mut second.records {
+            r.kinesis.sequence_number.push('0');
+        }
+        (first, second)
+    }
+
+    /// `batch` as an invocation of a tumbling window holding `state`.
+    fn window_event(batch: &KinesisEvent, state: serde_json::Value, early: bool) -> StreamEvent {
+        let mut json = serde_json::to_value(batch).unwrap();
+        let extra = serde_json::json!({
+            "window": {"start": "2026-12-02T10:00:00Z", "end": "2026-12-02T10:15:00Z"},
+            "state": state,
+            "shardId": "shardId-000000000000",
+            "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/test-stream",
+            "isFinalInvokeForWindow": false,
+            "isWindowTerminatedEarly": early
+        });
+        json.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let event: StreamEvent = serde_json::from_value(json).unwrap();
+        assert!(matches!(event, StreamEvent::KinesisWindow(_)));
+        event
+    }
+
+    fn trend_forwarder(endpoint: FakeEndpoint) -> Forwarder<FakeEndpoint, MemorySinks> {
+        let mut fwd = forwarder(endpoint, MemorySinks::default());
+        fwd.settings_mut().trend_context = 3;
+        fwd
+    }
+
+    type Requests = Vec<(Option<usize>, Vec<f64>)>;
+
+    fn requests(fwd: &Forwarder<FakeEndpoint, MemorySinks>) -> Requests {
+        fwd.endpoint().requests.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn a_tumbling_window_carries_each_keys_context_between_environments() {
+        let (first, second) = two_batches();
+        // Reference: one process scoring both batches, as the standalone mode does.
+        let whole = trend_forwarder(FakeEndpoint::default());
+        for ev in [&first, &second] {
+            handle(&whole, &StreamEvent::Kinesis(ev.clone()), None).await;
+        }
+        let want_second: Requests = requests(&whole)[2..].to_vec();
+        assert_eq!(want_second[0].0, Some(3), "the reference uses the context");
+
+        // The window's first invocation (state null) in one environment ...
+        let one = trend_forwarder(FakeEndpoint::default());
+        let response = handle(
+            &one,
+            &window_event(&first, serde_json::Value::Null, false),
+            None,
+        )
+        .await;
+        let response = serde_json::to_value(response).unwrap();
+        assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+        let state = response["state"].clone();
+        assert!(
+            state["ctx:s"].is_string() && state["ctx:sensor-7"].is_string(),
+            "{state}"
+        );
+
+        // ... and its second in another: the same requests as the whole series'.
+        let two = trend_forwarder(FakeEndpoint::default());
+        let out = handle(&two, &window_event(&second, state.clone(), false), None).await;
+        assert_eq!(requests(&two), want_second);
+        let again = serde_json::to_value(out).unwrap()["state"].clone();
+        assert_ne!(again, state, "the state moves on with the window");
+
+        // A retried batch (Lambda hands the same state again) is scored the same way.
+        let retry = trend_forwarder(FakeEndpoint::default());
+        handle(&retry, &window_event(&second, state.clone(), false), None).await;
+        assert_eq!(requests(&retry), want_second);
+
+        // A window that ended early hands its state over like any other invocation ...
+        let early = trend_forwarder(FakeEndpoint::default());
+        handle(&early, &window_event(&second, state, true), None).await;
+        assert_eq!(requests(&early), want_second);
+        // ... and the next window starts empty: a new environment has no context to give,
+        // the environment that scored the previous rows still has them.
+        let fresh = trend_forwarder(FakeEndpoint::default());
+        handle(
+            &fresh,
+            &window_event(&second, serde_json::json!({}), false),
+            None,
+        )
+        .await;
+        assert_eq!(requests(&fresh)[0].0, Some(0));
+        handle(
+            &one,
+            &window_event(&second, serde_json::json!({}), false),
+            None,
+        )
+        .await;
+        assert_eq!(requests(&one)[2..].to_vec(), want_second);
+    }
+
+    #[tokio::test]
+    async fn a_window_still_reports_partial_failures_and_keeps_its_state_bounded() {
+        let (first, _) = two_batches();
+        let mut fwd = two_rows_a_request(FakeEndpoint::failing_after(1));
+        fwd.settings_mut().trend_context = 3;
+        let response = handle(
+            &fwd,
+            &window_event(&first, serde_json::Value::Null, false),
+            None,
+        )
+        .await;
+        let response = serde_json::to_value(response).unwrap();
+        assert_eq!(response["batchItemFailures"].as_array().unwrap().len(), 1);
+        assert!(response["state"].is_object());
+        // Many keys in a small budget: the most recently used ones are kept, within it.
+        let many = trend_forwarder(FakeEndpoint::default());
+        let mut batch = kinesis_event();
+        batch.records.truncate(1);
+        let template = batch.records[0].clone();
+        batch.records = (0..200)
+            .map(|i| {
+                let mut r = template.clone();
+                r.kinesis.partition_key = format!("key-{i:03}");
+                r.kinesis.sequence_number = format!("{}", 1_000_000 + i);
+                r
+            })
+            .collect();
+        handle(&many, &StreamEvent::Kinesis(batch), None).await;
+        let state = many.window_state("shardId-000000000000", 4096);
+        let bytes = serde_json::to_string(&state).unwrap().len();
+        assert!(
+            bytes <= 4096 && state.len() > 10 && state.len() < 200,
+            "{bytes} {}",
+            state.len()
+        );
+        assert!(state.contains_key("ctx:key-199") && !state.contains_key("ctx:key-000"));
+        assert!(many.window_state("shardId-000000000000", 1 << 20).len() == 200);
+    }
+
     #[tokio::test]
     async fn an_endpoint_outage_reports_the_first_unprocessed_record() {
         // Calls succeed for the first request only; then the endpoint keeps answering 503.
@@ -270,7 +505,7 @@ mod tests {
             ]})
         );
         // Alerts cover only processed records.
-        assert_eq!(alert_subjects(&fwd), ["s1: 1 anomaly on test-stream"]);
+        assert_eq!(alert_subjects(fwd), ["s1: 1 anomaly on test-stream"]);
     }
 
     fn alert_subjects(fwd: &Forwarder<FakeEndpoint, MemorySinks>) -> Vec<String> {
