@@ -34,7 +34,8 @@ aws cloudformation create-stack --stack-name "$stack" --capabilities CAPABILITY_
   --parameters ParameterKey=EcrRepositoryName,ParameterValue=isoserve ParameterKey=ImageTag,ParameterValue=v1 \
     ParameterKey=ModelDataBucket,ParameterValue=isoserve-stack-code ParameterKey=ModelDataKey,ParameterValue=model.tar.gz \
     ParameterKey=ForwarderCodeBucket,ParameterValue=isoserve-stack-code ParameterKey=ForwarderCodeKey,ParameterValue=forwarder.zip \
-    ParameterKey=AlertEmail,ParameterValue=alerts@example.com ParameterKey=StreamShardCount,ParameterValue=2 >/dev/null
+    ParameterKey=AlertEmail,ParameterValue=alerts@example.com ParameterKey=StreamShardCount,ParameterValue=2 \
+    ParameterKey=TrendContext,ParameterValue=12 >/dev/null
 aws cloudformation wait stack-create-complete --stack-name "$stack"
 
 # Template resources (under their conditions: every condition is true with these parameters)
@@ -78,12 +79,14 @@ expect "stream shards" "$(aws kinesis describe-stream-summary --stream-name "$st
 
 function=$(output ForwarderFunctionName)
 conf=$(aws lambda get-function-configuration --function-name "$function" \
-  --query '[Runtime,Handler,Environment.Variables.ENDPOINT_NAME,Environment.Variables.FEATURE_NAMES,Environment.Variables.STREAM_NAME]' --output text)
+  --query '[Runtime,Handler,Environment.Variables.ENDPOINT_NAME,Environment.Variables.FEATURE_NAMES,Environment.Variables.STREAM_NAME,Environment.Variables.TREND_CONTEXT]' --output text)
 expect "lambda configuration" "$(tr -s '\t' ' ' <<<"$conf")" \
-  "provided.al2023 bootstrap $endpoint feature_1,feature_2,feature_3,feature_4,feature_5 $stream"
+  "provided.al2023 bootstrap $endpoint feature_1,feature_2,feature_3,feature_4,feature_5 $stream 12"
+# A trend-aware model (TrendContext > 0) gets a tumbling window, whose state carries each key's
+# context between invocations.
 mapping=$(aws lambda list-event-source-mappings --function-name "$function" \
-  --query 'EventSourceMappings[0].[EventSourceArn,FunctionResponseTypes[0],BisectBatchOnFunctionError]' --output text)
-expect "event-source mapping" "$(tr -s '\t' ' ' <<<"$mapping")" "$(output StreamArn) ReportBatchItemFailures True"
+  --query 'EventSourceMappings[0].[EventSourceArn,FunctionResponseTypes[0],BisectBatchOnFunctionError,TumblingWindowInSeconds]' --output text)
+expect "event-source mapping" "$(tr -s '\t' ' ' <<<"$mapping")" "$(output StreamArn) ReportBatchItemFailures True 900"
 
 aws sns get-topic-attributes --topic-arn "$(output AlertTopicArn)" >/dev/null || fail "no alert topic"
 # aws CLI v1's sqs commands ignore AWS_ENDPOINT_URL (they always go to queue.amazonaws.com in
