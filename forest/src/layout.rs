@@ -231,13 +231,11 @@ impl Vector {
         }
     }
 
+    /// One row as a block of one (the kernels walk blocks of rows).
     fn path_length_sum(&self, x: &[f32]) -> f64 {
-        match *self {
-            #[cfg(target_arch = "x86_64")]
-            Vector::Avx2(ref v) => v.path_length_sum(x),
-            #[cfg(target_arch = "x86_64")]
-            Vector::Avx512(ref v) => v.path_length_sum(x),
-        }
+        let mut sum = [0.0];
+        self.add_path_lengths(x, x.len(), &mut sum);
+        sum[0]
     }
 }
 

@@ -74,13 +74,6 @@ impl Avx2Forest {
         unsafe { self.add_all(xs, stride, sums) }
     }
 
-    /// Path length of one row (f32, no NaN, `n_features` values) summed over all trees.
-    pub(super) fn path_length_sum(&self, x: &[f32]) -> f64 {
-        let mut sum = [0.0];
-        self.add_path_lengths(x, x.len(), &mut sum);
-        sum[0]
-    }
-
     #[target_feature(enable = "avx2")]
     fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
         match self.0.n_features {

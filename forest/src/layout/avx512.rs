@@ -62,13 +62,6 @@ impl Avx512Forest {
         unsafe { self.add_all(xs, stride, sums) }
     }
 
-    /// Path length of one row (f32, no NaN, `n_features` values) summed over all trees.
-    pub(super) fn path_length_sum(&self, x: &[f32]) -> f64 {
-        let mut sum = [0.0];
-        self.add_path_lengths(x, x.len(), &mut sum);
-        sum[0]
-    }
-
     #[target_feature(enable = "avx512f")]
     fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
         if self.0.n_features > LANES {
