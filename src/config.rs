@@ -99,9 +99,9 @@ pub struct ServeArgs {
     /// Media type used when Accept is missing or `*/*`.
     #[arg(long, env = ENV_DEFAULT_ACCEPT, default_value = DEFAULT_ACCEPT)]
     pub default_accept: String,
-    /// Default compatibility shape: native, rcf or sklearn.
-    #[arg(long, env = ENV_OUTPUT_FORMAT, default_value = "native")]
-    pub output_format: String,
+    /// Server-wide answer shape: native, rcf or sklearn [default: the model's own, else native].
+    #[arg(long, env = ENV_OUTPUT_FORMAT)]
+    pub output_format: Option<String>,
     /// Largest number of rows in one request.
     #[arg(long, env = ENV_MAX_ROWS, default_value_t = DEFAULT_MAX_ROWS)]
     pub max_rows: usize,
@@ -189,8 +189,9 @@ pub struct Config {
     pub timeout: Duration,
     /// Answer type for a missing or wildcard Accept.
     pub default_accept: codec::OutputFormat,
-    /// Server-wide compatibility shape.
-    pub default_shape: codec::Shape,
+    /// Server-wide answer shape, when set: it wins over the model's (a request's `format=` wins
+    /// over both).
+    pub default_shape: Option<codec::Shape>,
     /// Row cap per request.
     pub max_rows: usize,
     /// Reported `MaxConcurrentTransforms`.
@@ -251,9 +252,11 @@ impl Config {
             .default_accept
             .parse()
             .map_err(|e: codec::DecodeError| ConfigError::Accept(e.to_string()))?;
-        let default_shape: codec::Shape = args
+        let default_shape: Option<codec::Shape> = args
             .output_format
-            .parse()
+            .as_deref()
+            .map(str::parse)
+            .transpose()
             .map_err(|e: codec::DecodeError| ConfigError::Shape(e.to_string()))?;
         let log_level = match args.log_level.as_deref() {
             None => tracing::Level::INFO,
@@ -340,7 +343,7 @@ mod tests {
         assert!(c.addr.ip().is_unspecified());
         assert_eq!(c.max_body_bytes, 6 * 1024 * 1024);
         assert_eq!(c.timeout, Duration::from_secs(60));
-        assert_eq!(c.default_shape, codec::Shape::Native);
+        assert_eq!(c.default_shape, None, "the model's shape, else native");
         assert_eq!(c.log_level, tracing::Level::INFO);
         assert!(c.workers >= 1);
     }
@@ -399,7 +402,7 @@ mod tests {
     fn shapes_accept_and_counts_are_validated() {
         assert_eq!(
             parse(&["--output-format", "rcf"]).unwrap().default_shape,
-            codec::Shape::Rcf
+            Some(codec::Shape::Rcf)
         );
         assert!(matches!(
             parse(&["--output-format", "xml"]),

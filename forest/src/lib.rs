@@ -38,7 +38,7 @@ mod trend;
 pub use error::{Error, ModelFileError};
 pub use file::{BASE_FORMAT_VERSION, FORMAT_VERSION, MAGIC};
 pub use kernel::{KERNEL_ENV, Kernel};
-pub use metadata::{Metadata, ThresholdSelection};
+pub use metadata::{AnswerShape, Metadata, ThresholdSelection};
 pub use model::Model;
 pub use params::{
     Contamination, DetectorKind, DetectorParams, ForestParams, KMeansParams, MaxSamples,

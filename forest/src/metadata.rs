@@ -44,9 +44,54 @@ pub struct Metadata {
     /// this field refuse it instead of scoring raw rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trend: Option<TrendSpec>,
+    /// The answer shape the model's clients expect, used by a server told no other; absent means
+    /// `native`. A model imported from scikit-learn says `sklearn`, so the Python container's
+    /// clients work unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_shape: Option<AnswerShape>,
     /// Further keyed records (e.g. a preprocessing spec); sorted, so the file stays deterministic.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// The layout of a server's answers that a model's clients expect (the server's `format=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerShape {
+    /// The server's own: a score and an anomaly flag per row.
+    Native,
+    /// SageMaker's built-in Random Cut Forest: a score per row.
+    Rcf,
+    /// The scikit-learn Python container: `1` (normal) or `-1` (anomaly) per row.
+    Sklearn,
+}
+
+impl AnswerShape {
+    /// The name in model files, flags and the server's `format=`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AnswerShape::Native => "native",
+            AnswerShape::Rcf => "rcf",
+            AnswerShape::Sklearn => "sklearn",
+        }
+    }
+}
+
+impl std::fmt::Display for AnswerShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for AnswerShape {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [AnswerShape::Native, AnswerShape::Rcf, AnswerShape::Sklearn]
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown answer shape {s:?}: expected native, rcf or sklearn"))
+    }
 }
 
 /// A threshold chosen on validation data instead of by contamination.

@@ -11,7 +11,8 @@ use crate::extended::{ExtForest, grow_ext_tree};
 use crate::fit::{depth_limit, grow_axis_tree, sample_rows, tree_rng};
 use crate::kmeans::KMeansDetector;
 use crate::{
-    Contamination, DetectorParams, Error, ForestParams, Metadata, ThresholdSelection, percentile,
+    AnswerShape, Contamination, DetectorParams, Error, ForestParams, Metadata, ThresholdSelection,
+    percentile,
 };
 
 /// Rows per rayon task in [`Model::score_batch_parallel`]: large enough to amortise the task, small
@@ -83,6 +84,7 @@ impl Model {
             source: None,
             threshold_selection: None,
             trend: None,
+            answer_shape: None,
             extra: Default::default(),
         };
         let mut model = Model { metadata, detector };
@@ -149,6 +151,12 @@ impl Model {
         selection.previous_threshold = Some(self.metadata.threshold);
         self.metadata.threshold = threshold;
         self.metadata.threshold_selection = Some(selection);
+        self
+    }
+
+    /// Records the answer shape the model's clients expect (`None`: the server's default).
+    pub fn with_answer_shape(mut self, shape: Option<AnswerShape>) -> Model {
+        self.metadata.answer_shape = shape;
         self
     }
 

@@ -169,6 +169,7 @@ pub fn import_json(text: &str) -> Result<Model, Error> {
         source: Some(format!("scikit-learn {}", e.sklearn_version)),
         threshold_selection: None,
         trend: None,
+        answer_shape: None,
         extra: Default::default(),
     };
     Ok(Model {

@@ -334,7 +334,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
     /// Loads the trend contexts that a Lambda tumbling window's previous invocation returned
     /// (entries under [`STATE_CONTEXT_PREFIX`]); they replace what this process remembers of those
     /// keys. An entry that does not parse is logged and skipped: that key starts without context.
-    pub fn load_window_state<'a>(&self, state: impl IntoIterator<Item = (&'a String, &'a String)>) {
+    pub fn load_window_state<'a>(&self, state: impl IntoIterator<Item = (&'a String, &'a str)>) {
         if self.settings.trend_context == 0 {
             return;
         }

@@ -72,21 +72,38 @@ pub async fn invocations(
 fn plan(state: &AppState, headers: &HeaderMap) -> Result<(Plan, Arc<Model>), AppError> {
     let config = &state.config;
     let attributes = codec::CustomAttributes::parse(header_str(headers, CUSTOM_ATTRIBUTES))?;
+    let input = codec::InputFormat::from_content_type(header_str(headers, header::CONTENT_TYPE))?;
+    let output =
+        codec::OutputFormat::negotiate(header_str(headers, header::ACCEPT), config.default_accept)?;
+    let model = match state.readiness() {
+        Readiness::Ready(model) => model,
+        Readiness::Loading => return Err(AppError::Loading),
+        Readiness::Failed(reason) => return Err(AppError::ModelFailed(reason.to_string())),
+    };
+    // The request's `format=`, then the server's setting, then the model's own, then native.
+    let shape = attributes
+        .format
+        .or(config.default_shape)
+        .or(model.metadata().answer_shape.map(wire_shape))
+        .unwrap_or_default();
     let plan = Plan {
-        input: codec::InputFormat::from_content_type(header_str(headers, header::CONTENT_TYPE))?,
-        output: codec::OutputFormat::negotiate(
-            header_str(headers, header::ACCEPT),
-            config.default_accept,
-        )?,
-        shape: attributes.format.unwrap_or(config.default_shape),
+        input,
+        output,
+        shape,
         context: attributes.context.unwrap_or(0),
         limits: codec::Limits::with_max_rows(config.max_rows),
         parallel_rows: config.parallel_rows,
     };
-    match state.readiness() {
-        Readiness::Ready(model) => Ok((plan, model)),
-        Readiness::Loading => Err(AppError::Loading),
-        Readiness::Failed(reason) => Err(AppError::ModelFailed(reason.to_string())),
+    Ok((plan, model))
+}
+
+/// The wire shape of the answer shape a model file names (codec does not depend on the model
+/// library, so the two enums meet here).
+fn wire_shape(shape: forest::AnswerShape) -> codec::Shape {
+    match shape {
+        forest::AnswerShape::Native => codec::Shape::Native,
+        forest::AnswerShape::Rcf => codec::Shape::Rcf,
+        forest::AnswerShape::Sklearn => codec::Shape::Sklearn,
     }
 }
 

@@ -69,3 +69,76 @@ async fn random_cut_forest_clients_csv_with_format_rcf_get_the_library_scores() 
         .collect();
     assert_eq!(scores, library_scores(&model, &rows));
 }
+
+/// The default model, saying its clients expect `shape`, served with `flags`.
+fn app_for_shape(shape: forest::AnswerShape, flags: &[&str]) -> (axum::Router, Model) {
+    let (_, model) = default_app();
+    let model = Model::from_bytes(&model.with_answer_shape(Some(shape)).to_bytes()).unwrap();
+    let app = isoserve::app(AppState::with_model(config(flags), model.clone()));
+    (app, model)
+}
+
+#[tokio::test]
+async fn a_model_that_says_sklearn_answers_the_python_containers_clients_with_no_configuration() {
+    let (app, model) = app_for_shape(forest::AnswerShape::Sklearn, &[]);
+    let rows = rows_for(&model);
+    let labels: Vec<i64> = library_scores(&model, &rows)
+        .into_iter()
+        .map(|s| if model.is_anomaly(s) { -1 } else { 1 })
+        .collect();
+    assert!(labels.contains(&-1) && labels.contains(&1));
+    // What the Python container's Lambda sends: JSON records, no custom attributes.
+    let body = records(model.feature_names(), &rows).to_string();
+    let json = send(
+        &app,
+        post(
+            Some("application/json"),
+            Some("application/json"),
+            body.clone(),
+        ),
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
+    assert_eq!(json, serde_json::json!({ "predictions": labels }));
+    // The request's own format= still wins.
+    let request = post_with(
+        Some("application/json"),
+        None,
+        Some("format=native"),
+        body.clone(),
+    );
+    let json = send(&app, request).await.expect(StatusCode::OK).json();
+    assert!(json["predictions"][0]["score"].is_number(), "{json}");
+    // So does the server's setting.
+    let (app, _) = app_for_shape(forest::AnswerShape::Sklearn, &["--output-format", "rcf"]);
+    let json = send(&app, post(Some("application/json"), None, body))
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert!(json["scores"][0]["score"].is_number(), "{json}");
+}
+
+#[tokio::test]
+async fn a_model_that_says_rcf_answers_rcf_and_one_that_says_nothing_answers_native() {
+    let (app, model) = app_for_shape(forest::AnswerShape::Rcf, &[]);
+    let rows = rows_for(&model);
+    let json = send(&app, post(Some("text/csv"), None, csv(&rows)))
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let scores: Vec<f64> = json["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["score"].as_f64().unwrap())
+        .collect();
+    assert_eq!(scores, library_scores(&model, &rows));
+    let (app, model) = default_app();
+    assert_eq!(model.metadata().answer_shape, None);
+    let json = send(&app, post(Some("text/csv"), None, csv(&rows)))
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert!(json["predictions"][0]["anomaly"].is_boolean(), "{json}");
+}

@@ -121,9 +121,11 @@ curl -sf "http://127.0.0.1:$port/ping" >/dev/null || { echo "FAIL: isoserve not 
 head -n 501 "$work/gen-test.csv" >"$dir/rows.csv"
 parity records "$dir/rows.csv" "$dir/rows.json"
 curl -sS --fail-with-body -H 'Content-Type: application/json' -H 'Accept: application/json' \
+  -H 'X-Amzn-SageMaker-Custom-Attributes: format=native' \
   --data-binary "@$dir/rows.json" "http://127.0.0.1:$port/invocations" -o "$dir/native.json"
+# The Python container's client as it is: no custom attributes, no server setting. The imported
+# model says its clients expect scikit-learn's answers, so they get {"predictions": [1, -1, ...]}.
 curl -sS --fail-with-body -H 'Content-Type: application/json' -H 'Accept: application/json' \
-  -H 'X-Amzn-SageMaker-Custom-Attributes: format=sklearn' \
   --data-binary "@$dir/rows.json" "http://127.0.0.1:$port/invocations" -o "$dir/sklearn.json"
 parity served "$dir/isolation_forest.joblib" "$dir/rows.csv" "$dir/native.json" "$dir/sklearn.json" || {
   echo "FAIL: the served model answers differently from scikit-learn" >&2

@@ -67,9 +67,11 @@ pub struct KinesisWindowEvent {
     pub kinesis: KinesisEvent,
     /// The window's bounds.
     pub window: Window,
-    /// What the window's previous invocation returned.
+    /// What the window's previous invocation returned. Read as any JSON, not only strings: an
+    /// entry this handler did not write (a state left by another function on the same mapping)
+    /// must not make the whole event unreadable, which would stall the shard.
     #[serde(default)]
-    pub state: Option<HashMap<String, String>>,
+    pub state: Option<HashMap<String, serde_json::Value>>,
     /// The shard.
     #[serde(default)]
     pub shard_id: Option<String>,
@@ -153,7 +155,11 @@ pub async fn handle_kinesis_window<E: Endpoint, S: Sinks>(
     deadline: Option<tokio::time::Instant>,
 ) -> KinesisWindowResponse {
     if let Some(state) = &event.state {
-        forwarder.load_window_state(state);
+        forwarder.load_window_state(
+            state
+                .iter()
+                .filter_map(|(name, value)| Some((name, value.as_str()?))),
+        );
     }
     let failures = handle_kinesis(forwarder, &event.kinesis, deadline).await;
     let records = &event.kinesis.records;
@@ -435,6 +441,25 @@ mod tests {
         )
         .await;
         assert_eq!(requests(&one)[2..].to_vec(), want_second);
+    }
+
+    #[tokio::test]
+    async fn the_documented_window_event_with_a_foreign_state_is_read() {
+        // AWS's example event: its state holds numbers another function returned.
+        const WINDOW: &str = include_str!("../../tests/fixtures/kinesis-window-event.json");
+        let event: StreamEvent = serde_json::from_str(WINDOW).unwrap();
+        let StreamEvent::KinesisWindow(window) = &event else {
+            panic!("not read as a window event")
+        };
+        assert_eq!(window.shard_id.as_deref(), Some("shardId-000000000006"));
+        assert_eq!(window.window.end, "2020-12-09T07:06:00Z");
+        let fwd = trend_forwarder(FakeEndpoint::default());
+        let response = serde_json::to_value(handle(&fwd, &event, None).await).unwrap();
+        assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+        // The foreign entries are ignored; the key's context is returned.
+        let state = response["state"].as_object().unwrap();
+        assert_eq!(state.keys().collect::<Vec<_>>(), ["ctx:1"]);
+        assert_eq!(alert_subjects(&fwd), Vec::<String>::new());
     }
 
     #[tokio::test]

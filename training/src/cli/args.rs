@@ -143,6 +143,10 @@ pub struct TrainArgs {
     /// precision at recall ≥ R).
     #[arg(long, default_value = "best-f1", requires = "threshold_from")]
     pub threshold_method: ThresholdMethod,
+    /// The answer shape the server gives this model's clients when it is told no other: `native`
+    /// (the default), `rcf` or `sklearn`.
+    #[arg(long)]
+    pub answer_shape: Option<forest::AnswerShape>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -77,6 +77,7 @@ fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
     let trend = a.trend_spec()?;
     let (model, summary) = train::fit(&table, &a.params(), trend, validation.as_ref(), progress)?;
     model
+        .with_answer_shape(a.answer_shape)
         .save(&a.out)
         .with_context(|| format!("cannot write the model to {}", a.out.display()))?;
     if a.json {
