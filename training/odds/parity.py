@@ -230,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         served["predict"] = [-1 if p["anomaly"] else 1 for p in native]
         problems = compare(model, x, served)
         if labels != model.predict(x).tolist():
-            problems.append("format=sklearn predictions differ from sklearn's predict")
+            problems.append("the sklearn-shaped predictions differ from sklearn's predict")
         else:
-            print(f"  format=sklearn: {len(labels)} labels identical to sklearn's predict")
+            print(f"  sklearn shape (no attribute, the imported model's default): {len(labels)} labels identical to sklearn's predict")
         for problem in problems:
             print(f"  MISMATCH {problem}", file=sys.stderr)
         return 1 if problems else 0
