@@ -35,7 +35,7 @@ aws cloudformation create-stack --stack-name "$stack" --capabilities CAPABILITY_
     ParameterKey=ModelDataBucket,ParameterValue=isoserve-stack-code ParameterKey=ModelDataKey,ParameterValue=model.tar.gz \
     ParameterKey=ForwarderCodeBucket,ParameterValue=isoserve-stack-code ParameterKey=ForwarderCodeKey,ParameterValue=forwarder.zip \
     ParameterKey=AlertEmail,ParameterValue=alerts@example.com ParameterKey=StreamShardCount,ParameterValue=2 \
-    ParameterKey=TrendContext,ParameterValue=12 >/dev/null
+    ParameterKey=TrendContext,ParameterValue=12 ParameterKey=OutputFormat,ParameterValue=native >/dev/null
 aws cloudformation wait stack-create-complete --stack-name "$stack"
 
 # Template resources (under their conditions: every condition is true with these parameters)
