@@ -39,29 +39,14 @@ pub(crate) struct FakeEndpoint {
     pub trend_window: Option<usize>,
 }
 
-/// The median of `values` (the mean of the middle two for an even count).
-pub(crate) fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// The trend residual of every value of `series` over a `window` of previous values; 0 for the
 /// first value.
 pub(crate) fn residuals(series: &[f64], window: usize) -> Vec<f64> {
     (0..series.len())
         .map(|i| {
-            let past = &series[i.saturating_sub(window)..i];
-            if past.is_empty() {
-                0.0
-            } else {
-                series[i] - median(past)
-            }
+            let mut past = series[i.saturating_sub(window)..i].to_vec();
+            // The alert policy's median: the mean of the middle two for an even count.
+            crate::sinks::policy::median(&mut past).map_or(0.0, |m| series[i] - m)
         })
         .collect()
 }
