@@ -1,7 +1,10 @@
 //! Axis-parallel isolation forests (fitted here or imported from scikit-learn): scoring.
 
+use std::sync::OnceLock;
+
+use crate::explain::{Contributions, node_gains};
 use crate::layout::{PerfectForest, row_stride};
-use crate::tree::AxisTree;
+use crate::tree::{AxisTree, LEAF};
 use crate::{average_path_length, isolation_score};
 
 /// Rows cast to f32 and scored together; small enough that the rows stay in L1 beside one tree.
@@ -15,6 +18,8 @@ pub(crate) struct AxisForest {
     pub sample_size: usize,
     pub trees: Vec<AxisTree>,
     perfect: Option<PerfectForest>,
+    /// Per tree and node, the gain of reaching the node (see `explain`), built on first use.
+    gains: OnceLock<Vec<Vec<f64>>>,
 }
 
 impl AxisForest {
@@ -25,6 +30,7 @@ impl AxisForest {
             sample_size,
             trees,
             perfect,
+            gains: OnceLock::new(),
         }
     }
 
@@ -107,5 +113,45 @@ impl AxisForest {
                 out_block[r] = isolation_score(s, denom);
             }
         }
+    }
+
+    /// Adds each feature's gains along the row's path in every tree, averaged over the trees.
+    /// The row is compared in f32 as scoring compares it, so the paths are the scored ones.
+    pub(crate) fn contributions(&self, row: &[f64], mut out: Contributions<'_>) {
+        let gains = self.gains.get_or_init(|| {
+            self.trees
+                .iter()
+                .map(|t| {
+                    let n = &t.nodes;
+                    node_gains(
+                        n.len(),
+                        |i| (n[i].feature != LEAF).then(|| (n[i].left as usize, n[i].right as usize)),
+                        |i| n[i].value,
+                        self.sample_size,
+                    )
+                })
+                .collect()
+        });
+        let x: Vec<f32> = row.iter().map(|&v| v as f32).collect();
+        for (t, g) in self.trees.iter().zip(gains) {
+            let mut i = 0usize;
+            loop {
+                let n = &t.nodes[i];
+                if n.feature == LEAF {
+                    break;
+                }
+                let f = n.feature as usize;
+                let v = x[f];
+                let left = if v.is_nan() {
+                    n.nan_left
+                } else {
+                    v <= n.threshold
+                };
+                i = if left { n.left } else { n.right } as usize;
+                out.add(f, g[i], !left);
+            }
+        }
+        let trees = self.trees.len().max(1) as f64;
+        out.high.iter_mut().chain(out.low.iter_mut()).for_each(|a| *a /= trees);
     }
 }

@@ -11,6 +11,9 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use std::sync::OnceLock;
+
+use crate::explain::{Contributions, node_gains};
 use crate::tree::leaf_value;
 use crate::{average_path_length, isolation_score};
 
@@ -42,6 +45,8 @@ pub(crate) struct ExtForest {
     /// Nonzero coordinates per normal vector (`extension_level + 1`).
     pub k: usize,
     pub trees: Vec<ExtTree>,
+    /// Per tree and node, the gain of reaching the node (see `explain`), built on first use.
+    pub gains: OnceLock<Vec<Vec<f64>>>,
 }
 
 impl ExtTree {
@@ -108,6 +113,74 @@ impl ExtTree {
 }
 
 impl ExtForest {
+    /// A forest of `trees` grown from `sample_size` rows each, with `k` coordinates per split.
+    pub(crate) fn new(n_features: usize, sample_size: usize, k: usize, trees: Vec<ExtTree>) -> Self {
+        Self {
+            n_features,
+            sample_size,
+            k,
+            trees,
+            gains: OnceLock::new(),
+        }
+    }
+
+    /// Adds each feature's share of the gains along the row's path in every tree, averaged over
+    /// the trees. A split's gain is shared by `|w_f| · |x_f − m_f|` (`expected` gives `m`; `|w_f|`
+    /// alone without it or when every deviation is 0); when a coordinate is NaN or infinite, the
+    /// features that are share it, since they alone decided the side.
+    pub(crate) fn contributions(
+        &self,
+        row: &[f64],
+        expected: Option<&[f64]>,
+        mut out: Contributions<'_>,
+    ) {
+        let gains = self.gains.get_or_init(|| {
+            self.trees
+                .iter()
+                .map(|t| {
+                    let n = &t.nodes;
+                    node_gains(
+                        n.len(),
+                        |i| (n[i].left != 0).then(|| (n[i].left as usize, n[i].right as usize)),
+                        |i| n[i].value,
+                        self.sample_size,
+                    )
+                })
+                .collect()
+        });
+        let k = self.k;
+        let mut weights = vec![0.0; k];
+        for (t, g) in self.trees.iter().zip(gains) {
+            let mut i = 0usize;
+            loop {
+                let n = &t.nodes[i];
+                if n.left == 0 {
+                    break;
+                }
+                let c = n.coef as usize;
+                let features = &t.coef_features[c..c + k];
+                let coefs = &t.coefs[c..c + k];
+                let mut dot = 0.0;
+                for (&f, &w) in features.iter().zip(coefs) {
+                    dot += row[f as usize] * w;
+                }
+                let left = if dot.is_nan() {
+                    n.nan_left
+                } else {
+                    dot <= n.value
+                };
+                i = if left { n.left } else { n.right } as usize;
+                share_weights(row, expected, features, coefs, &mut weights);
+                let total: f64 = weights.iter().sum();
+                for ((&f, &w), &s) in features.iter().zip(coefs).zip(&weights) {
+                    // Going right means a larger projection: higher along a positive coefficient.
+                    out.add(f as usize, g[i] * s / total, left == (w < 0.0));
+                }
+            }
+        }
+        let trees = self.trees.len().max(1) as f64;
+        out.high.iter_mut().chain(out.low.iter_mut()).for_each(|a| *a /= trees);
+    }
     /// Score of one row of the right width.
     pub(crate) fn score_row(&self, row: &[f64]) -> f64 {
         let mut sum = 0.0;
@@ -228,5 +301,33 @@ impl Grower<'_> {
             dot += x[f as usize] * w;
         }
         dot
+    }
+}
+
+/// How one hyperplane split shares its gain between its features (see
+/// [`ExtForest::contributions`]); the weights are left summing to a positive total.
+fn share_weights(
+    row: &[f64],
+    expected: Option<&[f64]>,
+    features: &[u32],
+    coefs: &[f64],
+    weights: &mut [f64],
+) {
+    let wild = features.iter().any(|&f| !row[f as usize].is_finite());
+    for ((&f, &w), s) in features.iter().zip(coefs).zip(weights.iter_mut()) {
+        let x = row[f as usize];
+        *s = if wild {
+            f64::from(u8::from(!x.is_finite()))
+        } else {
+            w.abs() * expected.map_or(1.0, |m| (x - m[f as usize]).abs())
+        };
+    }
+    if !(weights.iter().sum::<f64>() > 0.0) {
+        for (s, &w) in weights.iter_mut().zip(coefs) {
+            *s = w.abs();
+        }
+    }
+    if !(weights.iter().sum::<f64>() > 0.0) {
+        weights.fill(1.0);
     }
 }

@@ -14,9 +14,13 @@ use crate::{DetectorKind, Metadata, Model, ModelFileError};
 
 /// First 8 bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"\x89ISOF\r\n\x1a";
-/// The newest format version this build writes and reads: version 2 marks a trend-aware model
-/// (metadata `trend`), so a reader that only knows version 1 refuses it instead of scoring raw rows.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest format version this build writes and reads. Version 2 marks a trend-aware model
+/// (metadata `trend`), so a reader that only knows version 1 refuses it instead of scoring raw
+/// rows; version 3 marks a model that records its expected values (metadata `expected_values`,
+/// which explanations compare values with), trend-aware or not.
+pub const FORMAT_VERSION: u32 = 3;
+/// The version of a trend-aware model without expected values.
+pub const TREND_FORMAT_VERSION: u32 = 2;
 /// The version of every model without a trend; such files are byte-identical to those written
 /// before version 2 existed.
 pub const BASE_FORMAT_VERSION: u32 = 1;
@@ -57,10 +61,10 @@ impl Model {
         let body = body.0;
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(&MAGIC);
-        let version = if self.metadata.trend.is_some() {
-            FORMAT_VERSION
-        } else {
-            BASE_FORMAT_VERSION
+        let version = match (&self.metadata.expected_values, &self.metadata.trend) {
+            (Some(_), _) => FORMAT_VERSION,
+            (None, Some(_)) => TREND_FORMAT_VERSION,
+            (None, None) => BASE_FORMAT_VERSION,
         };
         out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(body.len() as u64).to_le_bytes());
@@ -133,7 +137,7 @@ impl Model {
             )));
         }
         check_consistent(&metadata, &detector)?;
-        check_trend(&metadata, version)?;
+        check_version(&metadata, version)?;
         Ok(Model { metadata, detector })
     }
 
@@ -181,19 +185,35 @@ fn check_consistent(m: &Metadata, det: &Detector) -> Result<(), ModelFileError> 
     Ok(())
 }
 
-/// A trend exactly in version 2 files, with valid parameters.
-fn check_trend(m: &Metadata, version: u32) -> Result<(), ModelFileError> {
-    match (&m.trend, version == FORMAT_VERSION) {
-        (Some(t), true) => t
-            .validate()
-            .map_err(|e| inconsistent(format!("trend: {e}"))),
-        (None, false) => Ok(()),
-        (Some(_), false) => Err(inconsistent(format!(
-            "a trend in a version {version} file (trend-aware models are version {FORMAT_VERSION})"
+/// What each version holds: version 1 neither a trend nor expected values, version 2 a trend
+/// and no expected values, version 3 expected values (one finite value per feature) with or
+/// without a trend. A trend's parameters must be valid.
+fn check_version(m: &Metadata, version: u32) -> Result<(), ModelFileError> {
+    let trend = m.trend.is_some();
+    match (version, trend, &m.expected_values) {
+        (BASE_FORMAT_VERSION, true, _) => Err(inconsistent(format!(
+            "a trend in a version {version} file (trend-aware models are version {TREND_FORMAT_VERSION} or {FORMAT_VERSION})"
         ))),
-        (None, true) => Err(inconsistent(format!(
+        (TREND_FORMAT_VERSION, false, _) => Err(inconsistent(format!(
             "a version {version} file without a trend"
         ))),
+        (BASE_FORMAT_VERSION | TREND_FORMAT_VERSION, _, Some(_)) => Err(inconsistent(format!(
+            "expected values in a version {version} file (they are version {FORMAT_VERSION})"
+        ))),
+        (_, _, None) if version == FORMAT_VERSION => Err(inconsistent(format!(
+            "a version {version} file without expected values"
+        ))),
+        (_, _, Some(e)) if e.len() != m.n_features || e.iter().any(|v| !v.is_finite()) => {
+            Err(inconsistent(format!(
+                "expected values: {} values for {} features, all finite required",
+                e.len(),
+                m.n_features
+            )))
+        }
+        _ => match &m.trend {
+            Some(t) => t.validate().map_err(|e| inconsistent(format!("trend: {e}"))),
+            None => Ok(()),
+        },
     }
 }
 
@@ -290,12 +310,7 @@ fn read_ext(r: &mut Reader<'_>) -> Result<ExtForest, ModelFileError> {
             .map_err(|e| inconsistent(format!("tree {t}: {e}")))?;
         trees.push(tree);
     }
-    Ok(ExtForest {
-        n_features: d,
-        sample_size: psi,
-        k,
-        trees,
-    })
+    Ok(ExtForest::new(d, psi, k, trees))
 }
 
 fn read_kmeans(r: &mut Reader<'_>) -> Result<KMeansDetector, ModelFileError> {

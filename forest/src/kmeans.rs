@@ -10,6 +10,7 @@ use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 
+use crate::explain::Contributions;
 use crate::{Error, KMeansParams, percentile};
 
 /// Fitted centroids and the distance threshold.
@@ -50,13 +51,7 @@ impl KMeansDetector {
     pub(crate) fn distance(&self, row: &[f64]) -> f64 {
         self.centroids
             .chunks_exact(self.n_features)
-            .map(|c| {
-                c.iter()
-                    .zip(row)
-                    .filter(|(_, b)| !b.is_nan())
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f64>()
-            })
+            .map(|c| squared_distance(c, row))
             .fold(f64::INFINITY, f64::min)
             .sqrt()
     }
@@ -74,6 +69,40 @@ impl KMeansDetector {
             s.min(MAX_SCORE)
         }
     }
+}
+
+impl KMeansDetector {
+    /// The centroid nearest to `row` (over its non-NaN coordinates, as [`Self::distance`]).
+    pub(crate) fn nearest(&self, row: &[f64]) -> &[f64] {
+        self.centroids
+            .chunks_exact(self.n_features)
+            .map(|c| (c, squared_distance(c, row)))
+            .fold((&self.centroids[..self.n_features], f64::INFINITY), |best, (c, d)| {
+                if d < best.1 { (c, d) } else { best }
+            })
+            .0
+    }
+
+    /// Each feature's squared difference from the nearest centroid; a NaN value adds nothing,
+    /// as it adds nothing to the distance.
+    pub(crate) fn contributions(&self, row: &[f64], mut out: Contributions<'_>) {
+        let c = self.nearest(row);
+        for (f, (&x, &m)) in row.iter().zip(c).enumerate() {
+            if !x.is_nan() {
+                out.add(f, (x - m) * (x - m), x > m);
+            }
+        }
+    }
+}
+
+/// Squared Euclidean distance over the row's non-NaN coordinates.
+fn squared_distance(centroid: &[f64], row: &[f64]) -> f64 {
+    centroid
+        .iter()
+        .zip(row)
+        .filter(|(_, b)| !b.is_nan())
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum()
 }
 
 /// The largest f64 below 1.

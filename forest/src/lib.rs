@@ -21,6 +21,7 @@ pub use ndarray;
 
 mod axis;
 mod error;
+mod explain;
 mod extended;
 mod file;
 mod fit;
@@ -36,7 +37,8 @@ mod tree;
 mod trend;
 
 pub use error::{Error, ModelFileError};
-pub use file::{BASE_FORMAT_VERSION, FORMAT_VERSION, MAGIC};
+pub use explain::{Direction, Explanation, FeatureAttribution};
+pub use file::{BASE_FORMAT_VERSION, FORMAT_VERSION, MAGIC, TREND_FORMAT_VERSION};
 pub use kernel::{KERNEL_ENV, Kernel};
 pub use metadata::{AnswerShape, Metadata, ThresholdSelection};
 pub use model::Model;

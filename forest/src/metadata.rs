@@ -49,6 +49,11 @@ pub struct Metadata {
     /// clients work unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_shape: Option<AnswerShape>,
+    /// Each feature's typical value as the detector sees it: the median of its training rows
+    /// (of the residuals, for a trend-aware model). Explanations compare values with it. A model
+    /// file that has it is written as format version 3; older files lack it and still load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_values: Option<Vec<f64>>,
     /// Further keyed records (e.g. a preprocessing spec); sorted, so the file stays deterministic.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,

@@ -85,6 +85,7 @@ impl Model {
             threshold_selection: None,
             trend: None,
             answer_shape: None,
+            expected_values: Some(crate::explain::medians(&flat_rows(data), d)),
             extra: Default::default(),
         };
         let mut model = Model { metadata, detector };
@@ -219,7 +220,7 @@ impl Model {
     }
 
     /// The rows after the first `context`, detrended over the whole slice on a trend-aware model.
-    fn detrended<'a>(&self, rows: &'a [f64], context: usize) -> Cow<'a, [f64]> {
+    pub(crate) fn detrended<'a>(&self, rows: &'a [f64], context: usize) -> Cow<'a, [f64]> {
         let d = self.n_features();
         match self.metadata.trend {
             Some(t) => Cow::Owned(t.residuals(rows, d, context)),
@@ -340,12 +341,7 @@ fn fit_forest(data: ArrayView2<'_, f64>, p: &ForestParams, psi: usize) -> Detect
                 grow_ext_tree(&flat, d, &rows, k, max_depth, &mut rng)
             })
             .collect();
-        Detector::Extended(ExtForest {
-            n_features: d,
-            sample_size: psi,
-            k,
-            trees,
-        })
+        Detector::Extended(ExtForest::new(d, psi, k, trees))
     }
 }
 

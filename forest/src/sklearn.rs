@@ -170,6 +170,7 @@ pub fn import_json(text: &str) -> Result<Model, Error> {
         threshold_selection: None,
         trend: None,
         answer_shape: None,
+        expected_values: None,
         extra: Default::default(),
     };
     Ok(Model {

@@ -112,21 +112,21 @@ fn damaged_files_name_the_problem() {
     ));
 
     let mut version = good.clone();
-    version[8..12].copy_from_slice(&3u32.to_le_bytes());
+    version[8..12].copy_from_slice(&4u32.to_le_bytes());
     let e = Model::from_bytes(&version).unwrap_err();
     assert!(
         matches!(
             e,
             ModelFileError::UnsupportedVersion {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             }
         ),
         "{e}"
     );
     assert_eq!(
         e.to_string(),
-        "unsupported model format version 3 (this build reads versions 1 to 2)"
+        "unsupported model format version 4 (this build reads versions 1 to 3)"
     );
 
     let mut magic = good.clone();

@@ -1,12 +1,13 @@
 //! Trend-aware models: scoring APIs agree with each other, context rows are baseline only, and the
-//! model file marks trend-aware models so older readers refuse them.
+//! model file marks trend-aware models so older readers refuse them, and
+//! each format version holds exactly what it marks.
 
 mod common;
 
 use forest::ndarray::ArrayView2;
 use forest::{
     BASE_FORMAT_VERSION, DetectorParams, FORMAT_VERSION, ForestParams, KMeansParams, Model,
-    ModelFileError, TrendSpec,
+    ModelFileError, TREND_FORMAT_VERSION, TrendSpec,
 };
 
 fn forest_params(extension_level: usize) -> DetectorParams {
@@ -128,14 +129,15 @@ fn a_single_row_is_scored_on_trend_and_nan_stays_missing() {
 }
 
 #[test]
-fn trend_aware_files_are_version_2_and_round_trip() {
+fn trend_aware_files_are_version_3_and_round_trip() {
     for params in every_kind() {
         let model = trend_model(&params);
         let bytes = model.to_bytes();
         assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
-        assert_eq!(FORMAT_VERSION, 2);
+        assert_eq!(FORMAT_VERSION, 3);
         let back = Model::from_bytes(&bytes).unwrap();
         assert_eq!(back.trend(), model.trend());
+        assert_eq!(back.expected_values(), model.expected_values());
         assert_eq!(back.to_bytes(), bytes);
         let (test, _) = common::trending(300, 3, 10, 15);
         assert_eq!(
@@ -147,14 +149,28 @@ fn trend_aware_files_are_version_2_and_round_trip() {
     }
 }
 
+/// A model file written before version 3, from the fuzz corpus (written by earlier builds).
+fn old_file(name: &str) -> Vec<u8> {
+    let path = format!("{}/../fuzz/corpus/model_file/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[test]
-fn models_without_a_trend_stay_version_1() {
-    let (x, _) = common::trending(500, 3, 10, 16);
-    let bytes = Model::fit(x.view(), vec![], &forest_params(0))
-        .unwrap()
-        .to_bytes();
-    assert_eq!(bytes[8..12], BASE_FORMAT_VERSION.to_le_bytes());
-    assert!(!String::from_utf8_lossy(&bytes).contains("trend"));
+fn files_written_before_version_3_still_load_score_and_explain() {
+    for (name, version) in [
+        ("default.isof", BASE_FORMAT_VERSION),
+        ("axis-trend-v2.isof", TREND_FORMAT_VERSION),
+    ] {
+        let bytes = old_file(name);
+        assert_eq!(bytes[8..12], version.to_le_bytes(), "{name}");
+        let model = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(model.expected_values(), None);
+        assert_eq!(model.to_bytes(), bytes, "{name} is written back unchanged");
+        let row = vec![1.0; model.n_features()];
+        let e = model.explain_slice_with_context(&row, 0).unwrap();
+        assert_eq!(e[0].score, model.score_slice(&row).unwrap()[0]);
+        assert!(e[0].features.iter().all(|a| a.expected.is_none()));
+    }
 }
 
 /// Rewrites the version field and fixes nothing else (the checksum covers only the body).
@@ -165,21 +181,30 @@ fn with_version(bytes: &[u8], version: u32) -> Vec<u8> {
 }
 
 #[test]
-fn a_trend_in_a_version_1_file_or_a_version_2_file_without_one_is_refused() {
-    let trend = trend_model(&forest_params(0)).to_bytes();
-    let e = Model::from_bytes(&with_version(&trend, 1)).unwrap_err();
-    assert!(matches!(e, ModelFileError::MetadataInconsistent(_)), "{e}");
-    assert!(e.to_string().contains("a trend in a version 1 file"), "{e}");
-
+fn each_version_holds_exactly_what_it_marks() {
     let (x, _) = common::trending(500, 3, 10, 17);
+    let trend = trend_model(&forest_params(0)).to_bytes();
     let plain = Model::fit(x.view(), vec![], &forest_params(0))
         .unwrap()
         .to_bytes();
-    let e = Model::from_bytes(&with_version(&plain, 2)).unwrap_err();
-    assert!(
-        e.to_string().contains("version 2 file without a trend"),
-        "{e}"
-    );
+    assert_eq!(plain[8..12], FORMAT_VERSION.to_le_bytes());
+    let cases = [
+        (&trend, 1, "a trend in a version 1 file"),
+        (&trend, 2, "expected values in a version 2 file"),
+        (&plain, 1, "expected values in a version 1 file"),
+        (&plain, 2, "version 2 file without a trend"),
+    ];
+    for (bytes, version, message) in cases {
+        let e = Model::from_bytes(&with_version(bytes, version)).unwrap_err();
+        assert!(matches!(e, ModelFileError::MetadataInconsistent(_)), "{e}");
+        assert!(e.to_string().contains(message), "{e}");
+    }
+    let old = old_file("default.isof");
+    let e = Model::from_bytes(&with_version(&old, 3)).unwrap_err();
+    assert!(e.to_string().contains("version 3 file without expected values"), "{e}");
+    let old_trend = old_file("axis-trend-v2.isof");
+    let e = Model::from_bytes(&with_version(&old_trend, 1)).unwrap_err();
+    assert!(e.to_string().contains("a trend in a version 1 file"), "{e}");
 }
 
 #[test]

@@ -1,0 +1,363 @@
+//! Why a row scored as it did: a per-feature attribution of the score for every detector kind.
+//!
+//! # Isolation forests: the path-length deficit, split by the splits that made it
+//!
+//! A row's score is `2^(−E[h]/c(ψ))`: it is anomalous when its average path length `E[h]` falls
+//! short of `c(ψ)`, the path length of a typical row. Along one tree, a row reaching node `v` from
+//! its parent `p` spends one level of depth and narrows the training rows around it from `n(p)` to
+//! `n(v)`; before the split its expected remaining path was `c(n(p))`, after it `1 + c(n(v))`. The
+//! split's *gain* is the difference, `c(n(p)) − 1 − c(n(v))`: large when the row is cut off from
+//! most of its neighbours at once (what a spiked value does), about zero for an ordinary split.
+//! The gains along a path add up exactly to `c(ψ) − h(x)` (the leaf's own `c(n)` included), so
+//! crediting each gain to the feature its node tests gives an **exact decomposition** of the
+//! path-length deficit, averaged over the trees:
+//!
+//! `Σ_f A_f = c(ψ) − E[h(x)] = c(ψ) · (1 + log2 s(x))`.
+//!
+//! It costs one more walk of each tree, with one addition per node visited. Node row counts are
+//! not stored: they are recovered from the leaves (a leaf's path length is its depth plus `c(n)`,
+//! and `c` is strictly increasing for `n ≥ 1`), so every model file, old or imported, is
+//! explained. A hyperplane split (extended forests) shares its gain between the features of its
+//! normal vector in proportion to `|w_f| · |x_f − m_f|` (each feature's part in how far the
+//! projection is from typical; `|w_f|` alone when the expected values are unknown).
+//!
+//! # k-means
+//!
+//! `A_f = (x_f − c_f)²` for the nearest centroid `c`: each feature's share of the squared
+//! distance. The expected value is the centroid's coordinate.
+//!
+//! # Trend-aware models
+//!
+//! The detector sees residuals; the attribution is that of the residual row, and the expected
+//! value is the baseline the residual was taken against plus the typical training residual, so
+//! `value − expected` is how far the row is off its own recent trend.
+//!
+//! # Normalised shares and directions
+//!
+//! Features whose splits on balance made the row look *more* ordinary have `A_f ≤ 0` and get a
+//! share of 0; the others share 1 in proportion to `A_f` (when no feature has `A_f > 0`, shares
+//! follow `|A_f|`, and a forest that never splits gives every feature 0). A feature's direction
+//! is `high` when its value is above the model's expected value, `low` when below; without an
+//! expected value (models written before version 3), the side its splits sent the row to, weighted
+//! by their gains, decides.
+
+use std::cmp::Ordering;
+
+use rayon::prelude::*;
+
+use crate::model::Detector;
+use crate::{Error, Model, average_path_length};
+
+/// Which side of its typical value a feature's value lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Above the expected value.
+    High,
+    /// Below the expected value.
+    Low,
+}
+
+impl Direction {
+    /// `high` or `low`, as the server and the alerts write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::High => "high",
+            Direction::Low => "low",
+        }
+    }
+}
+
+/// One feature's part in a row's score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeatureAttribution {
+    /// Index of the feature in the model's feature order.
+    pub feature: usize,
+    /// Normalised share of the score, in [0, 1]; the shares of a row sum to 1 (see the module
+    /// documentation for the rule and its edge cases).
+    pub attribution: f64,
+    /// Whether the value is above or below what the model takes as typical.
+    pub direction: Direction,
+    /// The row's value, as sent.
+    pub value: f64,
+    /// The feature's typical value under the model: the training median, the nearest centroid's
+    /// coordinate (k-means) or the rolling baseline (trend-aware); `None` for a model file that
+    /// does not record it.
+    pub expected: Option<f64>,
+    /// The unnormalised contribution `A_f` (path-length units for a forest, squared distance for
+    /// k-means); the contributions of a forest's row add up to `c(ψ) − E[h]`.
+    pub contribution: f64,
+}
+
+/// A row's score and every feature's part in it, highest attribution first (ties in feature
+/// order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The score, the same as the scoring methods give.
+    pub score: f64,
+    /// One entry per feature, highest attribution first.
+    pub features: Vec<FeatureAttribution>,
+}
+
+impl Explanation {
+    /// The `k` features with the highest attribution (all of them when `k` is larger).
+    pub fn top(&self, k: usize) -> &[FeatureAttribution] {
+        &self.features[..k.min(self.features.len())]
+    }
+}
+
+/// Each feature's contribution split by direction: the part of its gains where the row went to
+/// the high side of a split, and the part where it went to the low side (a directional
+/// attribution, like Random Cut Forest's `DiVector`). `A_f = high[f] + low[f]`.
+pub(crate) struct Contributions<'a> {
+    pub high: &'a mut [f64],
+    pub low: &'a mut [f64],
+}
+
+impl Contributions<'_> {
+    /// Credits `gain` to `feature`, on the side the row went.
+    #[inline]
+    pub(crate) fn add(&mut self, feature: usize, gain: f64, high: bool) {
+        if high {
+            self.high[feature] += gain;
+        } else {
+            self.low[feature] += gain;
+        }
+    }
+}
+
+/// Per node, the gain of arriving there from the parent (`c(n(p)) − 1 − c(n(v))`; 0 at the
+/// root), from a tree given as preorder nodes: `children(i)` is `None` for a leaf, whose path
+/// length (`depth + c(n)`) is `leaf_value(i)`. Children always follow their parent.
+pub(crate) fn node_gains(
+    len: usize,
+    children: impl Fn(usize) -> Option<(usize, usize)>,
+    leaf_value: impl Fn(usize) -> f64,
+    sample_size: usize,
+) -> Vec<f64> {
+    let mut depth = vec![0usize; len];
+    for i in 0..len {
+        if let Some((l, r)) = children(i) {
+            depth[l] = depth[i] + 1;
+            depth[r] = depth[i] + 1;
+        }
+    }
+    let table = CTable::new(sample_size);
+    let mut count = vec![0usize; len];
+    // Children come after their parent, so a reverse sweep sees every child before its parent.
+    for i in (0..len).rev() {
+        count[i] = match children(i) {
+            Some((l, r)) => count[l] + count[r],
+            None => table.rows_at_leaf(depth[i], leaf_value(i)),
+        };
+    }
+    let mut gain = vec![0.0; len];
+    for i in 0..len {
+        if let Some((l, r)) = children(i) {
+            let before = average_path_length(count[i]);
+            for c in [l, r] {
+                gain[c] = before - 1.0 - average_path_length(count[c]);
+            }
+        }
+    }
+    gain
+}
+
+/// `c(n)` for `n = 1..=max`, to recover a leaf's row count from its path length.
+struct CTable(Vec<f64>);
+
+impl CTable {
+    fn new(max: usize) -> Self {
+        // A leaf never holds more rows than a tree is grown from; a little slack costs nothing.
+        CTable((0..=max.max(2) + 1).map(average_path_length).collect())
+    }
+
+    /// The row count `n ≥ 1` whose leaf at `depth` has path length `value`, exactly as
+    /// `tree::leaf_value` computes it; the nearest when no count matches exactly (a leaf of 0
+    /// rows, which only a hyperplane split can leave, reads as 1).
+    fn rows_at_leaf(&self, depth: usize, value: f64) -> usize {
+        let c = &self.0;
+        let target = value - depth as f64;
+        // c[1..] is strictly increasing.
+        let i = c[1..].partition_point(|&v| v < target) + 1;
+        let candidates = [i.saturating_sub(1).max(1), i.min(c.len() - 1)];
+        let exact = candidates
+            .into_iter()
+            .find(|&n| crate::tree::leaf_value(depth, n) == value);
+        exact.unwrap_or_else(|| {
+            candidates
+                .into_iter()
+                .min_by(|&a, &b| {
+                    (c[a] - target)
+                        .abs()
+                        .total_cmp(&(c[b] - target).abs())
+                        .then(a.cmp(&b))
+                })
+                .expect("two candidates")
+        })
+    }
+}
+
+impl Model {
+    /// Scores and explains the rows after the first `context` of a flat row-major slice, as
+    /// [`Model::score_slice_with_context`] scores them (a trend-aware model detrends the whole
+    /// slice first). One [`Explanation`] per row after the context, its score bit for bit the one
+    /// the scoring methods give.
+    pub fn explain_slice_with_context(
+        &self,
+        rows: &[f64],
+        context: usize,
+    ) -> Result<Vec<Explanation>, Error> {
+        self.explain_flat(rows, context, false)
+    }
+
+    /// [`Model::explain_slice_with_context`] with the work split across rayon's thread pool; the
+    /// same explanations.
+    pub fn explain_slice_parallel_with_context(
+        &self,
+        rows: &[f64],
+        context: usize,
+    ) -> Result<Vec<Explanation>, Error> {
+        self.explain_flat(rows, context, true)
+    }
+
+    /// Explains one row, as [`Model::score_row`] scores it (a trend-aware model sees no context:
+    /// every residual is 0).
+    pub fn explain_row(&self, row: &[f64]) -> Result<Explanation, Error> {
+        let mut out = self.explain_slice_with_context(row, 0)?;
+        if out.len() != 1 {
+            return Err(Error::WidthMismatch {
+                row: 1,
+                expected: self.n_features(),
+                found: row.len(),
+            });
+        }
+        Ok(out.pop().expect("one row"))
+    }
+
+    /// The per-feature typical values as the detector sees them (the medians of its training
+    /// rows, residuals for a trend-aware model), if the model file records them.
+    pub fn expected_values(&self) -> Option<&[f64]> {
+        self.metadata.expected_values.as_deref()
+    }
+
+    fn explain_flat(
+        &self,
+        rows: &[f64],
+        context: usize,
+        parallel: bool,
+    ) -> Result<Vec<Explanation>, Error> {
+        let scores = if parallel {
+            self.score_slice_parallel_with_context(rows, context)?
+        } else {
+            self.score_slice_with_context(rows, context)?
+        };
+        let d = self.n_features();
+        let raw = &rows[context * d..];
+        let scored = self.detrended(rows, context);
+        let trend = self.metadata.trend.is_some();
+        let one = |((raw, x), &score): ((&[f64], &[f64]), &f64)| {
+            let mut high = vec![0.0; d];
+            let mut low = vec![0.0; d];
+            self.contributions(
+                x,
+                Contributions {
+                    high: &mut high,
+                    low: &mut low,
+                },
+            );
+            let expected = self.typical(x);
+            explanation(score, raw, x, trend, expected.as_deref(), &high, &low)
+        };
+        Ok(if parallel {
+            raw.par_chunks(d)
+                .zip(scored.par_chunks(d))
+                .zip(scores.par_iter())
+                .map(one)
+                .collect()
+        } else {
+            raw.chunks(d).zip(scored.chunks(d)).zip(&scores).map(one).collect()
+        })
+    }
+
+    /// Adds each feature's contribution for one row as the detector sees it.
+    fn contributions(&self, x: &[f64], out: Contributions<'_>) {
+        match &self.detector {
+            Detector::Axis(f) => f.contributions(x, out),
+            Detector::Extended(f) => f.contributions(x, self.expected_values(), out),
+            Detector::KMeans(k) => k.contributions(x, out),
+        }
+    }
+
+    /// The typical value of each feature for this row, as the detector sees it.
+    fn typical(&self, x: &[f64]) -> Option<Vec<f64>> {
+        match &self.detector {
+            Detector::KMeans(k) => Some(k.nearest(x).to_vec()),
+            _ => self.expected_values().map(<[f64]>::to_vec),
+        }
+    }
+}
+
+/// Normalises the contributions of one row and sorts its features.
+fn explanation(
+    score: f64,
+    raw: &[f64],
+    scored: &[f64],
+    trend: bool,
+    typical: Option<&[f64]>,
+    high: &[f64],
+    low: &[f64],
+) -> Explanation {
+    let net: Vec<f64> = high.iter().zip(low).map(|(h, l)| h + l).collect();
+    let positive: f64 = net.iter().filter(|a| **a > 0.0).sum();
+    let weight = |a: f64| -> f64 {
+        if positive > 0.0 {
+            a.max(0.0) / positive
+        } else {
+            let total: f64 = net.iter().map(|a| a.abs()).sum();
+            if total > 0.0 { a.abs() / total } else { 0.0 }
+        }
+    };
+    let mut features: Vec<FeatureAttribution> = (0..net.len())
+        .map(|f| {
+            let m = typical.map(|t| t[f]);
+            let off = m.map(|m| scored[f] - m);
+            // What the detector saw is the raw value less the baseline (trend-aware) or itself.
+            let baseline = if trend { raw[f] - scored[f] } else { 0.0 };
+            let direction = match off {
+                Some(o) if o > 0.0 => Direction::High,
+                Some(o) if o < 0.0 => Direction::Low,
+                _ if high[f] >= low[f] => Direction::High,
+                _ => Direction::Low,
+            };
+            FeatureAttribution {
+                feature: f,
+                attribution: weight(net[f]),
+                direction,
+                value: raw[f],
+                expected: m.map(|m| m + baseline).filter(|e| e.is_finite()),
+                contribution: net[f],
+            }
+        })
+        .collect();
+    features.sort_by(|a, b| {
+        b.attribution
+            .partial_cmp(&a.attribution)
+            .unwrap_or(Ordering::Equal)
+            .then(a.feature.cmp(&b.feature))
+    });
+    Explanation { score, features }
+}
+
+/// Per-feature medians of training rows (row-major, `d` wide), stored in the model as its expected
+/// values.
+pub(crate) fn medians(rows: &[f64], d: usize) -> Vec<f64> {
+    (0..d)
+        .map(|f| {
+            let column: Vec<f64> = rows.iter().skip(f).step_by(d).copied().collect();
+            crate::percentile(&column, 50.0)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
