@@ -125,7 +125,10 @@ impl AxisForest {
                     let n = &t.nodes;
                     node_gains(
                         n.len(),
-                        |i| (n[i].feature != LEAF).then(|| (n[i].left as usize, n[i].right as usize)),
+                        |i| {
+                            (n[i].feature != LEAF)
+                                .then(|| (n[i].left as usize, n[i].right as usize))
+                        },
                         |i| n[i].value,
                         self.sample_size,
                     )
@@ -152,6 +155,9 @@ impl AxisForest {
             }
         }
         let trees = self.trees.len().max(1) as f64;
-        out.high.iter_mut().chain(out.low.iter_mut()).for_each(|a| *a /= trees);
+        out.high
+            .iter_mut()
+            .chain(out.low.iter_mut())
+            .for_each(|a| *a /= trees);
     }
 }

@@ -275,7 +275,11 @@ impl Model {
                 .map(one)
                 .collect()
         } else {
-            raw.chunks(d).zip(scored.chunks(d)).zip(&scores).map(one).collect()
+            raw.chunks(d)
+                .zip(scored.chunks(d))
+                .zip(&scores)
+                .map(one)
+                .collect()
         })
     }
 

@@ -114,7 +114,12 @@ impl ExtTree {
 
 impl ExtForest {
     /// A forest of `trees` grown from `sample_size` rows each, with `k` coordinates per split.
-    pub(crate) fn new(n_features: usize, sample_size: usize, k: usize, trees: Vec<ExtTree>) -> Self {
+    pub(crate) fn new(
+        n_features: usize,
+        sample_size: usize,
+        k: usize,
+        trees: Vec<ExtTree>,
+    ) -> Self {
         Self {
             n_features,
             sample_size,
@@ -179,7 +184,10 @@ impl ExtForest {
             }
         }
         let trees = self.trees.len().max(1) as f64;
-        out.high.iter_mut().chain(out.low.iter_mut()).for_each(|a| *a /= trees);
+        out.high
+            .iter_mut()
+            .chain(out.low.iter_mut())
+            .for_each(|a| *a /= trees);
     }
     /// Score of one row of the right width.
     pub(crate) fn score_row(&self, row: &[f64]) -> f64 {

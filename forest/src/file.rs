@@ -211,7 +211,9 @@ fn check_version(m: &Metadata, version: u32) -> Result<(), ModelFileError> {
             )))
         }
         _ => match &m.trend {
-            Some(t) => t.validate().map_err(|e| inconsistent(format!("trend: {e}"))),
+            Some(t) => t
+                .validate()
+                .map_err(|e| inconsistent(format!("trend: {e}"))),
             None => Ok(()),
         },
     }

@@ -77,9 +77,12 @@ impl KMeansDetector {
         self.centroids
             .chunks_exact(self.n_features)
             .map(|c| (c, squared_distance(c, row)))
-            .fold((&self.centroids[..self.n_features], f64::INFINITY), |best, (c, d)| {
-                if d < best.1 { (c, d) } else { best }
-            })
+            .fold(
+                (&self.centroids[..self.n_features], f64::INFINITY),
+                |best, (c, d)| {
+                    if d < best.1 { (c, d) } else { best }
+                },
+            )
             .0
     }
 

@@ -151,7 +151,10 @@ fn trend_aware_files_are_version_3_and_round_trip() {
 
 /// A model file written before version 3, from the fuzz corpus (written by earlier builds).
 fn old_file(name: &str) -> Vec<u8> {
-    let path = format!("{}/../fuzz/corpus/model_file/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../fuzz/corpus/model_file/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -201,7 +204,11 @@ fn each_version_holds_exactly_what_it_marks() {
     }
     let old = old_file("default.isof");
     let e = Model::from_bytes(&with_version(&old, 3)).unwrap_err();
-    assert!(e.to_string().contains("version 3 file without expected values"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("version 3 file without expected values"),
+        "{e}"
+    );
     let old_trend = old_file("axis-trend-v2.isof");
     let e = Model::from_bytes(&with_version(&old_trend, 1)).unwrap_err();
     assert!(e.to_string().contains("a trend in a version 1 file"), "{e}");

@@ -76,11 +76,17 @@ fn shares_sum_to_one_and_contributions_add_up_to_the_path_length_deficit() {
         for (e, &s) in explained.iter().zip(&scores) {
             assert_eq!(e.score.to_bits(), s.to_bits());
             let total: f64 = e.features.iter().map(|a| a.attribution).sum();
-            assert!((total - 1.0).abs() < 1e-12, "{params:?}: shares sum to {total}");
-            assert!(e.features.windows(2).all(|w| w[0].attribution >= w[1].attribution));
+            assert!(
+                (total - 1.0).abs() < 1e-12,
+                "{params:?}: shares sum to {total}"
+            );
+            assert!(
+                e.features
+                    .windows(2)
+                    .all(|w| w[0].attribution >= w[1].attribution)
+            );
             if let DetectorParams::IsolationForest(ForestParams {
-                extension_level: 0,
-                ..
+                extension_level: 0, ..
             }) = params
             {
                 // Σ A_f = c(ψ) − E[h] and s = 2^(−E[h]/c(ψ)). (A hyperplane split may leave a
@@ -161,9 +167,8 @@ fn a_brute_force_recomputation_on_small_forests_matches() {
             let mut parent = 0;
             for (node, _) in path(t, &x) {
                 let feature = t.nodes[parent].feature as usize;
-                contribution[feature] += average_path_length(count[parent])
-                    - 1.0
-                    - average_path_length(count[node]);
+                contribution[feature] +=
+                    average_path_length(count[parent]) - 1.0 - average_path_length(count[node]);
                 parent = node;
             }
         }
@@ -213,7 +218,11 @@ fn a_trend_aware_model_explains_the_residual_against_its_baseline() {
     .unwrap();
     let mut seq = rows[..40 * 2].to_vec();
     seq[39 * 2] += 60.0;
-    let e = model.explain_slice_with_context(&seq, 30).unwrap().pop().unwrap();
+    let e = model
+        .explain_slice_with_context(&seq, 30)
+        .unwrap()
+        .pop()
+        .unwrap();
     let top = e.features[0];
     assert_eq!((top.feature, top.direction), (0, Direction::High));
     assert_eq!(top.value, seq[39 * 2]);
@@ -247,6 +256,9 @@ fn a_model_without_expected_values_takes_directions_from_the_splits() {
         let mut row = medians.clone();
         row[1] += delta;
         let top = model.explain_row(&row).unwrap().features[0];
-        assert_eq!((top.feature, top.direction, top.expected), (1, direction, None));
+        assert_eq!(
+            (top.feature, top.direction, top.expected),
+            (1, direction, None)
+        );
     }
 }
