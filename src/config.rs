@@ -24,6 +24,8 @@ pub const ENV_TIMEOUT: &str = "SAGEMAKER_MODEL_SERVER_TIMEOUT";
 pub const ENV_DEFAULT_ACCEPT: &str = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT";
 /// Server-wide compatibility shape: `native`, `rcf` or `sklearn`.
 pub const ENV_OUTPUT_FORMAT: &str = "ISOSERVE_OUTPUT_FORMAT";
+/// Server-wide explanations: a feature count or `all` (off when unset).
+pub const ENV_EXPLAIN: &str = "ISOSERVE_EXPLAIN";
 /// Largest number of rows one request may carry.
 pub const ENV_MAX_ROWS: &str = "ISOSERVE_MAX_ROWS";
 /// Reported to batch transform as `MaxConcurrentTransforms`.
@@ -102,6 +104,10 @@ pub struct ServeArgs {
     /// Server-wide answer shape: native, rcf or sklearn [default: the model's own, else native].
     #[arg(long, env = ENV_OUTPUT_FORMAT)]
     pub output_format: Option<String>,
+    /// Explain every native answer: the K features with the highest attribution, or `all`
+    /// [default: off; a request's explain= still asks].
+    #[arg(long, env = ENV_EXPLAIN)]
+    pub explain: Option<String>,
     /// Largest number of rows in one request.
     #[arg(long, env = ENV_MAX_ROWS, default_value_t = DEFAULT_MAX_ROWS)]
     pub max_rows: usize,
@@ -159,6 +165,10 @@ pub enum ConfigError {
     /// Unknown compatibility shape.
     #[error("{ENV_OUTPUT_FORMAT}: {0}")]
     Shape(String),
+    /// A server-wide explanation count that is neither a positive integer nor `all`, or one that
+    /// the server-wide answer shape has no room for.
+    #[error("{ENV_EXPLAIN}: {0}")]
+    Explain(String),
     /// A timeout that is not a positive, finite number of seconds up to an hour.
     #[error("{name} must be above 0 and at most 3600 seconds, got {value}")]
     Seconds {
@@ -192,6 +202,9 @@ pub struct Config {
     /// Server-wide answer shape, when set: it wins over the model's (a request's `format=` wins
     /// over both).
     pub default_shape: Option<codec::Shape>,
+    /// Server-wide explanations, when set: every answer in the native shape carries them (a
+    /// request's `explain=` wins).
+    pub default_explain: Option<codec::Explain>,
     /// Row cap per request.
     pub max_rows: usize,
     /// Reported `MaxConcurrentTransforms`.
@@ -258,6 +271,23 @@ impl Config {
             .map(str::parse)
             .transpose()
             .map_err(|e: codec::DecodeError| ConfigError::Shape(e.to_string()))?;
+        let default_explain: Option<codec::Explain> = args
+            .explain
+            .as_deref()
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    format!("expected a number of features (1 or more) or all, got {raw:?}")
+                })
+            })
+            .transpose()
+            .map_err(ConfigError::Explain)?;
+        if let (Some(_), Some(shape @ (codec::Shape::Rcf | codec::Shape::Sklearn))) =
+            (default_explain, default_shape)
+        {
+            return Err(ConfigError::Explain(format!(
+                "{ENV_OUTPUT_FORMAT}={shape} answers exactly as that system does, with no room for explanations"
+            )));
+        }
         let log_level = match args.log_level.as_deref() {
             None => tracing::Level::INFO,
             Some(raw) => python_level(raw).ok_or_else(|| ConfigError::LogLevel(raw.into()))?,
@@ -271,6 +301,7 @@ impl Config {
             timeout: Duration::from_secs_f64(args.timeout_secs),
             default_accept,
             default_shape,
+            default_explain,
             max_rows: args.max_rows,
             workers,
             parallel_rows: args.parallel_rows,
@@ -344,6 +375,7 @@ mod tests {
         assert_eq!(c.max_body_bytes, 6 * 1024 * 1024);
         assert_eq!(c.timeout, Duration::from_secs(60));
         assert_eq!(c.default_shape, None, "the model's shape, else native");
+        assert_eq!(c.default_explain, None, "answers stay as they were");
         assert_eq!(c.log_level, tracing::Level::INFO);
         assert!(c.workers >= 1);
     }
@@ -368,6 +400,28 @@ mod tests {
         assert_eq!(env_of("workers").as_deref(), Some(ENV_WORKERS));
         assert_eq!(env_of("log_level").as_deref(), Some(ENV_LOG_LEVEL));
         assert_eq!(env_of("output_format").as_deref(), Some(ENV_OUTPUT_FORMAT));
+        assert_eq!(env_of("explain").as_deref(), Some(ENV_EXPLAIN));
+    }
+
+    #[test]
+    fn server_wide_explanations_are_a_count_or_all_and_need_room_in_the_answer() {
+        assert_eq!(
+            parse(&["--explain", "3"]).unwrap().default_explain,
+            Some(codec::Explain::Top(3))
+        );
+        assert_eq!(
+            parse(&["--explain", "all", "--output-format", "native"])
+                .unwrap()
+                .default_explain,
+            Some(codec::Explain::All)
+        );
+        let e = parse(&["--explain", "0"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ISOSERVE_EXPLAIN: expected a number of features (1 or more) or all, got \"0\""
+        );
+        let e = parse(&["--explain", "2", "--output-format", "sklearn"]).unwrap_err();
+        assert!(e.to_string().contains("no room for explanations"), "{e}");
     }
 
     #[test]

@@ -11,10 +11,13 @@
 //!   row against the rows before it; a client scoring a stream piece by piece sends the last rows
 //!   it already scored ahead of the new ones, and the response holds predictions for the rows
 //!   after them, in order.
+//! * `explain=K` (K ≥ 1) or `explain=all`: each prediction carries the K features with the highest
+//!   attribution (every feature for `all`); see [`crate::explain`].
 
 use std::fmt;
 
 use crate::error::DecodeError;
+use crate::explain::Explain;
 use crate::shape::Shape;
 
 /// The keys of `X-Amzn-SageMaker-Custom-Attributes` this system understands.
@@ -26,6 +29,9 @@ pub struct CustomAttributes {
     /// `context=`: how many leading rows are context only, `None` when the header does not say
     /// (the same as 0 for the server; a client in trend mode writes `context=0` explicitly).
     pub context: Option<usize>,
+    /// `explain=`: how many features each prediction explains, `None` when the header does not
+    /// ask (the server's default applies).
+    pub explain: Option<Explain>,
 }
 
 impl CustomAttributes {
@@ -33,10 +39,13 @@ impl CustomAttributes {
     pub const FORMAT_KEY: &'static str = "format";
     /// The key that marks leading context rows, as in `context=25`.
     pub const CONTEXT_KEY: &'static str = "context";
+    /// The key that asks for explanations, as in `explain=3`.
+    pub const EXPLAIN_KEY: &'static str = "explain";
 
     /// Reads a header value (`None`: no header). A `format` other than `native`, `rcf` or
-    /// `sklearn`, or a `context` that is not a non-negative integer (surrounding whitespace and
-    /// quotes ignored), is an error naming the key and the value.
+    /// `sklearn`, a `context` that is not a non-negative integer, or an `explain` that is neither a
+    /// positive integer nor `all` (surrounding whitespace and quotes ignored), is an error naming
+    /// the key and the value.
     pub fn parse(value: Option<&str>) -> Result<Self, DecodeError> {
         let mut out = CustomAttributes::default();
         let Some(value) = value else { return Ok(out) };
@@ -57,6 +66,8 @@ impl CustomAttributes {
                         });
                     }
                 };
+            } else if key.eq_ignore_ascii_case(Self::EXPLAIN_KEY) {
+                out.explain = Some(val.parse()?);
             }
         }
         Ok(out)
@@ -69,7 +80,8 @@ impl CustomAttributes {
     }
 }
 
-/// Writes the keys that are set, `format` first: `format=rcf,context=3`.
+/// Writes the keys that are set, in the order `format`, `context`, `explain`:
+/// `format=native,context=3,explain=2`.
 impl fmt::Display for CustomAttributes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut sep = "";
@@ -79,6 +91,10 @@ impl fmt::Display for CustomAttributes {
         }
         if let Some(context) = self.context {
             write!(f, "{sep}{}={context}", Self::CONTEXT_KEY)?;
+            sep = ",";
+        }
+        if let Some(explain) = self.explain {
+            write!(f, "{sep}{}={explain}", Self::EXPLAIN_KEY)?;
         }
         Ok(())
     }
@@ -103,7 +119,11 @@ mod tests {
     }
 
     fn attrs(format: Option<Shape>, context: Option<usize>) -> CustomAttributes {
-        CustomAttributes { format, context }
+        CustomAttributes {
+            format,
+            context,
+            explain: None,
+        }
     }
 
     #[test]
@@ -187,6 +207,38 @@ mod tests {
             attrs(Some(Shape::Rcf), Some(3)).to_string(),
             "format=rcf,context=3"
         );
+    }
+
+    #[test]
+    fn explain_takes_a_count_or_all_alongside_the_other_keys() {
+        let a = parse("format=native, context=25; Explain = 3").unwrap();
+        assert_eq!(
+            (a.format, a.context, a.explain),
+            (Some(Shape::Native), Some(25), Some(Explain::Top(3)))
+        );
+        assert_eq!(parse("explain=ALL").unwrap().explain, Some(Explain::All));
+        assert_eq!(
+            parse("explain=\"2\"").unwrap().explain,
+            Some(Explain::Top(2))
+        );
+        for bad in ["0", "-1", "two", "", "1.5", "99999999999999999999999"] {
+            let err = parse(&format!("explain={bad}")).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid explain \"{bad}\" in X-Amzn-SageMaker-Custom-Attributes; expected a number of features (1 or more) or all"
+                )
+            );
+            assert_eq!(err.kind().http_status(), 400);
+        }
+        for explain in [Explain::All, Explain::Top(1), Explain::Top(7)] {
+            let a = CustomAttributes {
+                format: Some(Shape::Native),
+                context: Some(3),
+                explain: Some(explain),
+            };
+            assert_eq!(CustomAttributes::parse(a.header_value().as_deref()), Ok(a));
+        }
     }
 
     #[test]

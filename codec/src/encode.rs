@@ -105,7 +105,7 @@ fn sklearn_label(p: &Prediction) -> &'static [u8] {
 
 /// JSON has no NaN or infinity; a non-finite score (never produced by the
 /// detectors) is written as `null` rather than as invalid JSON.
-fn write_json_score(out: &mut Vec<u8>, num: &mut ryu::Buffer, score: f64) {
+pub(crate) fn write_json_score(out: &mut Vec<u8>, num: &mut ryu::Buffer, score: f64) {
     if score.is_finite() {
         out.extend_from_slice(num.format_finite(score).as_bytes());
     } else {
@@ -113,7 +113,7 @@ fn write_json_score(out: &mut Vec<u8>, num: &mut ryu::Buffer, score: f64) {
     }
 }
 
-fn write_csv_score(out: &mut Vec<u8>, num: &mut ryu::Buffer, score: f64) {
+pub(crate) fn write_csv_score(out: &mut Vec<u8>, num: &mut ryu::Buffer, score: f64) {
     if score.is_finite() {
         out.extend_from_slice(num.format_finite(score).as_bytes());
     } else {

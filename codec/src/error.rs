@@ -87,6 +87,23 @@ pub enum DecodeError {
         /// The value as received.
         found: String,
     },
+    /// `X-Amzn-SageMaker-Custom-Attributes` gave an `explain` that is neither a feature count
+    /// nor `all`.
+    #[error(
+        "invalid explain \"{found}\" in X-Amzn-SageMaker-Custom-Attributes; expected a number of features (1 or more) or all"
+    )]
+    InvalidExplain {
+        /// The value as received.
+        found: String,
+    },
+    /// An explanation was asked of a shape that has no room for it.
+    #[error(
+        "explain= cannot be combined with format={shape}: the {shape} answer stays exactly as that system answers; ask for format=native (the default) to get explanations"
+    )]
+    ExplainNeedsNative {
+        /// The shape the answer would have had.
+        shape: crate::Shape,
+    },
     /// `context` asked for more leading rows than the body holds.
     #[error(
         "context={context} in X-Amzn-SageMaker-Custom-Attributes exceeds the request's {rows} rows"

@@ -41,6 +41,7 @@ mod attributes;
 mod csv;
 mod encode;
 mod error;
+pub mod explain;
 mod json;
 pub mod kpl;
 mod limits;
@@ -60,6 +61,9 @@ pub use crate::csv::decode_csv;
 pub use attributes::{CustomAttributes, check_context};
 pub use encode::{Prediction, encode, encode_into};
 pub use error::{DecodeError, ErrorKind, Location};
+pub use explain::{
+    Attribution, Direction, Explain, NamedAttribution, decode_explanations, encode_explained,
+};
 #[doc(hidden)]
 pub use json::decode_json_both_paths;
 pub use json::{decode_json, decode_jsonlines};

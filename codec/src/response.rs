@@ -117,9 +117,11 @@ fn csv_answer(line: &str, shape: Shape, n: usize) -> Result<Answer, DecodeError>
     };
     match shape {
         Shape::Native => {
-            let (score, flag) = line
-                .split_once(',')
-                .ok_or_else(|| bad(format!("line {n}: expected score,anomaly")))?;
+            // Explanation columns may follow (`explain=`); the answer is the first two.
+            let mut fields = line.splitn(3, ',');
+            let (Some(score), Some(flag)) = (fields.next(), fields.next()) else {
+                return Err(bad(format!("line {n}: expected score,anomaly")));
+            };
             let anomaly = match flag.trim() {
                 "true" => true,
                 "false" => false,

@@ -18,7 +18,8 @@ use tokio::time::Instant;
 use crate::error::AppError;
 use crate::state::{AppState, Lease, Readiness};
 
-/// SageMaker's per-request options header (`format=rcf`, `format=sklearn`, `context=N`).
+/// SageMaker's per-request options header (`format=rcf`, `format=sklearn`, `context=N`,
+/// `explain=K`).
 pub const CUSTOM_ATTRIBUTES: &str = "x-amzn-sagemaker-custom-attributes";
 
 /// Bodies at least this long are decoded, scored and encoded on the blocking pool.
@@ -28,6 +29,10 @@ pub const CUSTOM_ATTRIBUTES: &str = "x-amzn-sagemaker-custom-attributes";
 /// so no body under this size costs more). The hand-off costs about 12 µs
 /// (`benches/invocations.rs`, `offload`).
 pub const OFFLOAD_BYTES: usize = 4 * 1024;
+
+/// [`OFFLOAD_BYTES`] for a request that asks for explanations: explaining a row costs a few times
+/// scoring it (`docs/benchmarks.md`), so the same time bound is reached with a smaller body.
+pub const OFFLOAD_EXPLAINED_BYTES: usize = OFFLOAD_BYTES / 8;
 
 /// Rows in a successful answer, for the access log.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +46,8 @@ struct Plan {
     shape: codec::Shape,
     /// Leading rows that are a baseline only: not scored, not answered.
     context: usize,
+    /// How many features each prediction explains, if any.
+    explain: Option<codec::Explain>,
     limits: codec::Limits,
     parallel_rows: usize,
 }
@@ -86,11 +93,21 @@ fn plan(state: &AppState, headers: &HeaderMap) -> Result<(Plan, Arc<Model>), App
         .or(config.default_shape)
         .or(model.metadata().answer_shape.map(wire_shape))
         .unwrap_or_default();
+    // The rcf and sklearn shapes stay exactly as those systems answer: no room for explanations.
+    let explain = match (attributes.explain, shape) {
+        (Some(_), codec::Shape::Rcf | codec::Shape::Sklearn) => {
+            return Err(codec::DecodeError::ExplainNeedsNative { shape }.into());
+        }
+        (Some(explain), codec::Shape::Native) => Some(explain),
+        (None, codec::Shape::Native) => config.default_explain,
+        (None, _) => None,
+    };
     let plan = Plan {
         input,
         output,
         shape,
         context: attributes.context.unwrap_or(0),
+        explain,
         limits: codec::Limits::with_max_rows(config.max_rows),
         parallel_rows: config.parallel_rows,
     };
@@ -121,7 +138,11 @@ async fn answer(
     let deadline = started + config.timeout;
     let (bytes, memory) = read_body(body, headers, state, deadline).await?;
 
-    let (encoded, rows) = if bytes.len() < OFFLOAD_BYTES {
+    let inline = match plan.explain {
+        None => OFFLOAD_BYTES,
+        Some(_) => OFFLOAD_EXPLAINED_BYTES,
+    };
+    let (encoded, rows) = if bytes.len() < inline {
         process(&model, &bytes, plan, false)?
     } else {
         let Some(job) = state.budgets.blocking_job(deadline).await else {
@@ -202,22 +223,68 @@ fn process(
     }
     let rows = codec::decode(plan.input, bytes, model.feature_names(), &plan.limits)?;
     codec::check_context(plan.context, rows.n_rows)?;
-    let scores = if offloaded && rows.n_rows - plan.context >= plan.parallel_rows {
-        model.score_slice_parallel_with_context(&rows.values, plan.context)
-    } else {
-        model.score_slice_with_context(&rows.values, plan.context)
-    }
+    let parallel = offloaded && rows.n_rows - plan.context >= plan.parallel_rows;
     // The codec already checked every row's width, so a mismatch here is our bug, not the client's.
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let predictions: Vec<codec::Prediction> = scores
-        .into_iter()
-        .map(|score| codec::Prediction {
-            score,
-            anomaly: model.is_anomaly(score),
-        })
-        .collect();
-    let encoded = codec::encode(&predictions, plan.output, plan.shape);
-    Ok((encoded, predictions.len()))
+    let internal = |e: forest::Error| AppError::Internal(e.to_string());
+    let encoded = match plan.explain {
+        None => {
+            let scores = if parallel {
+                model.score_slice_parallel_with_context(&rows.values, plan.context)
+            } else {
+                model.score_slice_with_context(&rows.values, plan.context)
+            }
+            .map_err(internal)?;
+            let predictions: Vec<codec::Prediction> =
+                scores.into_iter().map(|s| prediction(model, s)).collect();
+            codec::encode(&predictions, plan.output, plan.shape)
+        }
+        Some(explain) => {
+            let explained = if parallel {
+                model.explain_slice_parallel_with_context(&rows.values, plan.context)
+            } else {
+                model.explain_slice_with_context(&rows.values, plan.context)
+            }
+            .map_err(internal)?;
+            let k = explain.count(model.n_features());
+            let predictions: Vec<codec::Prediction> = explained
+                .iter()
+                .map(|e| prediction(model, e.score))
+                .collect();
+            let attributions: Vec<codec::Attribution> = explained
+                .iter()
+                .flat_map(|e| e.top(k).iter().map(wire_attribution))
+                .collect();
+            codec::encode_explained(
+                &predictions,
+                &attributions,
+                k,
+                model.feature_names(),
+                plan.output,
+            )
+        }
+    };
+    Ok((encoded, rows.n_rows - plan.context))
+}
+
+fn prediction(model: &Model, score: f64) -> codec::Prediction {
+    codec::Prediction {
+        score,
+        anomaly: model.is_anomaly(score),
+    }
+}
+
+/// The wire form of one explained feature (codec does not depend on the model library).
+fn wire_attribution(a: &forest::FeatureAttribution) -> codec::Attribution {
+    codec::Attribution {
+        feature: a.feature,
+        attribution: a.attribution,
+        direction: match a.direction {
+            forest::Direction::High => codec::Direction::High,
+            forest::Direction::Low => codec::Direction::Low,
+        },
+        value: a.value,
+        expected: a.expected,
+    }
 }
 
 /// Reads the whole body, refusing it as soon as it is known to exceed the body limit, and holding

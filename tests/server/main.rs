@@ -4,6 +4,7 @@
 mod common;
 mod compat;
 mod errors;
+mod explain;
 mod hostile;
 mod inputs;
 mod limits;
