@@ -207,14 +207,18 @@ fn write_json_row(
     out.extend_from_slice(b"]}");
 }
 
-/// A CSV field, quoted when it holds a delimiter, a quote or a line break.
+/// Appends a CSV field, quoted when it holds a delimiter, a quote or a line break.
 fn write_csv_name(out: &mut Vec<u8>, name: &str) {
-    if name.contains([',', '"', '\n', '\r']) {
-        out.push(b'"');
-        out.extend_from_slice(name.replace('"', "\"\"").as_bytes());
-        out.push(b'"');
+    out.extend_from_slice(csv_field(name).as_bytes());
+}
+
+/// `text` as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, a
+/// quote or a line break; as it is otherwise.
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
     } else {
-        out.extend_from_slice(name.as_bytes());
+        text.into()
     }
 }
 

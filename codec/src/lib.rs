@@ -62,7 +62,8 @@ pub use attributes::{CustomAttributes, check_context};
 pub use encode::{Prediction, encode, encode_into};
 pub use error::{DecodeError, ErrorKind, Location};
 pub use explain::{
-    Attribution, Direction, Explain, NamedAttribution, decode_explanations, encode_explained,
+    Attribution, Direction, Explain, NamedAttribution, csv_field, decode_explanations,
+    encode_explained,
 };
 #[doc(hidden)]
 pub use json::decode_json_both_paths;

@@ -52,12 +52,13 @@ echo "${check:-no render-check element}"
 plots=$(attr "$work/dom.html" data-plots)
 drawn=$(attr "$work/dom.html" data-drawn)
 feature_plots=$(attr "$work/dom.html" data-features)
-expected=$((features + 2))
+# histogram, ROC, the top anomalies' attributions, the row-level strip, then one per feature.
+expected=$((features + 4))
 fail=0
 [ "$plots" = "$expected" ] || { echo "FAIL: $plots charts, expected $expected" >&2; fail=1; }
 [ "$drawn" = "$expected" ] || { echo "FAIL: $drawn of $plots charts drawn" >&2; fail=1; }
 [ "$feature_plots" = "$features" ] || { echo "FAIL: $feature_plots feature charts, expected $features" >&2; fail=1; }
-for kind in histogram roc; do
+for kind in histogram roc attribution strip; do
   grep -q "$kind:[1-9][0-9]*x[1-9][0-9]*:" <<<"$check" || { echo "FAIL: no drawn $kind chart" >&2; fail=1; }
 done
 # Each feature chart: true anomalies (circles) and flagged rows (polygons) are marked.

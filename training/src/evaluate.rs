@@ -98,6 +98,10 @@ pub struct Evaluation {
     pub pr_auc: f64,
     /// The model's threshold, then contamination percentiles, then `mean + k·σ`.
     pub thresholds: Vec<ThresholdRow>,
+    /// How often the highest attribution names the labelled feature, when the labels have one
+    /// column per feature (see [`crate::attribution`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::attribution::AttributionAccuracy>,
 }
 
 /// Mean and population standard deviation.
@@ -160,6 +164,7 @@ pub fn evaluate(scores: &[f64], labels: &[bool], threshold: f64) -> Result<Evalu
         roc_auc: metrics::roc_auc(scores, labels),
         pr_auc: metrics::pr_auc(scores, labels),
         thresholds,
+        attribution: None,
     })
 }
 
@@ -179,6 +184,13 @@ impl Evaluation {
             "precision {:.4}  recall {:.4}  F1 {:.4}  ROC-AUC {:.4}  PR-AUC {:.4}",
             self.precision, self.recall, self.f1, self.roc_auc, self.pr_auc
         );
+        if let Some(a) = &self.attribution {
+            let _ = writeln!(
+                s,
+                "attribution top-1 accuracy {:.4} ({} of {} flagged rows with one labelled feature)",
+                a.accuracy, a.correct, a.judged
+            );
+        }
         let _ = writeln!(s, "\nconfusion matrix   flagged  not flagged");
         let _ = writeln!(
             s,

@@ -235,6 +235,95 @@ pub fn score_histogram(scores: &[f64], labels: &[bool], threshold: f64) -> Resul
     })
 }
 
+/// A colour per feature for the attribution bars (cycled beyond ten features).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// One horizontal bar per labelled row, split into each feature's share (the shares of a row
+/// sum to 1), with a legend of the features to the right of the bars.
+pub fn attribution_bars(rows: &[(String, Vec<f64>)], names: &[String]) -> Result<String> {
+    let n = rows.len().max(1);
+    let height = (70 + 30 * n).max(60 + 22 * names.len()) as u32;
+    // Row i (top first) spans y in [n − 1 − i, n − i); its bar is the middle 70 %.
+    let band = |i: usize| (n - 1 - i) as f64;
+    draw((WIDE, height), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Attribution of the top anomalies", ("sans-serif", 18))
+            .margin(8)
+            .x_label_area_size(32)
+            .y_label_area_size(150)
+            // The bars end at 1; the room to their right holds the legend.
+            .build_cartesian_2d(0f64..1.3, 0f64..n as f64)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("share of the score")
+            .x_labels(14)
+            .x_label_formatter(&|x: &f64| {
+                if *x <= 1.0 + 1e-9 {
+                    format!("{x:.1}")
+                } else {
+                    String::new()
+                }
+            })
+            .disable_y_mesh()
+            .y_label_formatter(&|_| String::new())
+            .max_light_lines(0)
+            .bold_line_style(GRID)
+            .draw()
+            .map_err(plot_err)?;
+        for (f, name) in names.iter().enumerate() {
+            let color = PALETTE[f % PALETTE.len()];
+            let segments = rows.iter().enumerate().filter_map(move |(i, (_, shares))| {
+                let start: f64 = shares[..f].iter().sum();
+                (shares[f] > 0.0).then(|| {
+                    Rectangle::new(
+                        [(start, band(i) + 0.15), (start + shares[f], band(i) + 0.85)],
+                        color.filled(),
+                    )
+                })
+            });
+            chart
+                .draw_series(segments)
+                .map_err(plot_err)?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)?;
+        // Row labels, right-aligned in the label area beside each bar.
+        let style = ("sans-serif", 13).into_font().color(&BLACK).pos(
+            plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Right,
+                plotters::style::text_anchor::VPos::Center,
+            ),
+        );
+        for (i, (label, _)) in rows.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(0.0, band(i) + 0.5));
+            root.draw(&Text::new(label.clone(), (x - 6, y), style.clone()))
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
 /// The ROC curve with the chance diagonal.
 pub fn roc_chart(scores: &[f64], labels: &[bool], auc: f64) -> Result<String> {
     let points = forest::metrics::roc_curve(scores, labels);

@@ -19,6 +19,8 @@ pub struct ReportInput<'a> {
     pub table: &'a Table,
     /// One score per row.
     pub scores: &'a [f64],
+    /// One explanation per row (empty: none, every flagged row is marked on every feature).
+    pub explained: &'a [forest::Explanation],
     /// The model's threshold.
     pub threshold: f64,
     /// The labels of the rows.
@@ -117,6 +119,77 @@ fn summary_tables(out: &mut String, input: &ReportInput<'_>) {
     out.push_str("</table>");
 }
 
+/// Anomalies shown with their attributions.
+const TOP_ANOMALIES: usize = 10;
+
+/// Whether explanation `e` names feature `j`: its top feature, or one with at least a third of
+/// the score.
+fn names_feature(e: &forest::Explanation, j: usize) -> bool {
+    e.features
+        .iter()
+        .enumerate()
+        .any(|(rank, a)| a.feature == j && (rank == 0 || a.attribution >= 1.0 / 3.0))
+}
+
+/// The highest-scoring flagged rows: a bar chart of their attributions and a table of their
+/// top features with values and expected values.
+fn top_anomalies(out: &mut String, input: &ReportInput<'_>) -> Result<()> {
+    let mut rows: Vec<usize> = (0..input.explained.len())
+        .filter(|&r| input.scores[r] > input.threshold)
+        .collect();
+    rows.sort_by(|&a, &b| input.scores[b].total_cmp(&input.scores[a]).then(a.cmp(&b)));
+    rows.truncate(TOP_ANOMALIES);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    out.push_str(
+        "<h2>Top anomalies and why</h2><p>Each bar is one flagged row, split into the features' \
+         shares of its score.</p>\n",
+    );
+    let bars: Vec<(String, Vec<f64>)> = rows
+        .iter()
+        .map(|&r| {
+            let mut shares = vec![0.0; input.table.names.len()];
+            for a in &input.explained[r].features {
+                shares[a.feature] = a.attribution;
+            }
+            (format!("row {} ({:.3})", r + 1, input.scores[r]), shares)
+        })
+        .collect();
+    out.push_str(&figure(
+        "attribution",
+        "top anomalies",
+        &plots::attribution_bars(&bars, &input.table.names)?,
+    ));
+    out.push_str(
+        "<table id=\"top-anomalies\"><tr><th>row</th><th>score</th><th>feature</th>\
+         <th>share</th><th>value</th><th>expected</th></tr>",
+    );
+    let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.4}"));
+    for &r in &rows {
+        let e = &input.explained[r];
+        for (rank, a) in e.features.iter().take(3).enumerate() {
+            let (row, score) = if rank == 0 {
+                ((r + 1).to_string(), format!("{:.4}", e.score))
+            } else {
+                (String::new(), String::new())
+            };
+            let _ = write!(
+                out,
+                "<tr><td>{row}</td><td>{score}</td><td class=\"k\">{} ({})</td><td>{:.0} %</td>\
+                 <td>{}</td><td>{}</td></tr>",
+                escape(&input.table.names[a.feature]),
+                a.direction.name(),
+                a.attribution * 100.0,
+                number(Some(a.value).filter(|v| v.is_finite())),
+                number(a.expected)
+            );
+        }
+    }
+    out.push_str("</table>\n");
+    Ok(())
+}
+
 /// Renders the page.
 pub fn render(input: &ReportInput<'_>) -> Result<String> {
     let flagged: Vec<bool> = input.scores.iter().map(|&s| s > input.threshold).collect();
@@ -139,17 +212,36 @@ pub fn render(input: &ReportInput<'_>) -> Result<String> {
         "roc",
         &plots::roc_chart(input.scores, &input.labels.rows, input.evaluation.roc_auc)?,
     ));
+    top_anomalies(&mut out, input)?;
     out.push_str(
         "<h2>Features over time</h2><p>Red rings: true anomalies (the feature's own label when the \
-         labels file has one, else the row label). Orange triangles: rows the model flags.</p>\n",
+         labels file has one, else the row label). Orange triangles: flagged rows, on the features \
+         their explanation names (the top feature, and any other with a third of the score or \
+         more). The first chart marks every flagged row on the score itself.</p>\n",
     );
+    out.push_str(&figure(
+        "strip",
+        "flagged rows",
+        &plots::feature_chart(
+            "score (every flagged row)",
+            input.scores,
+            &input.labels.rows,
+            &flagged,
+            input.table.timestamps.as_deref(),
+        )?,
+    ));
     for (j, name) in input.table.names.iter().enumerate() {
         let truth = input.labels.column(name).unwrap_or(&input.labels.rows);
+        let marks: Vec<bool> = flagged
+            .iter()
+            .enumerate()
+            .map(|(r, &f)| f && input.explained.get(r).is_none_or(|e| names_feature(e, j)))
+            .collect();
         let svg = plots::feature_chart(
             name,
             &input.table.column(j),
             truth,
-            &flagged,
+            &marks,
             input.table.timestamps.as_deref(),
         )?;
         out.push_str(&figure("feature", name, &svg));
@@ -186,6 +278,7 @@ mod tests {
             model_facts: vec![("kind".into(), "isolation_forest".into())],
             table: &table,
             scores: &scores,
+            explained: &[],
             threshold: 0.5,
             labels: &labels,
             evaluation: &evaluation,
@@ -196,7 +289,8 @@ mod tests {
                 .count(),
             2
         );
-        assert_eq!(html.matches("<svg").count(), 4);
+        // Histogram, ROC, the row-level strip and two features (no explanations: no bars).
+        assert_eq!(html.matches("<svg").count(), 5);
         assert!(html.contains("<title>t &amp; t</title>"), "{html}");
         assert!(html.contains("data-name=\"b&lt;x&gt;\""));
         assert!(

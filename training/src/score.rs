@@ -35,24 +35,55 @@ pub fn score_table(model: &Model, table: &Table, progress: &Progress) -> Result<
     score_chunked(model, table, CHUNK, progress)
 }
 
+/// Scores and explains every row of `table`, as [`score_table`] scores them.
+pub fn explain_table(
+    model: &Model,
+    table: &Table,
+    progress: &Progress,
+) -> Result<Vec<forest::Explanation>> {
+    chunked(
+        model,
+        table,
+        CHUNK,
+        progress,
+        "explaining",
+        |rows, context| model.explain_slice_parallel_with_context(rows, context),
+    )
+}
+
 fn score_chunked(
     model: &Model,
     table: &Table,
     chunk: usize,
     progress: &Progress,
 ) -> Result<Vec<f64>> {
+    chunked(model, table, chunk, progress, "scoring", |rows, context| {
+        model.score_slice_parallel_with_context(rows, context)
+    })
+}
+
+/// Runs `each` over the table in chunks of `chunk` rows, each preceded by the context rows a
+/// trend-aware model needs, and concatenates the results.
+fn chunked<T>(
+    model: &Model,
+    table: &Table,
+    chunk: usize,
+    progress: &Progress,
+    what: &'static str,
+    each: impl Fn(&[f64], usize) -> std::result::Result<Vec<T>, forest::Error>,
+) -> Result<Vec<T>> {
     let d = table.n_cols();
-    let bar = progress.bar(table.n_rows as u64, "scoring");
-    let mut scores = Vec::with_capacity(table.n_rows);
+    let bar = progress.bar(table.n_rows as u64, what);
+    let mut out = Vec::with_capacity(table.n_rows);
     for start in (0..table.n_rows).step_by(chunk) {
         let end = (start + chunk).min(table.n_rows);
         let context = model.trend().map_or(0, |t| t.context_rows().min(start));
         let rows = &table.values[(start - context) * d..end * d];
-        scores.extend(model.score_slice_parallel_with_context(rows, context)?);
+        out.extend(each(rows, context)?);
         bar.set_position(end as u64);
     }
     bar.finish_and_clear();
-    Ok(scores)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -81,5 +112,13 @@ mod tests {
         let quiet = Progress::new(true);
         assert_eq!(score_chunked(&model, &table, 7, &quiet).unwrap(), whole);
         assert_eq!(score_chunked(&model, &table, 3, &quiet).unwrap(), whole);
+        let explained = chunked(&model, &table, 7, &quiet, "explaining", |rows, context| {
+            model.explain_slice_with_context(rows, context)
+        })
+        .unwrap();
+        assert_eq!(
+            explained,
+            model.explain_slice_with_context(&values, 0).unwrap()
+        );
     }
 }

@@ -4,6 +4,11 @@
 //! scikit-learn), `decision_function` (= score_samples − offset_, with offset_ = −threshold) and
 //! `predict` (−1 where decision_function < 0, else 1, so a score equal to the threshold is an
 //! inlier, as in scikit-learn).
+//!
+//! With `--explain K` (or `all`), five more columns per explained feature, highest attribution
+//! first: `topN_feature`, `topN_attribution` (share of the score, the row's shares sum to 1),
+//! `topN_direction` (`high` or `low` against the expected value), `topN_value` and `topN_expected`
+//! (the model's typical value; empty when the model file does not record it).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,7 +17,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::progress::Progress;
-use crate::score::{load_model, read_for_model, score_table};
+use forest::{Explanation, Model};
+
+use crate::score::{explain_table, load_model, read_for_model, score_table};
 
 /// Header of the output CSV.
 pub const HEADER: &str = "score,score_samples,decision_function,predict";
@@ -27,6 +34,9 @@ pub struct ScoreArgs {
     /// Output CSV [default: standard output].
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Explain each row: the K features with the highest attribution, or `all`.
+    #[arg(long, value_name = "K")]
+    pub explain: Option<codec::Explain>,
 }
 
 /// One row's figures in scikit-learn's terms.
@@ -63,7 +73,13 @@ impl SklearnRow {
 pub fn run(a: ScoreArgs, progress: &Progress) -> anyhow::Result<()> {
     let model = load_model(&a.model)?;
     let table = read_for_model(&model, &a.data, progress)?;
-    let scores = score_table(&model, &table, progress)?;
+    let (scores, explained) = match a.explain {
+        Some(_) => {
+            let explained = explain_table(&model, &table, progress)?;
+            (explained.iter().map(|e| e.score).collect(), explained)
+        }
+        None => (score_table(&model, &table, progress)?, Vec::new()),
+    };
     let sink: Box<dyn Write> = match &a.out {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -71,7 +87,8 @@ pub fn run(a: ScoreArgs, progress: &Progress) -> anyhow::Result<()> {
         ),
         None => Box::new(std::io::stdout().lock()),
     };
-    match write_rows(sink, &scores, model.threshold()) {
+    let k = a.explain.map_or(0, |e| e.count(model.n_features()));
+    match write_rows(sink, &model, &scores, &explained, k) {
         // `trainer score model data.csv | head` is a normal way to look at the first rows.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
         result => result.context("cannot write the scores")?,
@@ -87,17 +104,47 @@ pub fn run(a: ScoreArgs, progress: &Progress) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_rows(sink: Box<dyn Write>, scores: &[f64], threshold: f64) -> std::io::Result<()> {
+/// Writes the header and one line per row; `explained` holds one explanation per row when `k`
+/// features are to be explained.
+fn write_rows(
+    sink: Box<dyn Write>,
+    model: &Model,
+    scores: &[f64],
+    explained: &[Explanation],
+    k: usize,
+) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(sink);
-    writeln!(w, "{HEADER}")?;
-    for &s in scores {
-        let r = SklearnRow::new(s, threshold);
+    write!(w, "{HEADER}")?;
+    for i in 1..=k {
+        write!(
+            w,
+            ",top{i}_feature,top{i}_attribution,top{i}_direction,top{i}_value,top{i}_expected"
+        )?;
+    }
+    writeln!(w)?;
+    for (row, &s) in scores.iter().enumerate() {
+        let r = SklearnRow::new(s, model.threshold());
         // `{}` prints the shortest text that parses back to the same f64.
-        writeln!(
+        write!(
             w,
             "{},{},{},{}",
             r.score, r.score_samples, r.decision_function, r.predict
         )?;
+        for a in explained.get(row).map_or(&[][..], |e| e.top(k)) {
+            // Model feature names may hold commas or quotes.
+            let name = codec::csv_field(&model.feature_names()[a.feature]);
+            write!(
+                w,
+                ",{name},{},{},{},",
+                a.attribution,
+                a.direction.name(),
+                a.value
+            )?;
+            if let Some(e) = a.expected {
+                write!(w, "{e}")?;
+            }
+        }
+        writeln!(w)?;
     }
     w.flush()
 }

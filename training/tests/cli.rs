@@ -242,6 +242,10 @@ fn train_evaluate_inspect_and_score_work_end_to_end() {
     .map(|k| c[k].as_u64().unwrap())
     .sum();
     assert_eq!(total, 3000);
+    // The labels say which feature was spiked: the explanations are judged against them.
+    let a = &e["attribution"];
+    assert!(a["judged"].as_u64().unwrap() >= 20, "{e}");
+    assert!(a["accuracy"].as_f64().unwrap() >= 0.9, "{e}");
 
     trainer()
         .args(["evaluate", "--model"])
@@ -256,7 +260,8 @@ fn train_evaluate_inspect_and_score_work_end_to_end() {
             contains("ROC-AUC")
                 .and(contains("confusion matrix"))
                 .and(contains("top 5%"))
-                .and(contains("mean+3sd")),
+                .and(contains("mean+3sd"))
+                .and(contains("attribution top-1 accuracy")),
         );
 
     let m = inspect_json(&model);
@@ -281,6 +286,63 @@ fn train_evaluate_inspect_and_score_work_end_to_end() {
         .success();
     let text = std::fs::read_to_string(&scores).unwrap();
     assert_eq!(text.lines().count(), 3001);
+
+    // --explain 2: five more columns per feature, the same scores, shares and names that add up.
+    let explained = w.path("explained.csv");
+    trainer()
+        .arg("score")
+        .arg(&model)
+        .arg(&test)
+        .args(["--explain", "2", "-o"])
+        .arg(&explained)
+        .assert()
+        .success();
+    let lines: Vec<String> = std::fs::read_to_string(&explained)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        lines[0],
+        "score,score_samples,decision_function,predict,\
+         top1_feature,top1_attribution,top1_direction,top1_value,top1_expected,\
+         top2_feature,top2_attribution,top2_direction,top2_value,top2_expected"
+    );
+    let test_rows: Vec<Vec<String>> = std::fs::read_to_string(&test)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    for ((line, plain), values) in lines[1..].iter().zip(text.lines().skip(1)).zip(&test_rows) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 14, "{line}");
+        assert_eq!(f[..4].join(","), plain, "the scores are unchanged");
+        let (first, second): (f64, f64) = (f[5].parse().unwrap(), f[10].parse().unwrap());
+        assert!(first >= second && first + second <= 1.0 + 1e-12, "{line}");
+        assert!(["high", "low"].contains(&f[6]), "{line}");
+        // The value is the row's own value of the named feature.
+        let column: usize = f[4].trim_start_matches("feature_").parse().unwrap();
+        assert_eq!(
+            f[7].parse::<f64>().unwrap(),
+            values[column - 1].parse::<f64>().unwrap()
+        );
+        let expected: f64 = f[8].parse().unwrap();
+        let direction = if f[7].parse::<f64>().unwrap() > expected {
+            "high"
+        } else {
+            "low"
+        };
+        assert_eq!(f[6], direction, "{line}");
+    }
+    trainer()
+        .arg("score")
+        .arg(&model)
+        .arg(&test)
+        .args(["--explain", "0"])
+        .assert()
+        .failure()
+        .stderr(contains("invalid explain \"0\""));
 }
 
 #[test]
@@ -452,7 +514,9 @@ fn report_writes_one_self_contained_page_with_all_charts() {
             .count(),
         3
     );
-    assert_eq!(html.matches("<svg").count(), 5);
+    // Histogram, ROC, the top anomalies' attributions, the row-level strip, three features.
+    assert_eq!(html.matches("<svg").count(), 7);
+    assert!(html.contains("data-plot=\"attribution\"") && html.contains("id=\"top-anomalies\""));
     assert!(html.contains("id=\"render-check\""));
     assert!(
         !html.contains("http://")

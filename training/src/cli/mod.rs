@@ -6,12 +6,13 @@ pub use args::*;
 
 use anyhow::Context;
 
+use crate::attribution::top1_accuracy;
 use crate::data::{Columns, read_labels, read_table};
 use crate::evaluate::evaluate;
 use crate::generate::{self, DEFAULT_START, GenerateParams};
 use crate::progress::Progress;
 use crate::report::{ReportInput, render};
-use crate::score::{load_model, read_for_model, score_table};
+use crate::score::{explain_table, load_model, read_for_model};
 use crate::train::Validation;
 use crate::{inspect, train};
 
@@ -93,8 +94,10 @@ fn run_evaluate(a: EvaluateArgs, progress: &Progress) -> anyhow::Result<()> {
     let model = load_model(&a.model)?;
     let table = read_for_model(&model, &a.data, progress)?;
     let labels = read_labels(&a.labels, Some(table.n_rows))?;
-    let scores = score_table(&model, &table, progress)?;
-    let evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    let explained = explain_table(&model, &table, progress)?;
+    let scores: Vec<f64> = explained.iter().map(|e| e.score).collect();
+    let mut evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    evaluation.attribution = top1_accuracy(&model, &explained, &labels);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
     } else {
@@ -107,14 +110,17 @@ fn run_report(a: ReportArgs, progress: &Progress) -> anyhow::Result<()> {
     let model = load_model(&a.model)?;
     let table = read_for_model(&model, &a.data, progress)?;
     let labels = read_labels(&a.labels, Some(table.n_rows))?;
-    let scores = score_table(&model, &table, progress)?;
-    let evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    let explained = explain_table(&model, &table, progress)?;
+    let scores: Vec<f64> = explained.iter().map(|e| e.score).collect();
+    let mut evaluation = evaluate(&scores, &labels.rows, model.threshold())?;
+    evaluation.attribution = top1_accuracy(&model, &explained, &labels);
     let spinner = progress.spinner("drawing charts");
     let html = render(&ReportInput {
         title: &a.title,
         model_facts: inspect::facts(&model),
         table: &table,
         scores: &scores,
+        explained: &explained,
         threshold: model.threshold(),
         labels: &labels,
         evaluation: &evaluation,
