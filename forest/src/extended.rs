@@ -330,12 +330,18 @@ fn share_weights(
             w.abs() * expected.map_or(1.0, |m| (x - m[f as usize]).abs())
         };
     }
-    if !(weights.iter().sum::<f64>() > 0.0) {
+    let total: f64 = weights.iter().sum();
+    if total.is_infinite() {
+        // A deviation too large for f64: the features that overflowed decided alone.
+        for s in weights.iter_mut() {
+            *s = f64::from(u8::from(s.is_infinite()));
+        }
+    } else if total <= 0.0 {
         for (s, &w) in weights.iter_mut().zip(coefs) {
             *s = w.abs();
         }
-    }
-    if !(weights.iter().sum::<f64>() > 0.0) {
-        weights.fill(1.0);
+        if weights.iter().sum::<f64>() <= 0.0 {
+            weights.fill(1.0);
+        }
     }
 }

@@ -145,7 +145,8 @@ fn a_brute_force_recomputation_on_small_forests_matches() {
         let mut i = 0;
         while t.nodes[i].feature != crate::tree::LEAF {
             let node = &t.nodes[i];
-            let high = !((x[node.feature as usize] as f32) <= node.threshold);
+            let low = (x[node.feature as usize] as f32) <= node.threshold;
+            let high = !low;
             i = if high { node.right } else { node.left } as usize;
             out.push((i, high));
         }
