@@ -67,7 +67,8 @@ impl fmt::Display for Explain {
 }
 
 /// Whether a value lies above or below what the model takes as typical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Above the expected value.
     High,
@@ -100,8 +101,8 @@ pub struct Attribution {
     pub expected: Option<f64>,
 }
 
-/// One explained feature as a client reads it back.
-#[derive(Debug, Clone, PartialEq)]
+/// One explained feature as a client reads it back; its serde form is the server's JSON item.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NamedAttribution {
     /// The feature's name.
     pub feature: String,

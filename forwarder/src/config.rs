@@ -77,6 +77,8 @@ pub const ENV_ALERT_BASELINE_ROWS: &str = "ALERT_BASELINE_ROWS";
 pub const ENV_ALERT_KEYS: &str = "ALERT_KEYS";
 /// Alert policy off: every anomaly alerted.
 pub const ENV_ALERT_EVERY_ANOMALY: &str = "ALERT_EVERY_ANOMALY";
+/// Features explained per row (`explain=K`, or `all`); off when unset.
+pub const ENV_EXPLAIN: &str = "EXPLAIN";
 /// Lambda: milliseconds kept before the invocation's deadline.
 pub const ENV_DEADLINE_MARGIN_MS: &str = "DEADLINE_MARGIN_MS";
 /// Standalone: the checkpoint file.
@@ -396,6 +398,10 @@ pub struct ForwarderArgs {
     /// Turn the alert policy off: every anomaly is alerted (grouped per key and batch).
     #[arg(long, env = ENV_ALERT_EVERY_ANOMALY, default_value_t = false)]
     pub alert_every_anomaly: bool,
+    /// Ask the endpoint to explain each row: the K features with the highest share of the score
+    /// (or `all`). Alerts then say why in plain words, and the results carry the explanation.
+    #[arg(long, env = ENV_EXPLAIN, value_name = "K")]
+    pub explain: Option<codec::Explain>,
     /// Client settings.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -406,6 +412,8 @@ pub struct ForwarderArgs {
 pub struct ForwarderConfig {
     /// Name of the SageMaker endpoint.
     pub endpoint_name: String,
+    /// Features the endpoint explains per row, if any.
+    pub explain: Option<codec::Explain>,
     /// What the pipeline runs with.
     pub settings: Settings,
     /// Timeout of one InvokeEndpoint attempt.
@@ -497,6 +505,7 @@ impl ForwarderConfig {
                 alert,
             },
             endpoint_name: args.endpoint_name,
+            explain: args.explain,
             invoke_timeout,
             sns_topic_arn: args.sns_topic_arn,
             dlq_url: args.dlq_url,
@@ -544,7 +553,8 @@ impl ForwarderConfig {
                 (aws_sdk_sqs::Client::from_conf(b.build()), q.clone())
             }),
         };
-        let endpoint = SageMakerEndpoint::new(client, &self.endpoint_name);
+        let endpoint =
+            SageMakerEndpoint::new(client, &self.endpoint_name).with_explain(self.explain);
         let metrics = Arc::new(Emf::stdout(
             &self.metrics_namespace,
             self.metrics_dimensions.clone(),

@@ -8,7 +8,17 @@ use aws_sdk_sagemakerruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
 
-pub use codec::Prediction;
+/// One row's answer: the score, the flag and, when explanations are asked for (`--explain`),
+/// the features that made the score, highest attribution first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Prediction {
+    /// The anomaly score.
+    pub score: f64,
+    /// Whether the model flags the row.
+    pub anomaly: bool,
+    /// The explained features (empty when none were asked for).
+    pub explanation: Vec<codec::NamedAttribution>,
+}
 
 use retry::InvokeError;
 
@@ -33,6 +43,7 @@ pub trait Endpoint: Send + Sync {
 pub struct SageMakerEndpoint {
     client: aws_sdk_sagemakerruntime::Client,
     name: String,
+    explain: Option<codec::Explain>,
 }
 
 impl SageMakerEndpoint {
@@ -41,7 +52,14 @@ impl SageMakerEndpoint {
         SageMakerEndpoint {
             client,
             name: name.into(),
+            explain: None,
         }
+    }
+
+    /// Asks the endpoint to explain every row (custom attribute `explain=K`).
+    pub fn with_explain(mut self, explain: Option<codec::Explain>) -> Self {
+        self.explain = explain;
+        self
     }
 
     /// A client for `sdk_config` without SDK-level retries, with `timeout` per attempt and
@@ -81,9 +99,12 @@ impl Endpoint for SageMakerEndpoint {
             .content_type("text/csv")
             .accept("application/json")
             .set_custom_attributes(
+                // The native shape always: a model may name another as its own (an imported
+                // scikit-learn model says sklearn), and the forwarder reads scores and flags.
                 codec::CustomAttributes {
+                    format: Some(codec::Shape::Native),
                     context,
-                    ..Default::default()
+                    explain: self.explain,
                 }
                 .header_value(),
             )
@@ -195,15 +216,26 @@ pub fn decode_scores(
     content_type: Option<&str>,
     n_rows: usize,
 ) -> Result<Vec<Prediction>, InvokeError> {
-    let predictions = codec::decode_response(body, content_type.unwrap_or("application/json"))
-        .map_err(|e| InvokeError::BadResponse(e.to_string()))?;
-    if predictions.len() != n_rows {
+    let content_type = content_type.unwrap_or("application/json");
+    let bad = |e: codec::DecodeError| InvokeError::BadResponse(e.to_string());
+    let answers = codec::decode_response(body, content_type).map_err(bad)?;
+    if answers.len() != n_rows {
         return Err(InvokeError::BadResponse(format!(
             "sent {n_rows} rows, got {} predictions",
-            predictions.len()
+            answers.len()
         )));
     }
-    Ok(predictions)
+    let mut explanations = codec::decode_explanations(body, content_type)
+        .map_err(bad)?
+        .into_iter();
+    Ok(answers
+        .into_iter()
+        .map(|a| Prediction {
+            score: a.score,
+            anomaly: a.anomaly,
+            explanation: explanations.next().unwrap_or_default(),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -295,7 +327,8 @@ mod tests {
             scores[0],
             Prediction {
                 score: 0.7,
-                anomaly: true
+                anomaly: true,
+                explanation: vec![]
             }
         );
         assert!(matches!(
@@ -306,5 +339,30 @@ mod tests {
             decode_scores(b"<html>", Some("text/html"), 1),
             Err(InvokeError::BadResponse(_))
         ));
+    }
+
+    #[test]
+    fn explanations_are_read_with_the_answers() {
+        let body = br#"{"predictions":[{"score":0.8,"anomaly":true,"explanation":[{"feature":"temp","attribution":0.75,"direction":"high","value":412.5,"expected":80.1}]},{"score":0.3,"anomaly":false,"explanation":[]}]}"#;
+        let scores = decode_scores(body, Some("application/json"), 2).unwrap();
+        assert_eq!(scores[0].explanation.len(), 1);
+        let a = &scores[0].explanation[0];
+        assert_eq!(
+            (
+                a.feature.as_str(),
+                a.attribution,
+                a.direction,
+                a.value,
+                a.expected
+            ),
+            (
+                "temp",
+                0.75,
+                codec::Direction::High,
+                Some(412.5),
+                Some(80.1)
+            )
+        );
+        assert!(scores[1].explanation.is_empty());
     }
 }

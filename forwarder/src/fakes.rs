@@ -37,6 +37,24 @@ pub(crate) struct FakeEndpoint {
     /// the first values of up to this many rows before it in the same request (context rows
     /// included); a request's first row, with nothing before it, scores 0 (as the server does).
     pub trend_window: Option<usize>,
+    /// Explains every row as the server does with `explain=1`: the first feature, `a`, holds the
+    /// whole score, its value is the row's first value and its expected value 0.
+    pub explain: bool,
+}
+
+/// The fake's explanation of a row whose first value is `v`.
+fn explained(v: f64) -> codec::NamedAttribution {
+    codec::NamedAttribution {
+        feature: "a".into(),
+        attribution: 1.0,
+        direction: if v > 0.0 {
+            codec::Direction::High
+        } else {
+            codec::Direction::Low
+        },
+        value: Some(v),
+        expected: Some(0.0),
+    }
 }
 
 /// The trend residual of every value of `series` over a `window` of previous values; 0 for the
@@ -135,6 +153,7 @@ impl Endpoint for FakeEndpoint {
             .map(|v| Prediction {
                 score: v,
                 anomaly: v > 0.5,
+                explanation: self.explain.then(|| explained(v)).into_iter().collect(),
             })
             .collect())
     }

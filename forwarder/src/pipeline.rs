@@ -315,6 +315,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 .iter()
                 .map(|v| v.is_finite().then_some(*v))
                 .collect(),
+            explanation: score.explanation,
             arrival: rec.arrival.map(|t| t.to_rfc3339()),
         }
     }

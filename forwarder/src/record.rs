@@ -50,6 +50,10 @@ pub struct ScoredRow {
     pub anomaly: bool,
     /// The row's feature values in the model's column order (missing values are `null`).
     pub values: Vec<Option<f64>>,
+    /// Why the model scored the row so, when explanations are turned on (`--explain`): the top
+    /// features with their share of the score, direction, value and expected value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explanation: Vec<codec::NamedAttribution>,
     /// When Kinesis accepted the record (RFC 3339), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arrival: Option<String>,

@@ -57,7 +57,12 @@ mod tests {
     fn counts_flagged_single_feature_rows_and_needs_every_feature_column() {
         // Two unrelated columns spread evenly over [0, 10).
         let data: Vec<f64> = (0..200)
-            .flat_map(|r| [((r * 37) % 101) as f64 / 10.0, ((r * 53) % 103) as f64 / 10.0])
+            .flat_map(|r| {
+                [
+                    ((r * 37) % 101) as f64 / 10.0,
+                    ((r * 53) % 103) as f64 / 10.0,
+                ]
+            })
             .collect();
         let view = forest::ndarray::ArrayView2::from_shape((200, 2), &data).unwrap();
         let params = DetectorParams::IsolationForest(ForestParams::default());

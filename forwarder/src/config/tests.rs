@@ -237,3 +237,27 @@ fn the_alert_policy_comes_from_its_flags_and_is_checked() {
     }
     assert!(error(standalone(&["--alert-cooldown-secs", "90000"])).contains("at most 86400"));
 }
+
+#[test]
+fn explanations_are_off_unless_asked_for_with_a_count_or_all() {
+    assert_eq!(standalone(&[]).unwrap().core.explain, None);
+    assert_eq!(
+        standalone(&["--explain", "3"]).unwrap().core.explain,
+        Some(codec::Explain::Top(3))
+    );
+    assert_eq!(
+        standalone(&["--explain", "all"]).unwrap().core.explain,
+        Some(codec::Explain::All)
+    );
+    let base = [
+        "fwd",
+        "--endpoint-name",
+        "e",
+        "--feature-names",
+        "a",
+        "--stream",
+        "s",
+    ];
+    let bad = Standalone::try_parse_from(base.iter().chain(["--explain", "0"].iter())).unwrap_err();
+    assert!(bad.to_string().contains("invalid explain \"0\""), "{bad}");
+}

@@ -233,3 +233,27 @@ async fn a_failed_alert_replays_the_whole_batch() {
     assert_eq!(out.done, 0);
     assert!(matches!(out.failure, Some(Failure::Sink(_))));
 }
+
+#[tokio::test]
+async fn explanations_from_the_endpoint_reach_the_results_and_the_alerts() {
+    let records = vec![rec(0, b"0.9,0,0"), rec(1, b"0.2,0,0")];
+    let endpoint = FakeEndpoint {
+        explain: true,
+        ..Default::default()
+    };
+    let fwd = forwarder(endpoint, MemorySinks::default());
+    let out = fwd.process(&records, Some(5.0)).await;
+    assert_eq!((out.done, out.stats.anomalies), (2, 1));
+    let rows = stored_rows(fwd.sinks());
+    assert_eq!(
+        rows[0]["explanation"],
+        serde_json::json!([{"feature": "a", "attribution": 1.0, "direction": "high", "value": 0.9, "expected": 0.0}])
+    );
+    let alerts = fwd.sinks().alerts.lock().unwrap().clone();
+    assert_eq!(alerts.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&alerts[0].1).unwrap();
+    assert_eq!(
+        body["summary"],
+        "0: 1 anomaly on test-stream, peak score 0.9: a = 0.9, expected about 0 (100 % of the score)"
+    );
+}

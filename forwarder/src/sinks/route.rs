@@ -16,6 +16,9 @@ pub const MAX_ALERT_BYTES: usize = 240 * 1024;
 /// The body of an alert message: one key's run of anomalies.
 #[derive(Debug, Serialize)]
 pub struct Alert<'a> {
+    /// The alert in plain words: the key, the count, and why the peak is anomalous when the
+    /// endpoint explains its answers.
+    pub summary: String,
     /// Stream the anomalies were read from.
     pub stream: &'a str,
     /// The key (device) they belong to.
@@ -27,9 +30,68 @@ pub struct Alert<'a> {
     /// Anomalies in the run, including those of earlier batches that made it persist.
     pub count: usize,
     /// The run's highest-scoring anomaly in this batch.
-    pub peak: Option<&'a ScoredRow>,
+    pub peak: Option<AlertRow<'a>>,
     /// The run's anomalies in this batch (in this part, for a split message), in stream order.
-    pub anomalies: Vec<&'a ScoredRow>,
+    pub anomalies: Vec<AlertRow<'a>>,
+}
+
+/// One anomaly in an alert: the scored row and, when it is explained, why in plain words.
+#[derive(Debug, Serialize)]
+pub struct AlertRow<'a> {
+    /// The row as the results store it.
+    #[serde(flatten)]
+    pub row: &'a ScoredRow,
+    /// Its top features in plain words (see [`why`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl<'a> AlertRow<'a> {
+    fn new(row: &'a ScoredRow) -> Self {
+        AlertRow { row, why: why(row) }
+    }
+}
+
+/// A row's explanation in plain words, highest share first, e.g.
+/// `feature_3 = 412.5, expected about 80.1 (61 % of the score)`, features joined by `; `.
+/// Features with no share are left out (the first is always said). `None` without an explanation.
+pub fn why(row: &ScoredRow) -> Option<String> {
+    let parts: Vec<String> = row
+        .explanation
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| *i == 0 || a.attribution >= 0.005)
+        .map(|(_, a)| {
+            let value = a.value.map_or_else(|| "missing".to_owned(), number);
+            let expected = a
+                .expected
+                .map(|e| format!(", expected about {}", number(e)))
+                .unwrap_or_else(|| format!(" ({})", a.direction.name()));
+            format!(
+                "{} = {value}{expected} ({:.0} % of the score)",
+                a.feature,
+                a.attribution * 100.0
+            )
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A number as a person reads it: four significant digits at most, no trailing zeros.
+fn number(v: f64) -> String {
+    let decimals = match v.abs() {
+        a if a >= 1000.0 || a == 0.0 => 0,
+        a if a >= 100.0 => 1,
+        a if a >= 10.0 => 2,
+        a if a >= 1.0 => 3,
+        a => (3 - a.log10().floor() as i32).clamp(3, 12) as usize,
+    };
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }
 
 /// Alert `(subject, message)` pairs for `episodes`: one message each, or several parts when one
@@ -61,14 +123,24 @@ pub fn alerts(stream: &str, episodes: &[Episode<'_>]) -> Vec<(String, String)> {
             if total > 1 {
                 subject.push_str(&format!(" (part {}/{total})", i + 1));
             }
+            let peak = episode.peak().map(AlertRow::new);
+            let mut summary = subject.clone();
+            if let Some(peak) = &peak {
+                summary.push_str(&format!(", peak score {}", number(peak.row.score)));
+                if let Some(why) = &peak.why {
+                    summary.push_str(": ");
+                    summary.push_str(why);
+                }
+            }
             let body = serde_json::to_string(&Alert {
+                summary,
                 stream,
                 partition_key: episode.partition_key,
                 start: episode.start.as_deref(),
                 end: episode.end.as_deref(),
                 count,
-                peak: episode.peak(),
-                anomalies,
+                peak,
+                anomalies: anomalies.into_iter().map(AlertRow::new).collect(),
             })
             .unwrap_or_default();
             out.push((subject_safe(&subject), body));
@@ -158,6 +230,7 @@ mod tests {
             score: if anomaly { 0.8 } else { 0.4 },
             anomaly,
             values: vec![Some(1.0), None],
+            explanation: vec![],
             arrival: arrival.map(str::to_string),
         }
     }
@@ -191,6 +264,96 @@ mod tests {
             alerts("s", &every(&[row(1, true, None)]))[0].0,
             "1: 1 anomaly on s"
         );
+    }
+
+    fn attribution(
+        feature: &str,
+        attribution: f64,
+        high: bool,
+        value: Option<f64>,
+        expected: Option<f64>,
+    ) -> codec::NamedAttribution {
+        codec::NamedAttribution {
+            feature: feature.into(),
+            attribution,
+            direction: if high {
+                codec::Direction::High
+            } else {
+                codec::Direction::Low
+            },
+            value,
+            expected,
+        }
+    }
+
+    #[test]
+    fn explained_alerts_say_why_in_plain_words() {
+        let mut rows = vec![row(1, true, None), row(2, true, None)];
+        for r in &mut rows {
+            r.origin.partition_key = "pump-7".into();
+        }
+        rows[1].score = 0.9123;
+        rows[1].explanation = vec![
+            attribution("feature_3", 0.6123, true, Some(412.5), Some(80.1234)),
+            attribution("feature_1", 0.3877, false, None, Some(0.012346)),
+            attribution("feature_2", 0.0, true, Some(1.0), Some(1.0)),
+        ];
+        rows[0].explanation = vec![attribution("feature_2", 1.0, true, Some(12345.6), None)];
+        assert_eq!(
+            why(&rows[1]).unwrap(),
+            "feature_3 = 412.5, expected about 80.12 (61 % of the score); \
+             feature_1 = missing, expected about 0.01235 (39 % of the score)"
+        );
+        assert_eq!(
+            why(&rows[0]).unwrap(),
+            "feature_2 = 12346 (high) (100 % of the score)"
+        );
+        assert_eq!(why(&row(3, true, None)), None);
+
+        let out = alerts("sensors", &every(&rows));
+        let body: serde_json::Value = serde_json::from_str(&out[0].1).unwrap();
+        assert_eq!(
+            body["summary"],
+            "pump-7: 2 anomalies on sensors, peak score 0.9123: feature_3 = 412.5, expected about \
+             80.12 (61 % of the score); feature_1 = missing, expected about 0.01235 (39 % of the \
+             score)"
+        );
+        assert_eq!(body["peak"]["why"], body["anomalies"][1]["why"]);
+        assert_eq!(
+            body["anomalies"][0]["why"],
+            "feature_2 = 12346 (high) (100 % of the score)"
+        );
+        let item = &body["anomalies"][1]["explanation"][0];
+        assert_eq!(item["feature"], "feature_3");
+        assert_eq!(item["direction"], "high");
+        assert_eq!(item["expected"], 80.1234);
+        // The results carry the explanation too; rows without one carry no field.
+        let (_, lines) = &result_objects(&rows)[0];
+        let first: serde_json::Value =
+            serde_json::from_str(std::str::from_utf8(lines).unwrap().lines().nth(1).unwrap())
+                .unwrap();
+        assert_eq!(first["explanation"][1]["value"], serde_json::Value::Null);
+        let plain = result_objects(&[row(4, false, None)]);
+        assert!(
+            !std::str::from_utf8(&plain[0].1)
+                .unwrap()
+                .contains("explanation")
+        );
+    }
+
+    #[test]
+    fn numbers_are_said_with_four_significant_digits() {
+        for (v, text) in [
+            (412.5, "412.5"),
+            (80.1234, "80.12"),
+            (0.0, "0"),
+            (-3.25, "-3.25"),
+            (12345.6, "12346"),
+            (0.000123456, "0.0001235"),
+            (1.0, "1"),
+        ] {
+            assert_eq!(number(v), text);
+        }
     }
 
     #[test]

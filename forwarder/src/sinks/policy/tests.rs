@@ -17,6 +17,7 @@ fn row(key: &str, t: i64, value: f64, anomaly: bool) -> ScoredRow {
         score: if anomaly { 0.6 + value / 10_000.0 } else { 0.4 },
         anomaly,
         values: vec![Some(value)],
+        explanation: vec![],
         arrival: Some(
             DateTime::from_timestamp(1_800_000_000 + t, 0)
                 .unwrap()
