@@ -94,8 +94,10 @@ TOPIC=$(jget topic) ALERTS=$(jget alerts) DLQ=$(jget dlq) BUCKET=$(jget bucket)
 
 # These runs check that every flagged row is alerted: the alert policy is off
 # (--alert-every-anomaly); the policy itself is tested in forwarder/src/sinks/policy/tests.rs.
+# Each row is explained (--explain 2): alerts say why, results carry the explanation.
 start_forwarder() {
   "$BIN/forwarder" --stream $STREAM --endpoint-name iso-endpoint --feature-names "$FEATURES" --alert-every-anomaly \
+    --explain 2 \
     --sns-topic-arn "$TOPIC" --dlq-url "$DLQ" --results-bucket "$BUCKET" \
     --checkpoint-file "$WORK/checkpoint.json" --idle-wait-ms 300 --discovery-interval-secs 1 \
     --max-rows 200 --base-delay-ms 20 --max-delay-ms 500 --invoke-timeout-secs 2 \
@@ -169,17 +171,29 @@ step "verify alerts, dead letters, checkpoints, metrics"
 "$PY" "$HERE/aws_bench.py" drain-dlq "$DLQ" >"$WORK/dlq.jsonl"
 "$PY" "$HERE/aws_bench.py" shards $STREAM >"$WORK/shards.json"
 curl -sf "http://127.0.0.1:$STANDIN_PORT/_standin/stats" >"$WORK/standin-stats.json"
+"$PY" "$HERE/aws_bench.py" results "$BUCKET" >"$WORK/results.jsonl"
 "$PY" - "$WORK" "$PARENT" <<'EOF' || fail "verification failed"
-import json, sys
+import json, re, sys
 work, parent = sys.argv[1], sys.argv[2]
 expected = set(json.load(open(work + "/expected-anomalies.json")))
 alerts = [json.loads(l) for l in open(work + "/alerts.jsonl")]
 alerted = {a["partition_key"] for a in alerts}
 assert alerted == expected, "alerted %d rows, the model flags %d; missing %s, extra %s" % (
     len(alerted), len(expected), sorted(expected - alerted)[:10], sorted(alerted - expected)[:10])
+names = ["feature_%d" % i for i in range(1, 6)]
+said = re.compile(r"^feature_[1-5] = -?[0-9.]+, expected about -?[0-9.]+ \([0-9]+ % of the score\)")
 for a in alerts:
     assert a["anomaly"] is True and a["score"] > 0 and len(a["values"]) == 5, a
     assert a["shard_id"].startswith("shardId-") and a["sequence_number"], a
+    # Explained by the server: the top 2 features, the row's own values, said in plain words.
+    top = a["explanation"]
+    assert len(top) == 2 and top[0]["attribution"] >= top[1]["attribution"], a
+    for t in top:
+        assert t["value"] == a["values"][names.index(t["feature"])], a
+        assert t["direction"] == ("high" if t["value"] > t["expected"] else "low"), a
+    assert said.match(a["why"]) and a["why"].startswith(top[0]["feature"] + " = "), a["why"]
+results = [json.loads(l) for l in open(work + "/results.jsonl")]
+assert results and all(len(r["explanation"]) == 2 for r in results), results[:2]
 dead = [json.loads(l) for l in open(work + "/dlq.jsonl")]
 assert sorted(d["partition_key"] for d in dead) == ["garbage-0", "garbage-1", "garbage-2"] or \
     {d["partition_key"] for d in dead} == {"garbage-0", "garbage-1", "garbage-2"}, dead
@@ -202,6 +216,7 @@ stats = json.load(open(work + "/standin-stats.json"))
 assert sum(stats["faults"].values()) >= 7, stats
 print("alerts: %d rows (%d alert entries), dead letters: %d, EMF lines: %d, injected faults: %s" % (
     len(alerted), len(alerts), len(dead), len(emf), stats["faults"]))
+print("an explained alert: " + alerts[0]["why"])
 EOF
 grep -q "shard closed and drained" "$WORK/forwarder.log" || fail "the parent shard was never drained"
 
