@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::explain::{Contributions, node_gains};
+use crate::explain::node_gains;
 use crate::layout::{PerfectForest, row_stride};
 use crate::tree::{AxisTree, LEAF};
 use crate::{average_path_length, isolation_score};
@@ -18,8 +18,8 @@ pub(crate) struct AxisForest {
     pub sample_size: usize,
     pub trees: Vec<AxisTree>,
     perfect: Option<PerfectForest>,
-    /// Per tree and node, the gain of reaching the node (see `explain`), built on first use.
-    gains: OnceLock<Vec<Vec<f64>>>,
+    /// What the explanation walk reads, built on first use.
+    explain: OnceLock<Explainer>,
 }
 
 impl AxisForest {
@@ -30,7 +30,7 @@ impl AxisForest {
             sample_size,
             trees,
             perfect,
-            gains: OnceLock::new(),
+            explain: OnceLock::new(),
         }
     }
 
@@ -115,49 +115,234 @@ impl AxisForest {
         }
     }
 
-    /// Adds each feature's gains along the row's path in every tree, averaged over the trees.
-    /// The row is compared in f32 as scoring compares it, so the paths are the scored ones.
-    pub(crate) fn contributions(&self, row: &[f64], mut out: Contributions<'_>) {
-        let gains = self.gains.get_or_init(|| {
-            self.trees
-                .iter()
-                .map(|t| {
-                    let n = &t.nodes;
-                    node_gains(
-                        n.len(),
-                        |i| {
-                            (n[i].feature != LEAF)
-                                .then(|| (n[i].left as usize, n[i].right as usize))
-                        },
-                        |i| n[i].value,
-                        self.sample_size,
-                    )
-                })
-                .collect()
-        });
-        let x: Vec<f32> = row.iter().map(|&v| v as f32).collect();
-        for (t, g) in self.trees.iter().zip(gains) {
-            let mut i = 0usize;
-            loop {
-                let n = &t.nodes[i];
-                if n.feature == LEAF {
-                    break;
+    /// Adds each feature's gains along each row's path in every tree, averaged over the trees,
+    /// for a block of rows (row-major, `d` wide; `high` and `low` are as long). Rows are compared
+    /// in f32 as scoring compares them, so the paths are the scored ones.
+    ///
+    /// A tree's gains along a path depend only on the leaf the path ends in, so they are
+    /// precomputed per leaf slot of the perfect layout ([`LeafPaths`]): a row without NaN is
+    /// walked as scoring walks it, branch-free and several rows at a time, to its leaf slots, and
+    /// then adds each slot's few gains. Rows with NaN (and forests too deep for the layout) walk
+    /// the stored trees.
+    pub(crate) fn contributions_block(&self, rows: &[f64], high: &mut [f64], low: &mut [f64]) {
+        let d = self.n_features;
+        let n = rows.len() / d;
+        let explain = self.explain.get_or_init(|| Explainer::new(self));
+        // Per row, 2d sums: feature f's low side at 2f, its high side at 2f + 1.
+        let mut acc = vec![0.0f64; n * 2 * d];
+        let mut walked = Vec::new();
+        match (&self.perfect, &explain.leaves) {
+            (Some(perfect), Some(paths)) => {
+                let stride = row_stride(d);
+                let mut xs: Vec<f32> = Vec::with_capacity(n * stride);
+                let mut clean: Vec<usize> = Vec::with_capacity(n);
+                for (r, row) in rows.chunks_exact(d).enumerate() {
+                    if row.iter().any(|v| v.is_nan()) {
+                        walked.push(r);
+                    } else {
+                        xs.extend(row.iter().map(|&v| v as f32));
+                        xs.resize(xs.len() + stride - d, 0.0);
+                        clean.push(r);
+                    }
                 }
-                let f = n.feature as usize;
-                let v = x[f];
-                let left = if v.is_nan() {
-                    n.nan_left
-                } else {
-                    v <= n.threshold
-                };
-                i = if left { n.left } else { n.right } as usize;
-                out.add(f, g[i], !left);
+                let m = clean.len();
+                let mut slots = vec![0u16; m * self.trees.len()];
+                if m > 0 {
+                    perfect.leaf_slots(&xs, stride, m, &mut slots);
+                }
+                for (t, slots) in slots
+                    .chunks_exact(m.max(1))
+                    .enumerate()
+                    .take(self.trees.len())
+                {
+                    for (&r, &slot) in clean.iter().zip(slots) {
+                        let acc = &mut acc[r * 2 * d..(r + 1) * 2 * d];
+                        for &(at, gain) in paths.path(t, slot as usize) {
+                            acc[at as usize] += gain;
+                        }
+                    }
+                }
+            }
+            _ => walked.extend(0..n),
+        }
+        for tree in &explain.trees {
+            for &r in &walked {
+                tree.walk(
+                    &rows[r * d..(r + 1) * d],
+                    &mut acc[r * 2 * d..(r + 1) * 2 * d],
+                );
             }
         }
         let trees = self.trees.len().max(1) as f64;
-        out.high
-            .iter_mut()
-            .chain(out.low.iter_mut())
-            .for_each(|a| *a /= trees);
+        for ((sums, high), low) in acc.chunks_exact(2).zip(high.iter_mut()).zip(low.iter_mut()) {
+            *low += sums[0] / trees;
+            *high += sums[1] / trees;
+        }
+    }
+}
+
+/// What the explanation walk reads, built from the trees on first use.
+#[derive(Debug, Clone)]
+pub(crate) struct Explainer {
+    /// The stored trees with each node's split and its children's gains.
+    trees: Vec<ExplainTree>,
+    /// Per leaf slot of the perfect layout, the gains along the path to it.
+    leaves: Option<LeafPaths>,
+}
+
+impl Explainer {
+    fn new(forest: &AxisForest) -> Self {
+        let trees: Vec<ExplainTree> = forest
+            .trees
+            .iter()
+            .map(|t| ExplainTree::new(t, forest.sample_size))
+            .collect();
+        let leaves = forest
+            .perfect
+            .as_ref()
+            .map(|p| LeafPaths::new(&trees, p.depth()));
+        Explainer { trees, leaves }
+    }
+}
+
+/// A tree as the explanation walk reads it: per node, the split and the gains of reaching
+/// either child (`explain`'s gains), left then right.
+#[derive(Debug, Clone)]
+struct ExplainTree {
+    nodes: Vec<ExplainNode>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ExplainNode {
+    /// Split feature, or [`LEAF`].
+    feature: u32,
+    threshold: f32,
+    left: u32,
+    right: u32,
+    nan_left: bool,
+    gains: [f64; 2],
+}
+
+impl ExplainTree {
+    fn new(t: &AxisTree, sample_size: usize) -> Self {
+        let n = &t.nodes;
+        let gains = node_gains(
+            n.len(),
+            |i| (n[i].feature != LEAF).then(|| (n[i].left as usize, n[i].right as usize)),
+            |i| n[i].value,
+            sample_size,
+        );
+        let nodes = n
+            .iter()
+            .map(|node| {
+                let leaf = node.feature == LEAF;
+                let gain = |c: u32| if leaf { 0.0 } else { gains[c as usize] };
+                ExplainNode {
+                    feature: node.feature,
+                    threshold: node.threshold,
+                    left: node.left,
+                    right: node.right,
+                    nan_left: node.nan_left,
+                    gains: [gain(node.left), gain(node.right)],
+                }
+            })
+            .collect();
+        ExplainTree { nodes }
+    }
+
+    /// Adds the gains along `row`'s path into `acc` (low side of feature f at 2f, high at 2f + 1).
+    fn walk(&self, row: &[f64], acc: &mut [f64]) {
+        let mut n = &self.nodes[0];
+        while n.feature != LEAF {
+            let f = n.feature as usize;
+            let v = row[f] as f32;
+            let left = if v.is_nan() {
+                n.nan_left
+            } else {
+                v <= n.threshold
+            };
+            let side = usize::from(!left);
+            acc[2 * f + side] += n.gains[side];
+            n = &self.nodes[if left { n.left } else { n.right } as usize];
+        }
+    }
+
+    /// Calls `each(slot, path)` for every leaf, with its slot in a perfect tree of `depth` (a leaf
+    /// above the bottom takes its leftmost descendant slot, where padding sends every value) and
+    /// its path as `(2f + side, gain)` pairs.
+    fn leaves(&self, depth: usize, mut each: impl FnMut(usize, &[(u32, f64)])) {
+        let mut path = Vec::with_capacity(depth);
+        self.visit(0, 0, 0, depth, &mut path, &mut each);
+    }
+
+    fn visit(
+        &self,
+        node: usize,
+        pos: usize,
+        level: usize,
+        depth: usize,
+        path: &mut Vec<(u32, f64)>,
+        each: &mut impl FnMut(usize, &[(u32, f64)]),
+    ) {
+        let n = &self.nodes[node];
+        if n.feature == LEAF {
+            let mut p = pos;
+            for _ in level..depth {
+                p = 2 * p + 1;
+            }
+            each(p + 1 - (1 << depth), path);
+            return;
+        }
+        for (side, child) in [(0, n.left), (1, n.right)] {
+            path.push((2 * n.feature + side, n.gains[side as usize]));
+            self.visit(
+                child as usize,
+                2 * pos + 1 + side as usize,
+                level + 1,
+                depth,
+                path,
+                each,
+            );
+            path.pop();
+        }
+    }
+}
+
+/// Per tree and leaf slot of the perfect layout, the `(2f + side, gain)` pairs along the path to
+/// it, flat.
+#[derive(Debug, Clone)]
+struct LeafPaths {
+    width: usize,
+    /// `starts[t * width + slot]..starts[t * width + slot + 1]` indexes `pairs`.
+    starts: Vec<u32>,
+    pairs: Vec<(u32, f64)>,
+}
+
+impl LeafPaths {
+    fn new(trees: &[ExplainTree], depth: usize) -> Self {
+        let width = 1usize << depth;
+        let mut by_slot: Vec<Vec<(u32, f64)>> = vec![Vec::new(); width * trees.len()];
+        for (t, tree) in trees.iter().enumerate() {
+            tree.leaves(depth, |slot, path| {
+                by_slot[t * width + slot] = path.to_vec()
+            });
+        }
+        let mut starts = Vec::with_capacity(by_slot.len() + 1);
+        let mut pairs = Vec::new();
+        for path in by_slot {
+            starts.push(pairs.len() as u32);
+            pairs.extend(path);
+        }
+        starts.push(pairs.len() as u32);
+        LeafPaths {
+            width,
+            starts,
+            pairs,
+        }
+    }
+
+    fn path(&self, tree: usize, slot: usize) -> &[(u32, f64)] {
+        let i = tree * self.width + slot;
+        &self.pairs[self.starts[i] as usize..self.starts[i + 1] as usize]
     }
 }

@@ -46,6 +46,10 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 use crate::model::Detector;
+
+/// Rows explained together: the forest's trees are walked over a block at a time, so each is
+/// read from the cache once per block.
+const EXPLAIN_BLOCK: usize = 256;
 use crate::{Error, Model, average_path_length};
 
 /// Which side of its typical value a feature's value lies on.
@@ -255,48 +259,59 @@ impl Model {
         let raw = &rows[context * d..];
         let scored = self.detrended(rows, context);
         let trend = self.metadata.trend.is_some();
-        let one = |((raw, x), &score): ((&[f64], &[f64]), &f64)| {
-            let mut high = vec![0.0; d];
-            let mut low = vec![0.0; d];
-            self.contributions(
-                x,
-                Contributions {
-                    high: &mut high,
-                    low: &mut low,
-                },
-            );
-            let expected = self.typical(x);
-            explanation(score, raw, x, trend, expected.as_deref(), &high, &low)
+        let block = |((raw, x), scores): ((&[f64], &[f64]), &[f64])| -> Vec<Explanation> {
+            let mut high = vec![0.0; x.len()];
+            let mut low = vec![0.0; x.len()];
+            self.contributions_block(x, &mut high, &mut low);
+            let mut typical = self.expected_values().map(<[f64]>::to_vec);
+            (0..scores.len())
+                .map(|r| {
+                    let at = r * d..(r + 1) * d;
+                    if let Detector::KMeans(k) = &self.detector {
+                        typical = Some(k.nearest(&x[at.clone()]).to_vec());
+                    }
+                    explanation(
+                        scores[r],
+                        &raw[at.clone()],
+                        &x[at.clone()],
+                        trend,
+                        typical.as_deref(),
+                        &high[at.clone()],
+                        &low[at],
+                    )
+                })
+                .collect()
         };
         Ok(if parallel {
-            raw.par_chunks(d)
-                .zip(scored.par_chunks(d))
-                .zip(scores.par_iter())
-                .map(one)
+            raw.par_chunks(EXPLAIN_BLOCK * d)
+                .zip(scored.par_chunks(EXPLAIN_BLOCK * d))
+                .zip(scores.par_chunks(EXPLAIN_BLOCK))
+                .flat_map_iter(block)
                 .collect()
         } else {
-            raw.chunks(d)
-                .zip(scored.chunks(d))
-                .zip(&scores)
-                .map(one)
+            raw.chunks(EXPLAIN_BLOCK * d)
+                .zip(scored.chunks(EXPLAIN_BLOCK * d))
+                .zip(scores.chunks(EXPLAIN_BLOCK))
+                .flat_map(block)
                 .collect()
         })
     }
 
-    /// Adds each feature's contribution for one row as the detector sees it.
-    fn contributions(&self, x: &[f64], out: Contributions<'_>) {
+    /// Adds each feature's contribution for a block of rows as the detector sees them.
+    fn contributions_block(&self, x: &[f64], high: &mut [f64], low: &mut [f64]) {
+        let d = self.n_features();
         match &self.detector {
-            Detector::Axis(f) => f.contributions(x, out),
-            Detector::Extended(f) => f.contributions(x, self.expected_values(), out),
-            Detector::KMeans(k) => k.contributions(x, out),
-        }
-    }
-
-    /// The typical value of each feature for this row, as the detector sees it.
-    fn typical(&self, x: &[f64]) -> Option<Vec<f64>> {
-        match &self.detector {
-            Detector::KMeans(k) => Some(k.nearest(x).to_vec()),
-            _ => self.expected_values().map(<[f64]>::to_vec),
+            Detector::Axis(f) => f.contributions_block(x, high, low),
+            Detector::Extended(f) => {
+                for ((x, high), low) in x.chunks(d).zip(high.chunks_mut(d)).zip(low.chunks_mut(d)) {
+                    f.contributions(x, self.expected_values(), Contributions { high, low });
+                }
+            }
+            Detector::KMeans(k) => {
+                for ((x, high), low) in x.chunks(d).zip(high.chunks_mut(d)).zip(low.chunks_mut(d)) {
+                    k.contributions(x, Contributions { high, low });
+                }
+            }
         }
     }
 }

@@ -194,6 +194,79 @@ impl PerfectForest {
         }
     }
 
+    /// Depth of the padded trees: each has `2^depth` leaf slots.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The leaf slot (`0..2^depth`) each row reaches in each tree: `slots[t * rows + r]` for tree
+    /// `t` and row `r`. `xs` holds `rows` rows as [`PerfectForest::add_path_lengths`] reads them.
+    /// The explanation walk ([`crate::explain`]) reads each slot's precomputed path from it.
+    pub(crate) fn leaf_slots(&self, xs: &[f32], stride: usize, rows: usize, slots: &mut [u16]) {
+        macro_rules! dispatch {
+            ($($d:literal),*) => {
+                match (self.depth, stride) {
+                    $(
+                        ($d, 4) => self.slots_fixed::<$d, 4>(xs, rows, slots),
+                        ($d, 8) => self.slots_fixed::<$d, 8>(xs, rows, slots),
+                        ($d, 16) => self.slots_fixed::<$d, 16>(xs, rows, slots),
+                    )*
+                    _ => self.slots_any(xs, stride, rows, slots),
+                }
+            };
+        }
+        dispatch!(7, 8, 9)
+    }
+
+    fn slots_fixed<const D: usize, const S: usize>(
+        &self,
+        xs: &[f32],
+        rows: usize,
+        slots: &mut [u16],
+    ) {
+        let width = 1usize << D;
+        let mask = width - 1;
+        let full = rows / LANES * LANES;
+        for (splits, out) in self
+            .splits
+            .chunks_exact(width)
+            .zip(slots.chunks_exact_mut(rows))
+        {
+            for (x8, o8) in xs[..full * S]
+                .chunks_exact(LANES * S)
+                .zip(out[..full].chunks_exact_mut(LANES))
+            {
+                let mut idx = [0usize; LANES];
+                for _ in 0..D {
+                    for (r, i) in idx.iter_mut().enumerate() {
+                        let s = splits[*i & mask];
+                        let v = x8[r * S + (s.feature as usize & (S - 1))];
+                        *i = 2 * *i + 1 + usize::from(v > s.threshold);
+                    }
+                }
+                for (o, i) in o8.iter_mut().zip(idx) {
+                    *o = ((i - mask) & mask) as u16;
+                }
+            }
+            for (x, o) in xs[full * S..].chunks_exact(S).zip(&mut out[full..]) {
+                *o = slot(splits, x, D) as u16;
+            }
+        }
+    }
+
+    fn slots_any(&self, xs: &[f32], stride: usize, rows: usize, slots: &mut [u16]) {
+        let width = 1usize << self.depth;
+        for (splits, out) in self
+            .splits
+            .chunks_exact(width)
+            .zip(slots.chunks_exact_mut(rows))
+        {
+            for (x, o) in xs.chunks_exact(stride).zip(out.iter_mut()) {
+                *o = slot(splits, x, self.depth) as u16;
+            }
+        }
+    }
+
     /// Path length of one row (f32, no NaN) summed over all trees.
     pub(crate) fn path_length_sum(&self, x: &[f32]) -> f64 {
         if let Some(v) = &self.vector {
@@ -245,6 +318,16 @@ impl Vector {
 pub(crate) fn row_stride(d: usize) -> usize {
     let p = d.next_power_of_two().max(4);
     if p <= 32 { p } else { d }
+}
+
+/// The leaf slot one row reaches in one padded tree.
+fn slot(splits: &[Split], x: &[f32], depth: usize) -> usize {
+    let mut i = 0usize;
+    for _ in 0..depth {
+        let s = splits[i];
+        i = 2 * i + 1 + usize::from(x[s.feature as usize] > s.threshold);
+    }
+    i + 1 - (1 << depth)
 }
 
 #[inline(always)]
