@@ -38,15 +38,10 @@ scripts/explain-quality.sh runs it.
 
 from __future__ import annotations
 
-import os
-
-# One BLAS/OpenMP thread before numpy loads: the cost table is per thread.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import argparse
 import datetime
 import json
+import os
 import platform
 import re
 import subprocess
@@ -54,12 +49,16 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
-import pandas as pd
+# One BLAS/OpenMP thread before numpy loads: the cost table is per thread.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -127,9 +126,23 @@ def generate(trainer: Trainer, work: Path, trend: str, seed: int) -> tuple[Path,
     data, labels = work / f"{trend}-{seed}.csv", work / f"{trend}-{seed}.labels.csv"
     if not data.exists():
         trainer.run(
-            "--quiet", "generate", "--rows", ROWS, "--features", FEATURES, "--anomalies", ANOMALIES,
-            "--trend", trend, "--seed", seed, "--out", data, "--labels", labels,
-        )  # fmt: skip
+            "--quiet",
+            "generate",
+            "--rows",
+            ROWS,
+            "--features",
+            FEATURES,
+            "--anomalies",
+            ANOMALIES,
+            "--trend",
+            trend,
+            "--seed",
+            seed,
+            "--out",
+            data,
+            "--labels",
+            labels,
+        )
     return data, pd.read_csv(labels)
 
 
@@ -155,8 +168,9 @@ def ours(trainer: Trainer, model: Path, data: Path, spiked: np.ndarray, check_ev
     top1 = scored["top1_feature"].map({n: i for i, n in enumerate(NAMES)}).fillna(-2).to_numpy()
     judged, correct = judge(scored["predict"].to_numpy() == -1, top1, spiked)
     if check_evaluate is not None:
-        report = json.loads(trainer.run("--quiet", "evaluate", "--model", model, "--data", data,
-                                        "--labels", check_evaluate, "--json"))  # fmt: skip
+        report = json.loads(
+            trainer.run("--quiet", "evaluate", "--model", model, "--data", data, "--labels", check_evaluate, "--json")
+        )
         a = report.get("attribution") or {}
         if (a.get("judged"), a.get("correct")) != (judged, correct):
             raise RuntimeError(
@@ -173,9 +187,9 @@ def fit_sklearn(train: Path, seed: int):
     from sklearn.ensemble import IsolationForest
 
     x = pd.read_csv(train)[NAMES]
-    return IsolationForest(
-        n_estimators=100, max_samples="auto", contamination="auto", random_state=seed, n_jobs=1
-    ).fit(x)
+    return IsolationForest(n_estimators=100, max_samples="auto", contamination="auto", random_state=seed, n_jobs=1).fit(
+        x
+    )
 
 
 def shap_explainer(model):
@@ -219,7 +233,16 @@ def import_sklearn(trainer: Trainer, model, work: Path, seed: int) -> Path:
 
 def accuracy(trainer: Trainer, work: Path, seeds: list[int], window: int) -> tuple[dict[str, Case], dict]:
     cases = make_cases()
-    notes = {"shap_max_error": 0.0, "flag_disagreements": 0, "test_rows": 0, "sklearn_flagged": 0, "ours_flagged": 0}
+    notes = {
+        "shap_max_error": 0.0,
+        "flag_disagreements": 0,
+        "test_rows": 0,
+        "sklearn_flagged": 0,
+        "ours_flagged": 0,
+        "abs_differs": 0,
+        "top1_differs": 0,
+        "explained": 0,
+    }
     for seed in seeds:
         for trend in ("linear", "random_walk"):
             train, _ = generate(trainer, work, trend, seed)
@@ -243,15 +266,20 @@ def accuracy(trainer: Trainer, work: Path, seeds: list[int], window: int) -> tup
             values = np.asarray(explainer.shap_values(x[rows]), dtype=float).reshape(-1, FEATURES)
             notes["shap_max_error"] = max(notes["shap_max_error"], check_shap_sign(model, explainer, x[rows], values))
             # Scatter the explained rows' top-1 back to full length; unexplained rows are not judged.
-            for key, pick in (("shap_most_negative", np.argmin(values, axis=1)),
-                              ("shap_abs", np.argmax(np.abs(values), axis=1))):  # fmt: skip
+            most_negative, largest = np.argmin(values, axis=1), np.argmax(np.abs(values), axis=1)
+            notes["abs_differs"] += int((most_negative != largest).sum())
+            for key, pick in (("shap_most_negative", most_negative), ("shap_abs", largest)):
                 top1 = np.full(len(x), -2)
                 top1[rows] = pick
                 cases[key].tally.add(*judge(flagged, top1, spiked))
 
             imported = import_sklearn(trainer, model, work, seed)
             cases["ours_on_sklearn"].tally.add(*ours(trainer, imported, test, spiked, labels_path))
-            ours_flags = pd.read_csv(test.with_name(f"{imported.stem}.{test.stem}.explained.csv"))["predict"] == -1
+            explained = pd.read_csv(test.with_name(f"{imported.stem}.{test.stem}.explained.csv"))
+            ours_flags = explained["predict"] == -1
+            ours_top1 = explained["top1_feature"].map({n: i for i, n in enumerate(NAMES)}).fillna(-2).to_numpy()
+            notes["top1_differs"] += int((ours_top1[rows] != most_negative).sum())
+            notes["explained"] += int(rows.sum())
             notes["flag_disagreements"] += int((ours_flags.to_numpy() != flagged).sum())
             notes["test_rows"] += len(x)
             notes["sklearn_flagged"] += int(flagged.sum())
@@ -345,8 +373,14 @@ def gates(cases: dict[str, Case]) -> list[tuple[str, str, bool]]:
 
 
 def quality_markdown(cases: dict[str, Case], notes: dict, seeds: list[int], window: int, v: dict) -> str:
-    numbers = {"ours_plain_linear": "1", "ours_trend_linear": "2", "ours_trend_random_walk": "3",
-               "shap_most_negative": "4", "shap_abs": "4′", "ours_on_sklearn": "5"}  # fmt: skip
+    numbers = {
+        "ours_plain_linear": "1",
+        "ours_trend_linear": "2",
+        "ours_trend_random_walk": "3",
+        "shap_most_negative": "4",
+        "shap_abs": "4′",
+        "ours_on_sklearn": "5",
+    }
     trend = {"linear": "linear", "random_walk": "random walk"}
     pairs = ", ".join(f"{s}→{s + TEST_SEED_OFFSET}" for s in seeds)
     lines = [
@@ -372,8 +406,13 @@ def quality_markdown(cases: dict[str, Case], notes: dict, seeds: list[int], wind
             f"| {numbers[key]} | {case.explainer} | {case.forest} | {trend[case.trend]} | {t.judged} | "
             f"{t.correct} | {accuracy} | {per_pair} |"
         )
-    lines += ["", "**Acceptance** (`scripts/explain-quality.sh` fails otherwise):", "",
-              "| check | measured | passed |", "|---|---:|---|"]  # fmt: skip
+    lines += [
+        "",
+        "**Acceptance** (`scripts/explain-quality.sh` fails otherwise):",
+        "",
+        "| check | measured | passed |",
+        "|---|---:|---|",
+    ]
     for check, measured, passed in gates(cases):
         lines.append(f"| {check} | {measured} | {'yes' if passed else '**no**'} |")
     lines += [
@@ -384,7 +423,7 @@ def quality_markdown(cases: dict[str, Case], notes: dict, seeds: list[int], wind
         f"{ANOMALIES} spikes of ± U(50, 200) per feature on a linear or random-walk trend, and one 0/1 "
         f"label column per feature. {len(seeds)} seed pairs (training seed → test seed: {pairs}), "
         "pooled, as in `forest/tests/explain.rs`: one pair judges about a hundred rows, too few for a "
-        "share near 1 to be steady. \"per pair\" is each pair's own share, in seed order.",
+        'share near 1 to be steady. "per pair" is each pair\'s own share, in seed order.',
         "- **Rule.** A row is judged when it has exactly one spiked feature and the model flags it; "
         "it is named right when its top-1 feature is the spiked one. Each detector flags by its own "
         "threshold: our forests at score 0.5 (contamination `auto`), scikit-learn's at `predict == -1` "
@@ -409,7 +448,9 @@ def quality_markdown(cases: dict[str, Case], notes: dict, seeds: list[int], wind
         f"`trainer import-sklearn`, explained with `trainer score --explain 1`. Our flags and "
         f"scikit-learn's differ on {notes['flag_disagreements']} of {notes['test_rows']} test rows "
         f"({notes['ours_flagged']} vs {notes['sklearn_flagged']} flagged), so cases 4 and 5 judge the "
-        "same rows of the same forest.",
+        f"same rows of the same forest. On those {notes['explained']} rows the two explainers' top-1 "
+        f"features differ on {notes['top1_differs']}; SHAP's two rules (4 and 4′) differ on "
+        f"{notes['abs_differs']}.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -435,12 +476,17 @@ def cost_markdown(c: dict, v: dict) -> str:
         return f"{us / base:,.1f}×" if base else "–"
 
     if ours:
-        lines.append(f"| ours: score (kernel `{ours['kernel']}`) | {ours['rows']:,} | {ours['score_us_per_row']:.2f} | 1× |")
+        lines.append(
+            f"| ours: score (kernel `{ours['kernel']}`) | {ours['rows']:,} | {ours['score_us_per_row']:.2f} | 1× |"
+        )
         lines.append(
             f"| ours: score + explain (`explain_slice_with_context`) | {ours['rows']:,} | "
             f"{ours['explain_us_per_row']:.2f} | {ratio(ours['explain_us_per_row'])} |"
         )
-    lines.append(f"| scikit-learn `score_samples` | {c['sklearn_rows']:,} | {c['sklearn_us_per_row']:.2f} | {ratio(c['sklearn_us_per_row'])} |")
+    lines.append(
+        f"| scikit-learn `score_samples` | {c['sklearn_rows']:,} | {c['sklearn_us_per_row']:.2f} | "
+        f"{ratio(c['sklearn_us_per_row'])} |"
+    )
     lines.append(
         f"| SHAP `TreeExplainer.shap_values` (explanation only) | {c['shap_rows']:,} | "
         f"{c['shap_us_per_row']:,.1f} | {ratio(c['shap_us_per_row'])} |"
@@ -513,8 +559,11 @@ def main(argv: list[str] | None = None) -> int:
     print(costs)
     if args.json:
         args.json.write_text(
-            json.dumps({"versions": v, "cases": {k: x.tally.as_dict() for k, x in cases.items()},
-                        "notes": notes, "cost": c}, indent=2) + "\n"  # fmt: skip
+            json.dumps(
+                {"versions": v, "cases": {k: x.tally.as_dict() for k, x in cases.items()}, "notes": notes, "cost": c},
+                indent=2,
+            )
+            + "\n"
         )
     if args.write_docs:
         replace_section(args.docs / "quality.md", QUALITY_MARKERS, quality)
