@@ -148,6 +148,13 @@ send (docs/server.md), so there is no reason to go longer.
 
 SWEEP
   cat "$out/trend-sweep.md"
-} > docs/quality.md
+} > "$out/quality.md"
+# Keep the explanation section, which scripts/explain-quality.sh writes between its markers.
+"$venv/python" - "$out/quality.md" docs/quality.md <<'KEEP'
+import re, sys
+new, old = (open(p).read() for p in sys.argv[1:])
+block = re.search(r"<!-- explain-quality:begin -->.*?<!-- explain-quality:end -->\n?", old, re.S)
+open(sys.argv[2], "w").write(new + ("\n" + block.group(0) if block else ""))
+KEEP
 echo "docs/quality.md written"
 exit "$status"

@@ -32,7 +32,8 @@ score_samples (n_jobs=1) on the same rows, and SHAP's shap_values on the first 5
 
 Prints the markdown sections; with --write-docs replaces (or appends) them in docs/quality.md and
 docs/benchmarks.md between marker comments. Exits 1 when an acceptance check fails: ours below
-0.95 on case 1, 2 or 3, or ours on case 1 or 5 below SHAP's (most-negative rule) on case 4.
+0.95 on case 1, 2 or 3, or ours on the same forest (case 5) below SHAP's (most-negative rule,
+case 4). Case 1 is our own fit, a different forest flagging other rows: reported, not gated.
 scripts/explain-quality.sh runs it.
 """
 
@@ -365,10 +366,11 @@ def gates(cases: dict[str, Case]) -> list[tuple[str, str, bool]]:
     for key, label in (("ours_plain_linear", "1"), ("ours_trend_linear", "2"), ("ours_trend_random_walk", "3")):
         a = cases[key].tally.accuracy
         out.append((f"case {label}: ours ≥ {BAR}", f"{a:.3f}", bool(a >= BAR)))
+    # The same forest, the same flagged rows, two explainers: case 5 against case 4. (Case 1 is our
+    # own fit, another forest that flags other rows; it is reported beside them, not gated.)
     shap = cases["shap_most_negative"].tally.accuracy
-    for key, label in (("ours_plain_linear", "1"), ("ours_on_sklearn", "5")):
-        a = cases[key].tally.accuracy
-        out.append((f"case {label}: ours ≥ SHAP (case 4, most negative)", f"{a:.3f} vs {shap:.3f}", bool(a >= shap)))
+    a = cases["ours_on_sklearn"].tally.accuracy
+    out.append(("case 5: ours ≥ SHAP on the same forest (case 4, most negative)", f"{a:.3f} vs {shap:.3f}", bool(a >= shap)))
     return out
 
 

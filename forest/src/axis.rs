@@ -156,10 +156,7 @@ impl AxisForest {
                     .take(self.trees.len())
                 {
                     for (&r, &slot) in clean.iter().zip(slots) {
-                        let acc = &mut acc[r * 2 * d..(r + 1) * 2 * d];
-                        for &(at, gain) in paths.path(t, slot as usize) {
-                            acc[at as usize] += gain;
-                        }
+                        paths.add(t, slot as usize, &mut acc[r * 2 * d..(r + 1) * 2 * d]);
                     }
                 }
             }
@@ -200,7 +197,7 @@ impl Explainer {
         let leaves = forest
             .perfect
             .as_ref()
-            .map(|p| LeafPaths::new(&trees, p.depth()));
+            .map(|p| LeafPaths::new(&trees, p.depth(), forest.n_features));
         Explainer { trees, leaves }
     }
 }
@@ -308,24 +305,53 @@ impl ExplainTree {
     }
 }
 
-/// Per tree and leaf slot of the perfect layout, the `(2f + side, gain)` pairs along the path to
-/// it, flat.
+/// Most features for which [`LeafPaths`] stores each slot's gains densely.
+const DENSE_FEATURES: usize = 16;
+
+/// Per tree and leaf slot of the perfect layout, the gains along the path to it: densely, as the
+/// `2d` sums a row adds at once (low side of feature f at 2f, high at 2f + 1), when the model has at
+/// most [`DENSE_FEATURES`] features; otherwise as the path's `(2f + side, gain)` pairs, flat.
 #[derive(Debug, Clone)]
 struct LeafPaths {
     width: usize,
+    /// `2d` sums per `[tree][slot]`, when dense.
+    dense: Option<Vec<f64>>,
     /// `starts[t * width + slot]..starts[t * width + slot + 1]` indexes `pairs`.
     starts: Vec<u32>,
     pairs: Vec<(u32, f64)>,
 }
 
 impl LeafPaths {
-    fn new(trees: &[ExplainTree], depth: usize) -> Self {
+    fn new(trees: &[ExplainTree], depth: usize, n_features: usize) -> Self {
         let width = 1usize << depth;
         let mut by_slot: Vec<Vec<(u32, f64)>> = vec![Vec::new(); width * trees.len()];
         for (t, tree) in trees.iter().enumerate() {
             tree.leaves(depth, |slot, path| {
-                by_slot[t * width + slot] = path.to_vec()
+                // One pair per (feature, side): fewer additions, none waiting on the last.
+                let mut merged: Vec<(u32, f64)> = Vec::with_capacity(path.len());
+                for &(at, gain) in path {
+                    match merged.iter_mut().find(|(a, _)| *a == at) {
+                        Some((_, g)) => *g += gain,
+                        None => merged.push((at, gain)),
+                    }
+                }
+                by_slot[t * width + slot] = merged;
             });
+        }
+        if n_features <= DENSE_FEATURES {
+            let w = 2 * n_features;
+            let mut dense = vec![0.0; by_slot.len() * w];
+            for (sums, path) in dense.chunks_exact_mut(w).zip(&by_slot) {
+                for &(at, gain) in path {
+                    sums[at as usize] = gain;
+                }
+            }
+            return LeafPaths {
+                width,
+                dense: Some(dense),
+                starts: Vec::new(),
+                pairs: Vec::new(),
+            };
         }
         let mut starts = Vec::with_capacity(by_slot.len() + 1);
         let mut pairs = Vec::new();
@@ -336,13 +362,29 @@ impl LeafPaths {
         starts.push(pairs.len() as u32);
         LeafPaths {
             width,
+            dense: None,
             starts,
             pairs,
         }
     }
 
-    fn path(&self, tree: usize, slot: usize) -> &[(u32, f64)] {
+    /// Adds the gains of tree `tree`'s leaf `slot` to one row's `2d` sums.
+    #[inline]
+    fn add(&self, tree: usize, slot: usize, acc: &mut [f64]) {
         let i = tree * self.width + slot;
-        &self.pairs[self.starts[i] as usize..self.starts[i + 1] as usize]
+        match &self.dense {
+            Some(dense) => {
+                let w = acc.len();
+                for (a, g) in acc.iter_mut().zip(&dense[i * w..(i + 1) * w]) {
+                    *a += g;
+                }
+            }
+            None => {
+                let pairs = &self.pairs[self.starts[i] as usize..self.starts[i + 1] as usize];
+                for &(at, gain) in pairs {
+                    acc[at as usize] += gain;
+                }
+            }
+        }
     }
 }
