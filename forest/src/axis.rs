@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::explain::node_gains;
+use crate::explain::{Contributions, node_gains};
 use crate::layout::{PerfectForest, row_stride};
 use crate::tree::{AxisTree, LEAF};
 use crate::{average_path_length, isolation_score};
@@ -19,7 +19,7 @@ pub(crate) struct AxisForest {
     pub trees: Vec<AxisTree>,
     perfect: Option<PerfectForest>,
     /// What the explanation walk reads, built on first use.
-    explain: OnceLock<Explainer>,
+    explain: OnceLock<Box<Explainer>>,
 }
 
 impl AxisForest {
@@ -116,7 +116,8 @@ impl AxisForest {
     }
 
     /// Adds each feature's gains along each row's path in every tree, averaged over the trees,
-    /// for a block of rows (row-major, `d` wide; `high` and `low` are as long). Rows are compared
+    /// for a block of rows (row-major, `d` wide) into `acc` (`2d` per row: feature f's low side
+    /// at 2f, its high side at 2f + 1; see [`Contributions`]). Rows are compared
     /// in f32 as scoring compares them, so the paths are the scored ones.
     ///
     /// A tree's gains along a path depend only on the leaf the path ends in, so they are
@@ -124,12 +125,12 @@ impl AxisForest {
     /// walked as scoring walks it, branch-free and several rows at a time, to its leaf slots, and
     /// then adds each slot's few gains. Rows with NaN (and forests too deep for the layout) walk
     /// the stored trees.
-    pub(crate) fn contributions_block(&self, rows: &[f64], high: &mut [f64], low: &mut [f64]) {
+    /// Also scores the rows into `scores`, as [`AxisForest::score_rows`] does (bit for bit): the
+    /// walk to the leaf slots is the scoring walk.
+    pub(crate) fn contributions_block(&self, rows: &[f64], acc: &mut [f64], scores: &mut [f64]) {
         let d = self.n_features;
         let n = rows.len() / d;
-        let explain = self.explain.get_or_init(|| Explainer::new(self));
-        // Per row, 2d sums: feature f's low side at 2f, its high side at 2f + 1.
-        let mut acc = vec![0.0f64; n * 2 * d];
+        let explain = self.explain.get_or_init(|| Box::new(Explainer::new(self)));
         let mut walked = Vec::new();
         match (&self.perfect, &explain.leaves) {
             (Some(perfect), Some(paths)) => {
@@ -147,20 +148,21 @@ impl AxisForest {
                 }
                 let m = clean.len();
                 let mut slots = vec![0u16; m * self.trees.len()];
-                if m > 0 {
-                    perfect.leaf_slots(&xs, stride, m, &mut slots);
+                let mut sums = vec![0.0; m];
+                perfect.add_path_lengths_and_slots(&xs, stride, &mut sums, &mut slots);
+                let denom = self.denominator();
+                for (&r, &s) in clean.iter().zip(&sums) {
+                    scores[r] = isolation_score(s, denom);
                 }
-                for (t, slots) in slots
-                    .chunks_exact(m.max(1))
-                    .enumerate()
-                    .take(self.trees.len())
-                {
-                    for (&r, &slot) in clean.iter().zip(slots) {
-                        paths.add(t, slot as usize, &mut acc[r * 2 * d..(r + 1) * 2 * d]);
-                    }
+                for &r in &walked {
+                    scores[r] = self.score_row(&rows[r * d..(r + 1) * d]);
                 }
+                paths.add_all(&slots, &clean, acc, d);
             }
-            _ => walked.extend(0..n),
+            _ => {
+                self.score_rows(rows, scores);
+                walked.extend(0..n);
+            }
         }
         for tree in &explain.trees {
             for &r in &walked {
@@ -170,11 +172,7 @@ impl AxisForest {
                 );
             }
         }
-        let trees = self.trees.len().max(1) as f64;
-        for ((sums, high), low) in acc.chunks_exact(2).zip(high.iter_mut()).zip(low.iter_mut()) {
-            *low += sums[0] / trees;
-            *high += sums[1] / trees;
-        }
+        Contributions { sides: acc }.average_over(self.trees.len());
     }
 }
 
@@ -368,21 +366,53 @@ impl LeafPaths {
         }
     }
 
-    /// Adds the gains of tree `tree`'s leaf `slot` to one row's `2d` sums.
-    #[inline]
-    fn add(&self, tree: usize, slot: usize, acc: &mut [f64]) {
-        let i = tree * self.width + slot;
-        match &self.dense {
-            Some(dense) => {
-                let w = acc.len();
-                for (a, g) in acc.iter_mut().zip(&dense[i * w..(i + 1) * w]) {
-                    *a += g;
+    /// Adds, for every tree, the gains of the leaf slot each row reached: `slots[t * m + k]` is
+    /// the slot of row `rows[k]` (of `m`) in tree `t`; `acc` holds `2d` sums per row.
+    fn add_all(&self, slots: &[u16], rows: &[usize], acc: &mut [f64], d: usize) {
+        let m = rows.len();
+        if m == 0 {
+            return;
+        }
+        let Some(dense) = &self.dense else {
+            for (t, slots) in slots.chunks_exact(m).enumerate() {
+                for (&r, &slot) in rows.iter().zip(slots) {
+                    let i = t * self.width + slot as usize;
+                    for &(at, gain) in
+                        &self.pairs[self.starts[i] as usize..self.starts[i + 1] as usize]
+                    {
+                        acc[r * 2 * d + at as usize] += gain;
+                    }
                 }
             }
-            None => {
-                let pairs = &self.pairs[self.starts[i] as usize..self.starts[i + 1] as usize];
-                for &(at, gain) in pairs {
-                    acc[at as usize] += gain;
+            return;
+        };
+        // A fixed width lets the compiler add a slot's sums as a few vector additions.
+        macro_rules! widths {
+            ($($d:literal),*) => {
+                match d {
+                    $($d => self.add_dense::<{ 2 * $d }>(dense, slots, rows, acc),)*
+                    _ => unreachable!("dense paths hold at most {DENSE_FEATURES} features"),
+                }
+            };
+        }
+        widths!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+    }
+
+    fn add_dense<const W: usize>(
+        &self,
+        dense: &[f64],
+        slots: &[u16],
+        rows: &[usize],
+        acc: &mut [f64],
+    ) {
+        let (dense, _) = dense.as_chunks::<W>();
+        let (acc, _) = acc.as_chunks_mut::<W>();
+        for (t, slots) in slots.chunks_exact(rows.len()).enumerate() {
+            let tree = &dense[t * self.width..(t + 1) * self.width];
+            for (&r, &slot) in rows.iter().zip(slots) {
+                let (a, g) = (&mut acc[r], &tree[slot as usize]);
+                for k in 0..W {
+                    a[k] += g[k];
                 }
             }
         }

@@ -109,23 +109,25 @@ impl Explanation {
     }
 }
 
-/// Each feature's contribution split by direction: the part of its gains where the row went to
-/// the high side of a split, and the part where it went to the low side (a directional
-/// attribution, like Random Cut Forest's `DiVector`). `A_f = high[f] + low[f]`.
+/// Each feature's contribution split by direction, for one row: the part of its gains where the
+/// row went to the low side of a split (`sides[2f]`) and the part where it went to the high side
+/// (`sides[2f + 1]`), a directional attribution like Random Cut Forest's `DiVector`.
+/// `A_f = sides[2f] + sides[2f + 1]`.
 pub(crate) struct Contributions<'a> {
-    pub high: &'a mut [f64],
-    pub low: &'a mut [f64],
+    pub sides: &'a mut [f64],
 }
 
 impl Contributions<'_> {
     /// Credits `gain` to `feature`, on the side the row went.
     #[inline]
     pub(crate) fn add(&mut self, feature: usize, gain: f64, high: bool) {
-        if high {
-            self.high[feature] += gain;
-        } else {
-            self.low[feature] += gain;
-        }
+        self.sides[2 * feature + usize::from(high)] += gain;
+    }
+
+    /// Divides every sum by `n` (the trees of a forest: contributions are averages).
+    pub(crate) fn average_over(&mut self, n: usize) {
+        let n = n.max(1) as f64;
+        self.sides.iter_mut().for_each(|a| *a /= n);
     }
 }
 
@@ -250,19 +252,15 @@ impl Model {
         context: usize,
         parallel: bool,
     ) -> Result<Vec<Explanation>, Error> {
-        let scores = if parallel {
-            self.score_slice_parallel_with_context(rows, context)?
-        } else {
-            self.score_slice_with_context(rows, context)?
-        };
+        self.check_flat(rows, context)?;
         let d = self.n_features();
         let raw = &rows[context * d..];
         let scored = self.detrended(rows, context);
         let trend = self.metadata.trend.is_some();
-        let block = |((raw, x), scores): ((&[f64], &[f64]), &[f64])| -> Vec<Explanation> {
-            let mut high = vec![0.0; x.len()];
-            let mut low = vec![0.0; x.len()];
-            self.contributions_block(x, &mut high, &mut low);
+        let block = |(raw, x): (&[f64], &[f64])| -> Vec<Explanation> {
+            let mut sides = vec![0.0; 2 * x.len()];
+            let mut scores = vec![0.0; x.len() / d];
+            self.contributions_block(x, &mut sides, &mut scores);
             let mut typical = self.expected_values().map(<[f64]>::to_vec);
             (0..scores.len())
                 .map(|r| {
@@ -276,8 +274,7 @@ impl Model {
                         &x[at.clone()],
                         trend,
                         typical.as_deref(),
-                        &high[at.clone()],
-                        &low[at],
+                        &sides[2 * r * d..2 * (r + 1) * d],
                     )
                 })
                 .collect()
@@ -285,31 +282,33 @@ impl Model {
         Ok(if parallel {
             raw.par_chunks(EXPLAIN_BLOCK * d)
                 .zip(scored.par_chunks(EXPLAIN_BLOCK * d))
-                .zip(scores.par_chunks(EXPLAIN_BLOCK))
                 .flat_map_iter(block)
                 .collect()
         } else {
             raw.chunks(EXPLAIN_BLOCK * d)
                 .zip(scored.chunks(EXPLAIN_BLOCK * d))
-                .zip(scores.chunks(EXPLAIN_BLOCK))
                 .flat_map(block)
                 .collect()
         })
     }
 
-    /// Adds each feature's contribution for a block of rows as the detector sees them.
-    fn contributions_block(&self, x: &[f64], high: &mut [f64], low: &mut [f64]) {
+    /// Scores a block of rows as the detector sees them into `scores` (as the scoring methods
+    /// do, bit for bit) and adds each feature's contribution.
+    fn contributions_block(&self, x: &[f64], sides: &mut [f64], scores: &mut [f64]) {
         let d = self.n_features();
+        if !matches!(self.detector, Detector::Axis(_)) {
+            self.score_flat(x, scores);
+        }
         match &self.detector {
-            Detector::Axis(f) => f.contributions_block(x, high, low),
+            Detector::Axis(f) => f.contributions_block(x, sides, scores),
             Detector::Extended(f) => {
-                for ((x, high), low) in x.chunks(d).zip(high.chunks_mut(d)).zip(low.chunks_mut(d)) {
-                    f.contributions(x, self.expected_values(), Contributions { high, low });
+                for (x, sides) in x.chunks(d).zip(sides.chunks_mut(2 * d)) {
+                    f.contributions(x, self.expected_values(), Contributions { sides });
                 }
             }
             Detector::KMeans(k) => {
-                for ((x, high), low) in x.chunks(d).zip(high.chunks_mut(d)).zip(low.chunks_mut(d)) {
-                    k.contributions(x, Contributions { high, low });
+                for (x, sides) in x.chunks(d).zip(sides.chunks_mut(2 * d)) {
+                    k.contributions(x, Contributions { sides });
                 }
             }
         }
@@ -323,20 +322,22 @@ fn explanation(
     scored: &[f64],
     trend: bool,
     typical: Option<&[f64]>,
-    high: &[f64],
-    low: &[f64],
+    sides: &[f64],
 ) -> Explanation {
-    let net: Vec<f64> = high.iter().zip(low).map(|(h, l)| h + l).collect();
-    let positive: f64 = net.iter().filter(|a| **a > 0.0).sum();
+    let d = raw.len();
+    let net = |f: usize| sides[2 * f] + sides[2 * f + 1];
+    let positive: f64 = (0..d).map(net).filter(|a| *a > 0.0).sum();
+    let total: f64 = (0..d).map(|f| net(f).abs()).sum();
     let weight = |a: f64| -> f64 {
         if positive > 0.0 {
             a.max(0.0) / positive
+        } else if total > 0.0 {
+            a.abs() / total
         } else {
-            let total: f64 = net.iter().map(|a| a.abs()).sum();
-            if total > 0.0 { a.abs() / total } else { 0.0 }
+            0.0
         }
     };
-    let mut features: Vec<FeatureAttribution> = (0..net.len())
+    let mut features: Vec<FeatureAttribution> = (0..d)
         .map(|f| {
             let m = typical.map(|t| t[f]);
             let off = m.map(|m| scored[f] - m);
@@ -345,16 +346,16 @@ fn explanation(
             let direction = match off {
                 Some(o) if o > 0.0 => Direction::High,
                 Some(o) if o < 0.0 => Direction::Low,
-                _ if high[f] >= low[f] => Direction::High,
+                _ if sides[2 * f + 1] >= sides[2 * f] => Direction::High,
                 _ => Direction::Low,
             };
             FeatureAttribution {
                 feature: f,
-                attribution: weight(net[f]),
+                attribution: weight(net(f)),
                 direction,
                 value: raw[f],
                 expected: m.map(|m| m + baseline).filter(|e| e.is_finite()),
-                contribution: net[f],
+                contribution: net(f),
             }
         })
         .collect();

@@ -183,11 +183,7 @@ impl ExtForest {
                 }
             }
         }
-        let trees = self.trees.len().max(1) as f64;
-        out.high
-            .iter_mut()
-            .chain(out.low.iter_mut())
-            .for_each(|a| *a /= trees);
+        out.average_over(self.trees.len());
     }
     /// Score of one row of the right width.
     pub(crate) fn score_row(&self, row: &[f64]) -> f64 {

@@ -267,6 +267,41 @@ impl PerfectForest {
         }
     }
 
+    /// [`PerfectForest::add_path_lengths`] and [`PerfectForest::leaf_slots`] in one walk: the same
+    /// sums bit for bit, and the slots. `slots.len()` is the tree count times `sums.len()`.
+    pub(crate) fn add_path_lengths_and_slots(
+        &self,
+        xs: &[f32],
+        stride: usize,
+        sums: &mut [f64],
+        slots: &mut [u16],
+    ) {
+        let rows = sums.len();
+        if rows == 0 {
+            return;
+        }
+        match &self.vector {
+            #[cfg(target_arch = "x86_64")]
+            Some(Vector::Avx2(v)) => v.add_path_lengths_and_slots(xs, stride, sums, slots),
+            #[cfg(target_arch = "x86_64")]
+            Some(Vector::Avx512(v)) => v.add_path_lengths_and_slots(xs, stride, sums, slots),
+            _ => {
+                self.leaf_slots(xs, stride, rows, slots);
+                // Tree by tree, as the scalar walk adds them: the same sums bit for bit.
+                let width = 1usize << self.depth;
+                for (leaves, slots) in self
+                    .leaves
+                    .chunks_exact(width)
+                    .zip(slots.chunks_exact(rows))
+                {
+                    for (s, &slot) in sums.iter_mut().zip(slots) {
+                        *s += leaves[slot as usize];
+                    }
+                }
+            }
+        }
+    }
+
     /// Path length of one row (f32, no NaN) summed over all trees.
     pub(crate) fn path_length_sum(&self, x: &[f32]) -> f64 {
         if let Some(v) = &self.vector {

@@ -200,7 +200,7 @@ impl Model {
     }
 
     /// Checks a flat row-major slice and its context row count.
-    fn check_flat(&self, rows: &[f64], context: usize) -> Result<(), Error> {
+    pub(crate) fn check_flat(&self, rows: &[f64], context: usize) -> Result<(), Error> {
         let d = self.n_features();
         if !rows.len().is_multiple_of(d) {
             return Err(Error::WidthMismatch {
@@ -285,7 +285,7 @@ impl Model {
         Ok(out)
     }
 
-    fn score_flat(&self, flat: &[f64], out: &mut [f64]) {
+    pub(crate) fn score_flat(&self, flat: &[f64], out: &mut [f64]) {
         match &self.detector {
             Detector::Axis(f) => f.score_rows(flat, out),
             _ => {

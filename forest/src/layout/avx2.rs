@@ -30,10 +30,10 @@ use std::arch::x86_64::{
     _mm256_i32gather_epi64, _mm256_i32gather_pd, _mm256_i32gather_ps, _mm256_loadu_ps,
     _mm256_loadu_si256, _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32,
     _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_si256,
-    _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_storeu_pd, _mm256_sub_epi32,
+    _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_storeu_pd, _mm256_storeu_si256, _mm256_sub_epi32,
 };
 
-use super::interleaved::{Interleaved, MAX_FEATURES};
+use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
 
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 8;
@@ -70,36 +70,71 @@ impl Avx2Forest {
     /// Adds each row's path length summed over all trees to `sums`: `xs` holds `sums.len()` rows
     /// of `stride >= n_features` values (f32, no NaN).
     pub(super) fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        self.add_path_lengths_and_slots(xs, stride, sums, &mut [])
+    }
+
+    /// [`Self::add_path_lengths`], also recording the leaf slot each row reaches in each tree in
+    /// `slots[t * rows + r]` (`rows = sums.len()`), unless `slots` is empty.
+    pub(super) fn add_path_lengths_and_slots(
+        &self,
+        xs: &[f32],
+        stride: usize,
+        sums: &mut [f64],
+        slots: &mut [u16],
+    ) {
         // SAFETY: an Avx2Forest exists only after `build` detected AVX2 on this CPU.
-        unsafe { self.add_all(xs, stride, sums) }
+        unsafe { self.add_all(xs, stride, sums, slots) }
     }
 
     #[target_feature(enable = "avx2")]
-    fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+    fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64], slots: &mut [u16]) {
         match self.0.n_features {
-            0..=8 => self.add_blocks::<1>(xs, stride, sums),
-            9..=16 => self.add_blocks::<2>(xs, stride, sums),
-            _ => self.add_blocks::<4>(xs, stride, sums),
+            0..=8 => self.add_blocks::<1>(xs, stride, sums, slots),
+            9..=16 => self.add_blocks::<2>(xs, stride, sums, slots),
+            _ => self.add_blocks::<4>(xs, stride, sums, slots),
         }
     }
 
     /// Walks blocks of [`BLOCK`] rows one group at a time; `REGS` registers hold a row.
     #[target_feature(enable = "avx2")]
-    fn add_blocks<const REGS: usize>(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+    fn add_blocks<const REGS: usize>(
+        &self,
+        xs: &[f32],
+        stride: usize,
+        sums: &mut [f64],
+        slots: &mut [u16],
+    ) {
         let n_features = self.0.n_features;
+        let total = sums.len();
         let mut rows = [Row([0.0; MAX_FEATURES]); BLOCK];
-        for (xb, sb) in xs.chunks(BLOCK * stride).zip(sums.chunks_mut(BLOCK)) {
+        for (b, (xb, sb)) in xs
+            .chunks(BLOCK * stride)
+            .zip(sums.chunks_mut(BLOCK))
+            .enumerate()
+        {
             for (r, x) in rows.iter_mut().zip(xb.chunks(stride)) {
                 r.0[..n_features].copy_from_slice(&x[..n_features]);
             }
             let n = sb.len();
             let full = n / ROWS * ROWS;
+            let mut out = Slots {
+                slots: &mut *slots,
+                rows: total,
+                first: b * BLOCK,
+            };
             for g in 0..self.0.groups {
                 for c in (0..full).step_by(ROWS) {
-                    self.walk_group::<ROWS, REGS>(g, &rows[c..c + ROWS], &mut sb[c..c + ROWS]);
+                    out.first = b * BLOCK + c;
+                    self.walk_group::<ROWS, REGS>(
+                        g,
+                        &rows[c..c + ROWS],
+                        &mut sb[c..c + ROWS],
+                        &mut out,
+                    );
                 }
                 for c in full..n {
-                    self.walk_group::<1, REGS>(g, &rows[c..c + 1], &mut sb[c..c + 1]);
+                    out.first = b * BLOCK + c;
+                    self.walk_group::<1, REGS>(g, &rows[c..c + 1], &mut sb[c..c + 1], &mut out);
                 }
             }
         }
@@ -113,6 +148,7 @@ impl Avx2Forest {
         g: usize,
         rows: &[Row],
         sums: &mut [f64],
+        out: &mut Slots<'_>,
     ) {
         let depth = self.0.depth;
         let width = 1usize << depth;
@@ -243,8 +279,15 @@ impl Avx2Forest {
             }
         }
         let mut values = [[0f64; LANES]; R];
-        for (v, i) in values.iter_mut().zip(idx) {
+        for (r, (v, i)) in values.iter_mut().zip(idx).enumerate() {
             let leaf = _mm256_sub_epi32(i, first_leaf);
+            if !out.slots.is_empty() {
+                let mut lanes = [0i32; LANES];
+                // SAFETY: the store writes eight i32 into `lanes`, which holds eight.
+                unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), leaf) };
+                self.0
+                    .record_slots(g, &lanes, out.slots, out.rows, out.first + r);
+            }
             let at = _mm256_add_epi32(_mm256_slli_epi32::<3>(leaf), lane);
             let (lo, hi): (__m128i, __m128i) = (
                 _mm256_castsi256_si128(at),

@@ -23,10 +23,10 @@ use std::arch::x86_64::{
     _mm512_loadu_ps, _mm512_loadu_si512, _mm512_mask_add_epi32, _mm512_mask_blend_epi64,
     _mm512_permutex2var_epi32, _mm512_permutex2var_ps, _mm512_permutexvar_ps, _mm512_set1_epi32,
     _mm512_setr_epi32, _mm512_setzero_ps, _mm512_setzero_si512, _mm512_slli_epi32,
-    _mm512_storeu_pd, _mm512_sub_epi32,
+    _mm512_storeu_pd, _mm512_storeu_si512, _mm512_sub_epi32,
 };
 
-use super::interleaved::{Interleaved, MAX_FEATURES};
+use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
 
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 16;
@@ -58,25 +58,48 @@ impl Avx512Forest {
     /// Adds each row's path length summed over all trees to `sums`: `xs` holds `sums.len()` rows
     /// of `stride >= n_features` values (f32, no NaN).
     pub(super) fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        self.add_path_lengths_and_slots(xs, stride, sums, &mut [])
+    }
+
+    /// [`Self::add_path_lengths`], also recording the leaf slot each row reaches in each tree in
+    /// `slots[t * rows + r]` (`rows = sums.len()`), unless `slots` is empty.
+    pub(super) fn add_path_lengths_and_slots(
+        &self,
+        xs: &[f32],
+        stride: usize,
+        sums: &mut [f64],
+        slots: &mut [u16],
+    ) {
         // SAFETY: an Avx512Forest exists only after `build` detected AVX-512F on this CPU.
-        unsafe { self.add_all(xs, stride, sums) }
+        unsafe { self.add_all(xs, stride, sums, slots) }
     }
 
     #[target_feature(enable = "avx512f")]
-    fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+    fn add_all(&self, xs: &[f32], stride: usize, sums: &mut [f64], slots: &mut [u16]) {
         if self.0.n_features > LANES {
-            self.add_blocks::<true>(xs, stride, sums);
+            self.add_blocks::<true>(xs, stride, sums, slots);
         } else {
-            self.add_blocks::<false>(xs, stride, sums);
+            self.add_blocks::<false>(xs, stride, sums, slots);
         }
     }
 
     /// Walks blocks of [`BLOCK`] rows one group at a time, so a group's nodes and leaves stay in
     /// L1 for the whole block. Each row still gets its trees' values in tree order.
     #[target_feature(enable = "avx512f")]
-    fn add_blocks<const WIDE: bool>(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+    fn add_blocks<const WIDE: bool>(
+        &self,
+        xs: &[f32],
+        stride: usize,
+        sums: &mut [f64],
+        slots: &mut [u16],
+    ) {
+        let total = sums.len();
         let mut rows = [(_mm512_setzero_ps(), _mm512_setzero_ps()); BLOCK];
-        for (xb, sb) in xs.chunks(BLOCK * stride).zip(sums.chunks_mut(BLOCK)) {
+        for (b, (xb, sb)) in xs
+            .chunks(BLOCK * stride)
+            .zip(sums.chunks_mut(BLOCK))
+            .enumerate()
+        {
             for (r, x) in rows.iter_mut().zip(xb.chunks(stride)) {
                 let mut buf = [0f32; MAX_FEATURES];
                 buf[..self.0.n_features].copy_from_slice(&x[..self.0.n_features]);
@@ -90,12 +113,24 @@ impl Avx512Forest {
             }
             let n = sb.len();
             let full = n / ROWS * ROWS;
+            let mut out = Slots {
+                slots: &mut *slots,
+                rows: total,
+                first: b * BLOCK,
+            };
             for g in 0..self.0.groups {
                 for c in (0..full).step_by(ROWS) {
-                    self.walk_group::<ROWS, WIDE>(g, &rows[c..c + ROWS], &mut sb[c..c + ROWS]);
+                    out.first = b * BLOCK + c;
+                    self.walk_group::<ROWS, WIDE>(
+                        g,
+                        &rows[c..c + ROWS],
+                        &mut sb[c..c + ROWS],
+                        &mut out,
+                    );
                 }
                 for c in full..n {
-                    self.walk_group::<1, WIDE>(g, &rows[c..c + 1], &mut sb[c..c + 1]);
+                    out.first = b * BLOCK + c;
+                    self.walk_group::<1, WIDE>(g, &rows[c..c + 1], &mut sb[c..c + 1], &mut out);
                 }
             }
         }
@@ -109,6 +144,7 @@ impl Avx512Forest {
         g: usize,
         rows: &[(__m512, __m512)],
         sums: &mut [f64],
+        out: &mut Slots<'_>,
     ) {
         let width = 1usize << self.0.depth;
         let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -207,6 +243,13 @@ impl Avx512Forest {
                     _mm512_i32gather_pd::<8>(_mm512_extracti64x4_epi64::<1>(at), leaves.as_ptr());
                 _mm512_storeu_pd(values[r].as_mut_ptr(), a);
                 _mm512_storeu_pd(values[r][8..].as_mut_ptr(), b);
+            }
+            if !out.slots.is_empty() {
+                let mut lanes = [0i32; LANES];
+                // SAFETY: the store writes sixteen i32 into `lanes`, which holds sixteen.
+                unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), leaf) };
+                self.0
+                    .record_slots(g, &lanes, out.slots, out.rows, out.first + r);
             }
         }
         // Tree order: the lanes of a group are consecutive trees.

@@ -12,6 +12,8 @@ pub(super) struct Interleaved<const LANES: usize> {
     pub(super) depth: usize,
     pub(super) n_features: usize,
     pub(super) groups: usize,
+    /// Trees in the forest (the last group's lanes after them are padding).
+    pub(super) n_trees: usize,
     /// Split per `[group][node][lane]`: feature in the high 32 bits, threshold's bits in the low
     /// 32, so one 64-bit load fetches both. Padding nodes hold feature 0 and `+inf` (every value
     /// goes left).
@@ -42,6 +44,7 @@ impl<const LANES: usize> Interleaved<LANES> {
             depth,
             n_features,
             groups,
+            n_trees,
             nodes: vec![i64::from(f32::INFINITY.to_bits()); len],
             leaves: vec![0.0; len],
         };
@@ -59,6 +62,24 @@ impl<const LANES: usize> Interleaved<LANES> {
         Some(forest)
     }
 
+    /// Records the leaf slots of group `g`'s trees that row `row` of `rows` reached (`leaf` holds
+    /// them lane by lane): `slots[t * rows + row]` for tree `t`. Padding lanes are skipped.
+    pub(super) fn record_slots(
+        &self,
+        g: usize,
+        leaf: &[i32; LANES],
+        slots: &mut [u16],
+        rows: usize,
+        row: usize,
+    ) {
+        for (l, &slot) in leaf.iter().enumerate() {
+            let t = g * LANES + l;
+            if t < self.n_trees {
+                slots[t * rows + row] = slot as u16;
+            }
+        }
+    }
+
     /// The nodes and leaves of group `g`, each `2^depth * LANES` long.
     pub(super) fn group(&self, g: usize) -> (&[i64], &[f64]) {
         let len = (1usize << self.depth) * LANES;
@@ -67,4 +88,14 @@ impl<const LANES: usize> Interleaved<LANES> {
             &self.leaves[g * len..][..len],
         )
     }
+}
+
+/// Where a vector walk records the leaf slots it reaches (see
+/// [`Interleaved::record_slots`]): nowhere when `slots` is empty.
+pub(super) struct Slots<'a> {
+    pub(super) slots: &'a mut [u16],
+    /// Rows of the whole call: tree `t`'s slots start at `t * rows`.
+    pub(super) rows: usize,
+    /// The call's index of the first row the walk is given.
+    pub(super) first: usize,
 }

@@ -92,8 +92,19 @@ fn check_kernel(kernel: Kernel) {
         for (x, want) in xs.chunks_exact(d).zip(&b) {
             assert_eq!(vector.path_length_sum(x), *want);
         }
+        // The explanation walk: the same sums, and the leaf slots the scalar walk reaches.
+        let mut slots = vec![u16::MAX; n * n_trees];
+        let mut want_slots = vec![0u16; n * n_trees];
+        let mut sums = vec![0.0; n];
+        vector.add_path_lengths_and_slots(&padded, stride, &mut sums, &mut slots);
+        scalar.leaf_slots(&padded, stride, n, &mut want_slots);
+        assert_eq!(sums, b, "{kernel}: d = {d}, sums with slots");
+        assert_eq!(slots, want_slots, "{kernel}: d = {d}, trees = {n_trees}, slots");
+        let mut scalar_sums = vec![0.0; n];
+        scalar.add_path_lengths_and_slots(&padded, stride, &mut scalar_sums, &mut slots);
+        assert_eq!((scalar_sums, &slots), (b, &want_slots), "scalar: d = {d}");
     }
-    println!("kernel {kernel}: tested, equal to the scalar walk bit for bit");
+    println!("kernel {kernel}: tested, equal to the scalar walk bit for bit (sums and leaf slots)");
 }
 
 #[test]
