@@ -8,8 +8,8 @@
 #   scripts/explain-quality.sh     rewrites the explain-quality section of docs/quality.md and the
 #                                  explain-cost section of docs/benchmarks.md
 #
-# Exits non-zero when our top-1 accuracy is below 0.95 on any of our three cases, or when ours (on
-# our plain forest, or on the imported scikit-learn forest) is below SHAP's.
+# Exits non-zero when our top-1 accuracy is below 0.95 on any of our three cases, or when ours on
+# the imported scikit-learn forest is below SHAP's on that same forest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/common.sh

@@ -330,6 +330,16 @@ def cost(trainer: Trainer, explain_cost: Path | None, work: Path, seed: int, sha
     if explain_cost is not None:
         done = subprocess.run([str(explain_cost), str(plain), str(test)], check=True, capture_output=True, text=True)
         out["ours"] = json.loads(done.stdout.strip().splitlines()[-1])
+        # Every walk kernel this CPU runs (FOREST_KERNEL caps the choice; the scalar walk always
+        # runs), each measured in its own process, as the kernel is chosen once per process.
+        out["kernels"] = []
+        for kernel in ("avx512", "avx2", "scalar"):
+            env = dict(os.environ, FOREST_KERNEL=kernel)
+            done = subprocess.run([str(explain_cost), str(plain), str(test)], check=True,
+                                  capture_output=True, text=True, env=env)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            if row["kernel"].lower() == kernel:
+                out["kernels"].append(row)
     model = fit_sklearn(train, seed)
     x = pd.read_csv(test)[NAMES]
     model.score_samples(x.iloc[:100])  # warm up
@@ -504,6 +514,22 @@ def cost_markdown(c: dict, v: dict) -> str:
             f"scikit-learn: best of 5; SHAP: best of {c['shap_repeats']} on the first "
             f"{c['shap_rows']} rows."
         )
+        kernels = c.get("kernels") or []
+        if kernels:
+            lines += [
+                "",
+                "Per walk kernel (each run in its own process with `FOREST_KERNEL`; a kernel this CPU "
+                "lacks is not listed). The explanation walks to the leaves with the same kernel as "
+                "scoring, so the extra cost is the per-leaf additions and the normalisation:",
+                "",
+                "| kernel | score µs/row | score + explain µs/row | ratio |",
+                "|---|---:|---:|---:|",
+            ]
+            for k in kernels:
+                lines.append(
+                    f"| `{k['kernel']}` | {k['score_us_per_row']:.2f} | {k['explain_us_per_row']:.2f} | "
+                    f"{k['ratio']:.1f}× |"
+                )
     else:
         lines.append("Our figures are missing: the `explain_cost` example was not available in this run.")
     return "\n".join(lines) + "\n"
