@@ -229,13 +229,7 @@ pub fn decode_explanations(
     body: &[u8],
     content_type: &str,
 ) -> Result<Vec<Vec<NamedAttribution>>, DecodeError> {
-    let format: OutputFormat =
-        content_type
-            .parse()
-            .map_err(|_| DecodeError::UnsupportedContentType {
-                found: content_type.to_owned(),
-            })?;
-    let text = std::str::from_utf8(body).map_err(|e| bad(format!("not UTF-8 ({e})")))?;
+    let (format, text) = crate::response::answer_text(body, content_type)?;
     match format {
         OutputFormat::Json => {
             let doc: Value =

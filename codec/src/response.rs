@@ -38,13 +38,7 @@ pub fn decode_answers(
     content_type: &str,
     shape: Shape,
 ) -> Result<Vec<Answer>, DecodeError> {
-    let format: OutputFormat =
-        content_type
-            .parse()
-            .map_err(|_| DecodeError::UnsupportedContentType {
-                found: content_type.to_owned(),
-            })?;
-    let text = std::str::from_utf8(body).map_err(|e| bad(format!("not UTF-8 ({e})")))?;
+    let (format, text) = answer_text(body, content_type)?;
     match format {
         OutputFormat::Json => {
             let doc: Value =
@@ -75,6 +69,21 @@ pub fn decode_answers(
             .map(|(n, line)| csv_answer(line, shape, n))
             .collect(),
     }
+}
+
+/// An answer's format, from its Content-Type, and its body as text.
+pub(crate) fn answer_text<'a>(
+    body: &'a [u8],
+    content_type: &str,
+) -> Result<(OutputFormat, &'a str), DecodeError> {
+    let format: OutputFormat =
+        content_type
+            .parse()
+            .map_err(|_| DecodeError::UnsupportedContentType {
+                found: content_type.to_owned(),
+            })?;
+    let text = std::str::from_utf8(body).map_err(|e| bad(format!("not UTF-8 ({e})")))?;
+    Ok((format, text))
 }
 
 /// Non-blank lines with their 1-based numbers.

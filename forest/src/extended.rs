@@ -57,20 +57,29 @@ impl ExtTree {
             if n.left == 0 {
                 return n.value;
             }
-            let c = n.coef as usize;
-            let mut dot = 0.0;
-            for (&f, &w) in self.coef_features[c..c + k]
-                .iter()
-                .zip(&self.coefs[c..c + k])
-            {
-                dot += x[f as usize] * w;
-            }
-            let left = if dot.is_nan() {
-                n.nan_left
+            i = if self.goes_left(n, x, k) {
+                n.left
             } else {
-                dot <= n.value
-            };
-            i = if left { n.left } else { n.right } as usize;
+                n.right
+            } as usize;
+        }
+    }
+
+    /// Whether row `x` goes left at internal node `n`: `x · w <= b`, NaN by the node's rule.
+    #[inline]
+    fn goes_left(&self, n: &ExtNode, x: &[f64], k: usize) -> bool {
+        let c = n.coef as usize;
+        let mut dot = 0.0;
+        for (&f, &w) in self.coef_features[c..c + k]
+            .iter()
+            .zip(&self.coefs[c..c + k])
+        {
+            dot += x[f as usize] * w;
+        }
+        if dot.is_nan() {
+            n.nan_left
+        } else {
+            dot <= n.value
         }
     }
 
@@ -165,15 +174,7 @@ impl ExtForest {
                 let c = n.coef as usize;
                 let features = &t.coef_features[c..c + k];
                 let coefs = &t.coefs[c..c + k];
-                let mut dot = 0.0;
-                for (&f, &w) in features.iter().zip(coefs) {
-                    dot += row[f as usize] * w;
-                }
-                let left = if dot.is_nan() {
-                    n.nan_left
-                } else {
-                    dot <= n.value
-                };
+                let left = t.goes_left(n, row, k);
                 i = if left { n.left } else { n.right } as usize;
                 share_weights(row, expected, features, coefs, &mut weights);
                 let total: f64 = weights.iter().sum();

@@ -99,7 +99,10 @@ fn check_kernel(kernel: Kernel) {
         vector.add_path_lengths_and_slots(&padded, stride, &mut sums, &mut slots);
         scalar.leaf_slots(&padded, stride, n, &mut want_slots);
         assert_eq!(sums, b, "{kernel}: d = {d}, sums with slots");
-        assert_eq!(slots, want_slots, "{kernel}: d = {d}, trees = {n_trees}, slots");
+        assert_eq!(
+            slots, want_slots,
+            "{kernel}: d = {d}, trees = {n_trees}, slots"
+        );
         let mut scalar_sums = vec![0.0; n];
         scalar.add_path_lengths_and_slots(&padded, stride, &mut scalar_sums, &mut slots);
         assert_eq!((scalar_sums, &slots), (b, &want_slots), "scalar: d = {d}");
