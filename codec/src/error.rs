@@ -101,8 +101,8 @@ pub enum DecodeError {
         "explain= cannot be combined with format={shape}: the {shape} answer stays exactly as that system answers; ask for format=native (the default) to get explanations"
     )]
     ExplainNeedsNative {
-        /// The shape the answer would have had.
-        shape: crate::Shape,
+        /// The name of the shape the answer would have had (`rcf` or `sklearn`).
+        shape: &'static str,
     },
     /// `context` asked for more leading rows than the body holds.
     #[error(

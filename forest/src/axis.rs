@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::explain::{Contributions, node_gains};
+use crate::explain::gains::{Contributions, node_gains};
 use crate::layout::{PerfectForest, row_stride};
 use crate::tree::{AxisTree, LEAF};
 use crate::{average_path_length, isolation_score};

@@ -13,7 +13,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use std::sync::OnceLock;
 
-use crate::explain::{Contributions, node_gains};
+use crate::explain::gains::{Contributions, node_gains};
 use crate::tree::leaf_value;
 use crate::{average_path_length, isolation_score};
 

@@ -10,7 +10,7 @@ use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 
-use crate::explain::Contributions;
+use crate::explain::gains::Contributions;
 use crate::{Error, KMeansParams, percentile};
 
 /// Fitted centroids and the distance threshold.

@@ -85,7 +85,7 @@ impl Model {
             threshold_selection: None,
             trend: None,
             answer_shape: None,
-            expected_values: Some(crate::explain::medians(&flat_rows(data), d)),
+            expected_values: Some(medians(&flat_rows(data), d)),
             extra: Default::default(),
         };
         let mut model = Model { metadata, detector };
@@ -378,4 +378,15 @@ pub(crate) fn data_hash(data: ArrayView2<'_, f64>) -> String {
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Per-feature medians of training rows (row-major, `d` wide), stored in the model as its expected
+/// values.
+pub(crate) fn medians(rows: &[f64], d: usize) -> Vec<f64> {
+    (0..d)
+        .map(|f| {
+            let column: Vec<f64> = rows.iter().skip(f).step_by(d).copied().collect();
+            crate::percentile(&column, 50.0)
+        })
+        .collect()
 }

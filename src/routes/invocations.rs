@@ -96,7 +96,10 @@ fn plan(state: &AppState, headers: &HeaderMap) -> Result<(Plan, Arc<Model>), App
     // The rcf and sklearn shapes stay exactly as those systems answer: no room for explanations.
     let explain = match (attributes.explain, shape) {
         (Some(_), codec::Shape::Rcf | codec::Shape::Sklearn) => {
-            return Err(codec::DecodeError::ExplainNeedsNative { shape }.into());
+            return Err(codec::DecodeError::ExplainNeedsNative {
+                shape: shape.name(),
+            }
+            .into());
         }
         (Some(explain), codec::Shape::Native) => Some(explain),
         (None, codec::Shape::Native) => config.default_explain,

@@ -2,7 +2,9 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::gains::CTable;
 use super::*;
+use crate::average_path_length;
 use crate::{DetectorParams, ForestParams, KMeansParams, MaxSamples, TrendSpec};
 
 /// `n × d` rows of N(0, 1)-ish noise (uniform sums), with feature `constant` held at 3.0.
