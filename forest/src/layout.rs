@@ -281,11 +281,8 @@ impl PerfectForest {
             return;
         }
         match &self.vector {
-            #[cfg(target_arch = "x86_64")]
-            Some(Vector::Avx2(v)) => v.add_path_lengths_and_slots(xs, stride, sums, slots),
-            #[cfg(target_arch = "x86_64")]
-            Some(Vector::Avx512(v)) => v.add_path_lengths_and_slots(xs, stride, sums, slots),
-            _ => {
+            Some(v) => v.add_path_lengths_and_slots(xs, stride, sums, slots),
+            None => {
                 self.leaf_slots(xs, stride, rows, slots);
                 // Tree by tree, as the scalar walk adds them: the same sums bit for bit.
                 let width = 1usize << self.depth;
@@ -331,11 +328,22 @@ impl Vector {
     }
 
     fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
+        self.add_path_lengths_and_slots(xs, stride, sums, &mut []);
+    }
+
+    /// The sums, and the leaf slots unless `slots` is empty.
+    fn add_path_lengths_and_slots(
+        &self,
+        xs: &[f32],
+        stride: usize,
+        sums: &mut [f64],
+        slots: &mut [u16],
+    ) {
         match *self {
             #[cfg(target_arch = "x86_64")]
-            Vector::Avx2(ref v) => v.add_path_lengths(xs, stride, sums),
+            Vector::Avx2(ref v) => v.add_path_lengths_and_slots(xs, stride, sums, slots),
             #[cfg(target_arch = "x86_64")]
-            Vector::Avx512(ref v) => v.add_path_lengths(xs, stride, sums),
+            Vector::Avx512(ref v) => v.add_path_lengths_and_slots(xs, stride, sums, slots),
         }
     }
 

@@ -55,14 +55,9 @@ impl Avx512Forest {
         Interleaved::build(depth, n_features, n_trees, split, leaf).map(Self)
     }
 
-    /// Adds each row's path length summed over all trees to `sums`: `xs` holds `sums.len()` rows
-    /// of `stride >= n_features` values (f32, no NaN).
-    pub(super) fn add_path_lengths(&self, xs: &[f32], stride: usize, sums: &mut [f64]) {
-        self.add_path_lengths_and_slots(xs, stride, sums, &mut [])
-    }
-
-    /// [`Self::add_path_lengths`], also recording the leaf slot each row reaches in each tree in
-    /// `slots[t * rows + r]` (`rows = sums.len()`), unless `slots` is empty.
+    /// Adds each row's path length summed over all trees to `sums` (`xs` holds `sums.len()` rows
+    /// of `stride >= n_features` values, f32, no NaN), and records the leaf slot each row reaches
+    /// in each tree in `slots[t * rows + r]` (`rows = sums.len()`), unless `slots` is empty.
     pub(super) fn add_path_lengths_and_slots(
         &self,
         xs: &[f32],
