@@ -48,6 +48,11 @@ pub const ENV_BLOCKING_JOBS: &str = "ISOSERVE_BLOCKING_JOBS";
 /// MiB of request bodies held in memory at once, across all connections.
 pub const ENV_MAX_INFLIGHT_MB: &str = "ISOSERVE_MAX_INFLIGHT_MB";
 
+/// SageMaker sets it to `true` on a multi-model endpoint's containers.
+pub const ENV_MULTI_MODEL: &str = "SAGEMAKER_MULTI_MODEL";
+/// MiB of memory the loaded models of a multi-model server may hold together.
+pub const ENV_MODEL_MEMORY_MB: &str = "ISOSERVE_MODEL_MEMORY_MB";
+
 /// The SageMaker container port.
 pub const DEFAULT_PORT: u16 = 8080;
 /// SageMaker's real-time `InvokeEndpoint` body cap, in MiB.
@@ -145,6 +150,20 @@ pub struct ServeArgs {
     /// MiB of request bodies held in memory at once.
     #[arg(long, env = ENV_MAX_INFLIGHT_MB, default_value_t = DEFAULT_MAX_INFLIGHT_MB)]
     pub max_inflight_mb: u64,
+    /// Serve SageMaker's multi-model container API (/models) instead of one model.
+    #[arg(
+        long,
+        env = ENV_MULTI_MODEL,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false"
+    )]
+    pub multi_model: bool,
+    /// MiB the loaded models may hold together in multi-model mode [default: half the
+    /// container's memory].
+    #[arg(long, env = ENV_MODEL_MEMORY_MB)]
+    pub model_memory_mb: Option<u64>,
 }
 
 /// A setting that cannot be used.
@@ -227,6 +246,10 @@ pub struct Config {
     pub blocking_jobs: usize,
     /// Bytes of request bodies held in memory at once.
     pub max_inflight_bytes: usize,
+    /// Serve the multi-model container API instead of one model.
+    pub multi_model: bool,
+    /// Bytes the loaded models may hold together in multi-model mode.
+    pub model_memory_bytes: u64,
 }
 
 impl Config {
@@ -252,6 +275,13 @@ impl Config {
         if args.max_inflight_mb == 0 {
             return Err(ConfigError::Zero(ENV_MAX_INFLIGHT_MB));
         }
+        let model_memory_bytes = match args.model_memory_mb {
+            Some(0) => return Err(ConfigError::Zero(ENV_MODEL_MEMORY_MB)),
+            Some(mb) => mb.saturating_mul(1 << 20),
+            // Half of what the container may use: the rest is for request bodies (their own
+            // budget), answers and the runtime.
+            None => container_memory_bytes().map_or(DEFAULT_MODEL_MEMORY_BYTES, |m| m / 2),
+        };
         let header_timeout = seconds(ENV_HEADER_TIMEOUT, args.header_timeout_secs)?;
         let body_timeout = seconds(ENV_BODY_TIMEOUT, args.body_timeout_secs)?;
         let idle_timeout = seconds(ENV_IDLE_TIMEOUT, args.idle_timeout_secs)?;
@@ -314,7 +344,31 @@ impl Config {
             blocking_jobs,
             max_inflight_bytes: usize::try_from(args.max_inflight_mb.saturating_mul(1 << 20))
                 .unwrap_or(usize::MAX),
+            multi_model: args.multi_model,
+            model_memory_bytes,
         })
+    }
+}
+
+/// Model memory budget when the container's memory cannot be read: 1 GiB.
+pub const DEFAULT_MODEL_MEMORY_BYTES: u64 = 1 << 30;
+
+/// The memory this process may use: the cgroup limit (v2, then v1) when there is one, else the
+/// machine's memory. `None` when neither can be read.
+pub fn container_memory_bytes() -> Option<u64> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let machine = read("/proc/meminfo").and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    });
+    // "max" (v2) or a huge number (v1's unlimited) parse to none or to more than the machine.
+    let cgroup = read("/sys/fs/cgroup/memory.max")
+        .or_else(|| read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    match (cgroup, machine) {
+        (Some(limit), Some(total)) => Some(limit.min(total)),
+        (limit, total) => limit.or(total),
     }
 }
 
@@ -378,6 +432,28 @@ mod tests {
         assert_eq!(c.default_explain, None, "answers stay as they were");
         assert_eq!(c.log_level, tracing::Level::INFO);
         assert!(c.workers >= 1);
+        assert!(!c.multi_model, "one model unless SageMaker says otherwise");
+    }
+
+    #[test]
+    fn multi_model_mode_and_its_memory_budget() {
+        for on in [
+            &["--multi-model"][..],
+            &["--multi-model", "true"],
+            &["--multi-model=TRUE"],
+        ] {
+            assert!(parse(on).unwrap().multi_model, "{on:?}");
+        }
+        assert!(!parse(&["--multi-model", "false"]).unwrap().multi_model);
+        let c = parse(&["--multi-model", "--model-memory-mb", "3"]).unwrap();
+        assert_eq!(c.model_memory_bytes, 3 << 20);
+        assert!(matches!(
+            parse(&["--model-memory-mb", "0"]),
+            Err(ConfigError::Zero(ENV_MODEL_MEMORY_MB))
+        ));
+        // The default is half of what this machine or container allows.
+        let memory = container_memory_bytes().expect("this test machine has /proc/meminfo");
+        assert_eq!(parse(&[]).unwrap().model_memory_bytes, memory / 2);
     }
 
     #[test]

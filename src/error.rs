@@ -47,10 +47,19 @@ pub enum AppError {
     #[error("the model failed to load: {0}")]
     ModelFailed(String),
     /// No such route.
-    #[error(
-        "no route for {0}; the routes are GET /ping, POST /invocations, GET /execution-parameters"
-    )]
-    NotFound(String),
+    #[error("no route for {path}; the routes are {routes}")]
+    NotFound {
+        /// The path asked for.
+        path: String,
+        /// The routes this server serves, for the message.
+        routes: &'static str,
+    },
+    /// A multi-model request the model registry refused.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    /// A multi-model request whose path or body is malformed (the message says how).
+    #[error("{0}")]
+    BadRequest(String),
     /// The route exists but not for this method.
     #[error("{method} is not allowed on {path}")]
     MethodNotAllowed {
@@ -99,7 +108,19 @@ impl AppError {
             AppError::Loading | AppError::ModelFailed(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "model_not_ready")
             }
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::Registry(e) => {
+                use crate::registry::RegistryError as R;
+                match e {
+                    R::AlreadyLoaded(_) => (StatusCode::CONFLICT, "model_already_loaded"),
+                    R::StillLoading(_) => (StatusCode::CONFLICT, "model_loading"),
+                    R::NotLoaded(_) => (StatusCode::NOT_FOUND, "model_not_found"),
+                    R::NoMemory { .. } => (StatusCode::INSUFFICIENT_STORAGE, "insufficient_memory"),
+                    R::Source(_) => (StatusCode::BAD_REQUEST, "model_load_failed"),
+                    R::Loader(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                }
+            }
             AppError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }
@@ -123,7 +144,11 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        // 503 and 507 say the server is busy or full, which it reports, not a fault.
+        let fault = status.is_server_error()
+            && status != StatusCode::SERVICE_UNAVAILABLE
+            && status != StatusCode::INSUFFICIENT_STORAGE;
+        if fault {
             tracing::error!(status = status.as_u16(), error = %self, "request failed");
         } else {
             tracing::debug!(status = status.as_u16(), error = %self, "request rejected");

@@ -9,6 +9,7 @@ mod connection;
 pub mod error;
 pub mod logging;
 pub mod model_source;
+pub mod registry;
 pub mod routes;
 pub mod state;
 pub mod train_job;
@@ -30,12 +31,33 @@ pub use config::{Config, ServeArgs};
 pub use error::AppError;
 pub use state::{AppState, Readiness};
 
-/// The router with every route and the layer stack.
+/// The routes of a single-model server, for the 404 message.
+const SINGLE_MODEL_ROUTES: &str = "GET /ping, POST /invocations, GET /execution-parameters";
+/// The routes of a multi-model server, for the 404 message.
+const MULTI_MODEL_ROUTES: &str = "GET /ping, GET and POST /models, GET and DELETE \
+     /models/{model_name}, POST /models/{model_name}/invoke, GET /execution-parameters";
+
+/// The router with every route and the layer stack: the single-model contract, or SageMaker's
+/// multi-model container API when the configuration says so.
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .route("/ping", get(routes::ping))
-        .route("/invocations", post(routes::invocations))
-        .route("/execution-parameters", get(routes::execution_parameters))
+        .route("/execution-parameters", get(routes::execution_parameters));
+    let routes = if state.config.multi_model {
+        routes
+            .route(
+                "/models",
+                get(routes::models::list).post(routes::models::load),
+            )
+            .route(
+                "/models/{model_name}",
+                get(routes::models::describe).delete(routes::models::unload),
+            )
+            .route("/models/{model_name}/invoke", post(routes::models::invoke))
+    } else {
+        routes.route("/invocations", post(routes::invocations))
+    };
+    let routes = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -55,7 +77,15 @@ async fn not_found(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let err = AppError::NotFound(parts.uri.path().to_owned());
+    let routes = if state.config.multi_model {
+        MULTI_MODEL_ROUTES
+    } else {
+        SINGLE_MODEL_ROUTES
+    };
+    let err = AppError::NotFound {
+        path: parts.uri.path().to_owned(),
+        routes,
+    };
     routes::invocations::refuse(err, body, &parts.headers, &state.config).await
 }
 
@@ -111,7 +141,8 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    if matches!(state.readiness(), Readiness::Loading) {
+    // A multi-model server starts empty: SageMaker loads models through /models.
+    if !state.config.multi_model && matches!(state.readiness(), Readiness::Loading) {
         tokio::spawn(model_source::load_in_background(state.clone()));
     }
     let config = Arc::clone(&state.config);

@@ -51,13 +51,7 @@ pub enum SourceError {
 /// Picks the model file to load.
 pub fn discover(explicit: Option<&Path>, model_dir: &Path) -> Result<PathBuf, SourceError> {
     if let Some(path) = explicit {
-        // An explicit path is taken as given (even a FIFO or a missing file, which then fails to
-        // load with the OS's own message), except that a directory is searched.
-        return if path.is_dir() {
-            in_dir(path)?.ok_or_else(|| SourceError::EmptyDir(path.to_owned()))
-        } else {
-            Ok(path.to_owned())
-        };
+        return find(path);
     }
     if model_dir.is_dir()
         && let Some(path) = in_dir(model_dir)?
@@ -73,6 +67,17 @@ pub fn discover(explicit: Option<&Path>, model_dir: &Path) -> Result<PathBuf, So
         "{}, {BAKED_MODEL}, {REPO_MODEL} (set --model or ISOSERVE_MODEL)",
         model_dir.display()
     )))
+}
+
+/// The model file a path names: a directory is searched (see [`discover`]); anything else is
+/// taken as given (even a FIFO or a missing file, which then fails to load with the OS's own
+/// message).
+pub fn find(path: &Path) -> Result<PathBuf, SourceError> {
+    if path.is_dir() {
+        in_dir(path)?.ok_or_else(|| SourceError::EmptyDir(path.to_owned()))
+    } else {
+        Ok(path.to_owned())
+    }
 }
 
 /// The model file inside `dir`: `model.isof` if present, else the first `.isof` by name.

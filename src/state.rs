@@ -29,6 +29,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// What all requests share and none may hold alone.
     pub budgets: Arc<Budgets>,
+    /// The models of a multi-model server (empty otherwise).
+    pub registry: Arc<crate::registry::Registry>,
     slot: Arc<OnceLock<Result<Arc<Model>, Arc<str>>>>,
 }
 
@@ -110,6 +112,7 @@ impl AppState {
     pub fn new(config: Config) -> AppState {
         AppState {
             budgets: Arc::new(Budgets::new(&config)),
+            registry: Arc::new(crate::registry::Registry::new(config.model_memory_bytes)),
             config: Arc::new(config),
             slot: Arc::new(OnceLock::new()),
         }

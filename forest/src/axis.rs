@@ -46,6 +46,14 @@ impl AxisForest {
         self.kernel()
     }
 
+    /// See [`crate::Model::heap_bytes`].
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let trees: usize = self.trees.iter().map(|t| crate::vec_bytes(&t.nodes)).sum();
+        let perfect = self.perfect.as_ref().map_or(0, PerfectForest::heap_bytes);
+        let explain = self.explain.get().map_or(0, |e| e.heap_bytes());
+        crate::vec_bytes(&self.trees) + trees + perfect + explain
+    }
+
     fn denominator(&self) -> f64 {
         self.trees.len() as f64 * average_path_length(self.sample_size)
     }
@@ -186,6 +194,16 @@ pub(crate) struct Explainer {
 }
 
 impl Explainer {
+    fn heap_bytes(&self) -> usize {
+        let trees: usize = self.trees.iter().map(|t| crate::vec_bytes(&t.nodes)).sum();
+        let leaves = self.leaves.as_ref().map_or(0, |l| {
+            l.dense.as_ref().map_or(0, crate::vec_bytes)
+                + crate::vec_bytes(&l.starts)
+                + crate::vec_bytes(&l.pairs)
+        });
+        std::mem::size_of::<Explainer>() + crate::vec_bytes(&self.trees) + trees + leaves
+    }
+
     fn new(forest: &AxisForest) -> Self {
         let trees: Vec<ExplainTree> = forest
             .trees

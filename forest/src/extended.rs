@@ -122,6 +122,23 @@ impl ExtTree {
 }
 
 impl ExtForest {
+    /// See [`crate::Model::heap_bytes`].
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let trees: usize = self
+            .trees
+            .iter()
+            .map(|t| {
+                crate::vec_bytes(&t.nodes)
+                    + crate::vec_bytes(&t.coef_features)
+                    + crate::vec_bytes(&t.coefs)
+            })
+            .sum();
+        let gains = self.gains.get().map_or(0, |g| {
+            crate::vec_bytes(g) + g.iter().map(crate::vec_bytes).sum::<usize>()
+        });
+        crate::vec_bytes(&self.trees) + trees + gains
+    }
+
     /// A forest of `trees` grown from `sample_size` rows each, with `k` coordinates per split.
     pub(crate) fn new(
         n_features: usize,

@@ -194,6 +194,18 @@ impl PerfectForest {
         }
     }
 
+    /// See [`crate::Model::heap_bytes`].
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let vector = match &self.vector {
+            None => 0,
+            #[cfg(target_arch = "x86_64")]
+            Some(Vector::Avx2(v)) => v.heap_bytes(),
+            #[cfg(target_arch = "x86_64")]
+            Some(Vector::Avx512(v)) => v.heap_bytes(),
+        };
+        crate::vec_bytes(&self.splits) + crate::vec_bytes(&self.leaves) + vector
+    }
+
     /// Depth of the padded trees: each has `2^depth` leaf slots.
     pub(crate) fn depth(&self) -> usize {
         self.depth

@@ -87,6 +87,11 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
 
 /// `2^(-sum / denominator)`; 0.5 when the denominator is 0 (ψ = 1), as scikit-learn's `np.divide`
 /// with `out=ones` gives.
+/// Heap bytes a vector holds (its capacity, not its length: that is what it occupies).
+pub(crate) fn vec_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
 pub(crate) fn isolation_score(sum: f64, denominator: f64) -> f64 {
     if denominator == 0.0 {
         0.5

@@ -107,6 +107,25 @@ impl Model {
         &self.metadata
     }
 
+    /// Bytes of memory the model holds on the heap: its trees, their fast layout, and the
+    /// explanation tables once a first explanation has built them (so the figure can grow by
+    /// that much after the first `explain_*` call). What a multi-model server charges a model
+    /// against its memory budget.
+    pub fn heap_bytes(&self) -> usize {
+        let detector = match &self.detector {
+            Detector::Axis(f) => f.heap_bytes(),
+            Detector::Extended(f) => f.heap_bytes(),
+            Detector::KMeans(k) => crate::vec_bytes(&k.centroids),
+        };
+        let names: usize = self
+            .metadata
+            .feature_names
+            .iter()
+            .map(String::capacity)
+            .sum();
+        detector + names + 8 * self.metadata.n_features + std::mem::size_of::<Model>()
+    }
+
     /// Number of features a row must have.
     pub fn n_features(&self) -> usize {
         self.metadata.n_features

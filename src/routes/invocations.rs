@@ -59,9 +59,26 @@ pub async fn invocations(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match plan(&state, &headers) {
-        Err(err) => refuse(err, body, &headers, &state.config).await,
-        Ok((plan, model)) => match answer(&state, &headers, body, plan, model).await {
+    let model = || match state.readiness() {
+        Readiness::Ready(model) => Ok(model),
+        Readiness::Loading => Err(AppError::Loading),
+        Readiness::Failed(reason) => Err(AppError::ModelFailed(reason.to_string())),
+    };
+    serve(&state, &headers, body, model).await
+}
+
+/// Answers one scoring request with the model `model` finds (after the cheap header checks, so
+/// a bad header is reported before a missing model): `/invocations` and a multi-model server's
+/// `/models/{name}/invoke` alike.
+pub async fn serve(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    model: impl FnOnce() -> Result<Arc<Model>, AppError>,
+) -> Response {
+    match plan(state, headers, model) {
+        Err(err) => refuse(err, body, headers, &state.config).await,
+        Ok((plan, model)) => match answer(state, headers, body, plan, model).await {
             Ok(response) => response,
             // The body was not read to its end: say that the connection will not be reused.
             Err(
@@ -76,17 +93,17 @@ pub async fn invocations(
 }
 
 /// What the headers ask for, and the model to ask it of: everything checked before the body.
-fn plan(state: &AppState, headers: &HeaderMap) -> Result<(Plan, Arc<Model>), AppError> {
+fn plan(
+    state: &AppState,
+    headers: &HeaderMap,
+    model: impl FnOnce() -> Result<Arc<Model>, AppError>,
+) -> Result<(Plan, Arc<Model>), AppError> {
     let config = &state.config;
     let attributes = codec::CustomAttributes::parse(header_str(headers, CUSTOM_ATTRIBUTES))?;
     let input = codec::InputFormat::from_content_type(header_str(headers, header::CONTENT_TYPE))?;
     let output =
         codec::OutputFormat::negotiate(header_str(headers, header::ACCEPT), config.default_accept)?;
-    let model = match state.readiness() {
-        Readiness::Ready(model) => model,
-        Readiness::Loading => return Err(AppError::Loading),
-        Readiness::Failed(reason) => return Err(AppError::ModelFailed(reason.to_string())),
-    };
+    let model = model()?;
     // The request's `format=`, then the server's setting, then the model's own, then native.
     let shape = attributes
         .format

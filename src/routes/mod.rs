@@ -2,6 +2,7 @@
 
 pub mod execution_parameters;
 pub mod invocations;
+pub mod models;
 pub mod ping;
 
 pub use execution_parameters::execution_parameters;

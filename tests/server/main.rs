@@ -8,6 +8,7 @@ mod explain;
 mod hostile;
 mod inputs;
 mod limits;
+mod multi_model;
 mod outputs;
 mod runtime;
 mod socket;

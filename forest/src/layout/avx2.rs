@@ -52,6 +52,11 @@ struct Row([f32; MAX_FEATURES]);
 pub(super) struct Avx2Forest(Interleaved<LANES>);
 
 impl Avx2Forest {
+    /// See [`crate::Model::heap_bytes`].
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+
     /// The interleaved forest ([`Interleaved::build`]), or `None` when the CPU lacks AVX2 or the
     /// forest does not fit the layout.
     pub(super) fn build(

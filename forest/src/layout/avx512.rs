@@ -40,6 +40,11 @@ const BLOCK: usize = 128;
 pub(super) struct Avx512Forest(Interleaved<LANES>);
 
 impl Avx512Forest {
+    /// See [`crate::Model::heap_bytes`].
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+
     /// The interleaved forest ([`Interleaved::build`]), or `None` when the CPU lacks AVX-512F or
     /// the forest does not fit the layout.
     pub(super) fn build(

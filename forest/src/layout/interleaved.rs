@@ -24,6 +24,11 @@ pub(super) struct Interleaved<const LANES: usize> {
 }
 
 impl<const LANES: usize> Interleaved<LANES> {
+    /// See [`crate::Model::heap_bytes`].
+    pub(super) fn heap_bytes(&self) -> usize {
+        crate::vec_bytes(&self.nodes) + crate::vec_bytes(&self.leaves)
+    }
+
     /// Interleaves `n_trees` perfect trees of `depth`, whose split `i` of tree `t` is
     /// `split(t, i)` and leaf `j` is `leaf(t, j)`. `None` when the rows are wider than
     /// [`MAX_FEATURES`], there are no trees, or the depth is beyond what 32-bit lane offsets hold.
