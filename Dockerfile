@@ -36,6 +36,7 @@ FROM scratch AS runtime
 COPY --from=binary /dist/isoserve /usr/local/bin/isoserve
 COPY --from=binary /dist/default.isof /usr/share/isoserve/default.isof
 LABEL com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true \
+      com.amazonaws.sagemaker.capabilities.multi-models=true \
       org.opencontainers.image.title="isoserve" \
       org.opencontainers.image.description="SageMaker-compatible anomaly-detection inference server"
 EXPOSE 8080

@@ -16,7 +16,7 @@ use isoserve::AppState;
 use crate::common::*;
 
 /// A small model of the test's three features, different for every `seed`.
-fn small_model(seed: u64) -> Model {
+pub(crate) fn small_model(seed: u64) -> Model {
     let rows = 64;
     let data: Vec<f64> = noise(rows * 3, seed)
         .iter()
@@ -41,7 +41,7 @@ fn loaded_heap(model: &Model) -> u64 {
 
 /// Saves `model` as SageMaker unpacks a `model.tar.gz`: `<root>/<name>/model/model.isof`.
 /// Returns the directory to give as `url`.
-fn unpacked(root: &Path, name: &str, model: &Model) -> PathBuf {
+pub(crate) fn unpacked(root: &Path, name: &str, model: &Model) -> PathBuf {
     let dir = root.join(name).join("model");
     std::fs::create_dir_all(&dir).unwrap();
     model.save(&dir.join("model.isof")).unwrap();

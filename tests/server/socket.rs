@@ -66,9 +66,7 @@ impl Server {
     }
 
     fn request(&self, raw: &str) -> RawReply {
-        let mut stream = TcpStream::connect(self.addr).expect("connect");
-        stream.write_all(raw.as_bytes()).unwrap();
-        RawReply::read(stream)
+        request_at(self.addr, raw)
     }
 
     fn get(&self, path: &str) -> RawReply {
@@ -121,6 +119,13 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends one raw request on a new connection and reads the answer.
+fn request_at(addr: SocketAddr, raw: &str) -> RawReply {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(raw.as_bytes()).unwrap();
+    RawReply::read(stream)
 }
 
 /// A response read off the wire (the request said `Connection: close`).
@@ -489,4 +494,151 @@ fn requests_are_logged_at_debug_with_rows_status_and_latency() {
             assert!(requests.is_empty(), "level {level}: {requests:?}");
         }
     }
+}
+
+/// SageMaker's multi-model agent, played over real sockets against the binary: 1,000 models
+/// loaded by concurrent clients, invoked in random order under concurrency while half of them
+/// are unloaded, every answer checked against the library. Prints the load and invoke latencies
+/// (`docs/benchmarks.md` quotes them).
+#[test]
+fn a_thousand_models_load_invoke_and_unload_over_the_socket() {
+    use crate::multi_model::{small_model, unpacked};
+    const MODELS: usize = 1_000;
+    const CLIENTS: usize = 8;
+    let root = tempfile::tempdir().unwrap();
+    let models: Vec<forest::Model> = (0..MODELS).map(|i| small_model(100 + i as u64)).collect();
+    let urls: Vec<String> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            unpacked(root.path(), &format!("m{i}"), m)
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let server = Server::start(command(&["--port", "0", "--multi-model"]));
+    server.wait_ready();
+    let addr = server.addr;
+    let rows = sample_rows();
+    let body = csv(&rows);
+    let want: Vec<Vec<f64>> = models.iter().map(|m| library_scores(m, &rows)).collect();
+
+    let post = |path: &str, content_type: &str, body: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let timed = |raw: &str| {
+        let started = Instant::now();
+        let reply = request_at(addr, raw);
+        (reply, started.elapsed())
+    };
+    // Each client takes every CLIENTS-th item of a shared list, in parallel.
+    let in_parallel = |work: &(dyn Fn(usize) -> Duration + Sync), items: usize| {
+        let mut times: Vec<Duration> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..CLIENTS)
+                .map(|c| s.spawn(move || (c..items).step_by(CLIENTS).map(work).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        times.sort();
+        times
+    };
+    let percentile = |times: &[Duration], q: f64| times[((times.len() - 1) as f64 * q) as usize];
+
+    let loads = in_parallel(
+        &|i| {
+            let load = serde_json::json!({"model_name": format!("m{i}"), "url": urls[i]});
+            let (reply, took) = timed(&post("/models", "application/json", &load.to_string()));
+            assert_eq!(
+                reply.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            took
+        },
+        MODELS,
+    );
+    // Random order, the same on every run: a fixed multiplicative permutation of 0..1000.
+    let order: Vec<usize> = (0..4 * MODELS).map(|k| (k * 7919 + 13) % MODELS).collect();
+    let invoke = |i: usize| {
+        let (reply, took) = timed(&post(&format!("/models/m{i}/invoke"), "text/csv", &body));
+        (reply, took)
+    };
+    let check = |i: usize, reply: &RawReply| {
+        assert_eq!(
+            reply.status,
+            200,
+            "m{i}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        let got: Vec<f64> = native_scores(&json).iter().map(|p| p.0).collect();
+        assert_eq!(got, want[i], "m{i} answered with another model's scores");
+    };
+    let invokes = in_parallel(
+        &|k| {
+            let i = order[k];
+            let (reply, took) = invoke(i);
+            check(i, &reply);
+            took
+        },
+        order.len(),
+    );
+    // Unload the even models while the odd ones keep answering.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            in_parallel(
+                &|k| {
+                    let i = 2 * k;
+                    let raw = format!(
+                        "DELETE /models/m{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                    );
+                    let (reply, took) = timed(&raw);
+                    assert_eq!(reply.status, 200, "unloading m{i}");
+                    took
+                },
+                MODELS / 2,
+            );
+        });
+        for k in 0..MODELS {
+            let i = 2 * order[k] % MODELS + 1;
+            check(i, &invoke(i).0);
+        }
+    });
+    for i in 0..MODELS {
+        let (reply, _) = invoke(i);
+        if i % 2 == 0 {
+            assert_eq!(reply.status, 404, "m{i} was unloaded");
+        } else {
+            check(i, &reply);
+        }
+    }
+    let mut listed = 0;
+    let mut path = "/models".to_owned();
+    loop {
+        let page: serde_json::Value = serde_json::from_slice(&server.get(&path).body).unwrap();
+        listed += page["models"].as_array().unwrap().len();
+        match page["nextPageToken"].as_str() {
+            Some(token) => path = format!("/models?next_page_token={token}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, MODELS / 2);
+    eprintln!(
+        "{MODELS} models, {CLIENTS} clients: load p50 {:?} p99 {:?}; \
+         invoke (4 rows, CSV) p50 {:?} p99 {:?} over {} requests",
+        percentile(&loads, 0.5),
+        percentile(&loads, 0.99),
+        percentile(&invokes, 0.5),
+        percentile(&invokes, 0.99),
+        invokes.len()
+    );
 }

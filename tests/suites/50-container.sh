@@ -2,10 +2,12 @@
 # The container image on a real Docker engine (started here from Debian's packages when none is
 # running), built from the host's static binary with no base-image pulls:
 #   - image facts: size <= 15 MB, FROM scratch (no shell), exec-form ENTRYPOINT, root, EXPOSE 8080,
-#     the SageMaker bind-to-port label;
+#     the SageMaker bind-to-port and multi-models labels;
 #   - `docker run --network host -e SAGEMAKER_BIND_TO_PORT=<port> <image> serve`: /ping 200 within
 #     2 s of `docker run`, /invocations with CSV and with JSON;
 #   - a model.tar.gz unpacked into a mounted /opt/ml/model replaces the baked model;
+#   - with SAGEMAKER_MULTI_MODEL=true, two model.tar.gz unpacked as SageMaker's agent does are
+#     loaded through POST /models, listed, and each invoked by name with its own scores;
 #   - `docker stop` (SIGTERM) while a slow upload is in flight: the request is answered, the
 #     container exits 0, well within SageMaker's 30 s;
 #   - `docker run <image> train` (SageMaker training contract) writes a model that `serve` loads,
@@ -55,12 +57,13 @@ wait_ready() {
   awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f\n", b - a }'
 }
 
-# `invoke PORT CONTENT_TYPE BODY_FILE`: the response body; fails on a non-200.
+# `invoke PORT CONTENT_TYPE BODY_FILE [PATH]`: the response body of POST PATH (/invocations);
+# fails on a non-200.
 invoke() {
-  local code
+  local code path=${4:-/invocations}
   code=$(curl -s -o "$scratch/answer" -w '%{http_code}' -X POST -H "Content-Type: $2" \
-    -H 'Accept: application/json' --data-binary "@$3" "http://127.0.0.1:$1/invocations")
-  [ "$code" = 200 ] || fail "/invocations ($2) answered $code: $(head -c 300 "$scratch/answer")"
+    -H 'Accept: application/json' --data-binary "@$3" "http://127.0.0.1:$1$path")
+  [ "$code" = 200 ] || fail "$path ($2) answered $code: $(head -c 300 "$scratch/answer")"
   cat "$scratch/answer"
 }
 
@@ -78,9 +81,9 @@ size=$("$DOCKER" image inspect "$IMAGE" --format '{{.Size}}')
 echo "image size: $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.2f MB", s / 1e6 }'))"
 [ "$size" -le "$MAX_IMAGE_BYTES" ] || fail "image is $size bytes, over $MAX_IMAGE_BYTES"
 facts=$("$DOCKER" image inspect "$IMAGE" --format \
-  '{{json .Config.Entrypoint}} {{json .Config.Cmd}} user=[{{.Config.User}}] {{json .Config.ExposedPorts}} {{index .Config.Labels "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"}}')
+  '{{json .Config.Entrypoint}} {{json .Config.Cmd}} user=[{{.Config.User}}] {{json .Config.ExposedPorts}} {{index .Config.Labels "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"}} {{index .Config.Labels "com.amazonaws.sagemaker.capabilities.multi-models"}}')
 echo "$facts"
-[ "$facts" = '["/usr/local/bin/isoserve"] ["serve"] user=[] {"8080/tcp":{}} true' ] || fail "image config: $facts"
+[ "$facts" = '["/usr/local/bin/isoserve"] ["serve"] user=[] {"8080/tcp":{}} true true' ] || fail "image config: $facts"
 if "$DOCKER" run --rm --network none --entrypoint /bin/sh "$IMAGE" -c true >/dev/null 2>&1; then
   fail "the image has a shell"
 fi
@@ -125,6 +128,30 @@ echo "mounted: $mounted"
 # then dies of SIGPIPE, which pipefail turns into a failure of the check.
 mounted_log=$("$DOCKER" logs serve-mounted 2>&1)
 grep -q '"path":"/opt/ml/model/model.isof"' <<<"$mounted_log" || fail "log does not show /opt/ml/model/model.isof loaded"
+
+step "multi-model mode: models loaded from /opt/ml/models through /models, each invoked by name"
+# As SageMaker's agent does: each model.tar.gz unpacked under /opt/ml/models/<id>/model.
+deploy/package-model.sh --model models/default.isof --output "$scratch/default.tar.gz"
+mkdir -p "$scratch/models/0a1b/model" "$scratch/models/2c3d/model"
+tar -xzf "$scratch/model.tar.gz" -C "$scratch/models/0a1b/model"
+tar -xzf "$scratch/default.tar.gz" -C "$scratch/models/2c3d/model"
+mme_port=$(free_port)
+start_serve serve-multi "$mme_port" -e SAGEMAKER_MULTI_MODEL=true -v "$scratch/models:/opt/ml/models:ro"
+wait_ready "$mme_port" 2 >/dev/null || { "$DOCKER" logs serve-multi >&2; fail "multi-model container not ready"; }
+for id in 0a1b 2c3d; do
+  printf '{"model_name": "%s", "url": "/opt/ml/models/%s/model"}' "$id" "$id" >"$scratch/load.json"
+  invoke "$mme_port" application/json "$scratch/load.json" /models >/dev/null
+done
+mme_other=$(invoke "$mme_port" text/csv "$scratch/rows.csv" /models/0a1b/invoke | scores)
+mme_default=$(invoke "$mme_port" text/csv "$scratch/rows.csv" /models/2c3d/invoke | scores)
+echo "0a1b: $mme_other"
+echo "2c3d: $mme_default"
+[ "$mme_other" = "$mounted" ] || fail "model 0a1b does not score as the mounted model"
+[ "$mme_default" = "$baked" ] || fail "model 2c3d does not score as the baked model"
+listed=$(curl -s "http://127.0.0.1:$mme_port/models")
+[ "$listed" = '{"models":[{"modelName":"0a1b","modelUrl":"/opt/ml/models/0a1b/model"},{"modelName":"2c3d","modelUrl":"/opt/ml/models/2c3d/model"}]}' ] \
+  || fail "GET /models: $listed"
+"$DOCKER" rm -f serve-multi >/dev/null
 
 step "docker stop (SIGTERM) with a request in flight"
 # 120,000 rows (~5 MB) uploaded at 2 MB/s: still arriving when SIGTERM lands 1 s in.
