@@ -49,6 +49,8 @@ pub struct Table {
     pub skipped: Vec<String>,
     /// The text of the `timestamp` column, when the file has one that is not a feature.
     pub timestamps: Option<Vec<String>>,
+    /// The text of the group column per row, when [`read_grouped_table`] was asked for one.
+    pub groups: Option<Vec<String>>,
 }
 
 /// Why a table cannot be read.
@@ -65,6 +67,9 @@ pub enum TableError {
         /// The header, comma-separated.
         available: String,
     },
+    /// The column the rows are grouped by is also named as a feature.
+    #[error("column {0:?} groups the rows and cannot also be a feature")]
+    GroupIsFeature(String),
     /// The default rule found no feature column.
     #[error("no numeric feature columns; the header has: {0}")]
     NoFeatures(String),
@@ -129,6 +134,18 @@ fn header<R: Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, TableErro
 pub fn read_table<R: Read>(
     input: R,
     columns: &Columns,
+    progress: impl FnMut(u64),
+) -> Result<Table, TableError> {
+    read_grouped_table(input, columns, None, progress)
+}
+
+/// [`read_table`], also keeping the text of the column `group` of every row (an entity such as a
+/// device id, which one model per entity is fitted on) in [`Table::groups`]. The group column is
+/// never a feature: [`Columns::Features`] leaves it out and [`Columns::Named`] may not name it.
+pub fn read_grouped_table<R: Read>(
+    input: R,
+    columns: &Columns,
+    group: Option<&str>,
     mut progress: impl FnMut(u64),
 ) -> Result<Table, TableError> {
     let scan = Rc::new(RefCell::new(Scan::default()));
@@ -139,7 +156,16 @@ pub fn read_table<R: Read>(
     let header = header(&mut reader)?;
     let mut records = reader.records();
     let first = records.next().transpose().map_err(syntax)?;
-    let indices = select(&header, columns, first.as_ref())?;
+    let group_index = match group {
+        None => None,
+        Some(name) => Some(header.iter().position(|h| h == name).ok_or_else(|| {
+            TableError::MissingColumn {
+                name: name.to_owned(),
+                available: header.join(", "),
+            }
+        })?),
+    };
+    let indices = select(&header, columns, first.as_ref(), group_index)?;
     let names: Vec<String> = indices.iter().map(|&j| header[j].clone()).collect();
     let skipped = (0..header.len())
         .filter(|j| !indices.contains(j))
@@ -150,6 +176,7 @@ pub fn read_table<R: Read>(
         .position(|h| h == TIMESTAMP_COLUMN)
         .filter(|j| !indices.contains(j));
     let mut timestamps = time_index.map(|_| Vec::new());
+    let mut groups = group_index.map(|_| Vec::new());
     let mut values = Vec::new();
     let mut row = 0u64;
     let mut last_line = 1;
@@ -185,6 +212,9 @@ pub fn read_table<R: Read>(
         if let (Some(j), Some(times)) = (time_index, timestamps.as_mut()) {
             times.push(record[j].to_owned());
         }
+        if let (Some(j), Some(groups)) = (group_index, groups.as_mut()) {
+            groups.push(record[j].to_owned());
+        }
         if row.is_multiple_of(8192) {
             progress(record.position().map_or(0, |p| p.byte()));
         }
@@ -203,6 +233,7 @@ pub fn read_table<R: Read>(
         n_rows: row as usize,
         skipped,
         timestamps,
+        groups,
     })
 }
 
@@ -291,6 +322,7 @@ fn select(
     header: &[String],
     columns: &Columns,
     first: Option<&csv::StringRecord>,
+    group: Option<usize>,
 ) -> Result<Vec<usize>, TableError> {
     let indices: Vec<usize> = match columns {
         Columns::Named(names) => names
@@ -306,7 +338,7 @@ fn select(
             })
             .collect::<Result<_, _>>()?,
         Columns::Features => (0..header.len())
-            .filter(|&j| !NOT_FEATURES.contains(&header[j].as_str()))
+            .filter(|&j| !NOT_FEATURES.contains(&header[j].as_str()) && Some(j) != group)
             .filter(|&j| {
                 first.is_none_or(|r| {
                     r.get(j)
@@ -315,6 +347,9 @@ fn select(
             })
             .collect(),
     };
+    if let Some(g) = group.filter(|g| indices.contains(g)) {
+        return Err(TableError::GroupIsFeature(header[g].clone()));
+    }
     if indices.is_empty() {
         return Err(TableError::NoFeatures(header.join(", ")));
     }

@@ -25,6 +25,9 @@ pub struct Table {
     pub skipped: Vec<String>,
     /// The text of the `timestamp` column, when the file has one that is not a selected column.
     pub timestamps: Option<Vec<String>>,
+    /// The text of the group column per row, when the table was read with one
+    /// ([`read_grouped_table`]).
+    pub groups: Option<Vec<String>>,
 }
 
 impl Table {
@@ -125,15 +128,27 @@ fn missing(path: &Path, name: &str, header: &[String]) -> Error {
 /// Reads the selected numeric columns of a CSV file with a header, by the rules of
 /// [`codec::table`] (shared with the SageMaker training job).
 pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result<Table> {
+    read_grouped_table(path, columns, None, progress)
+}
+
+/// [`read_table`], also keeping each row's text in the column `group` (see
+/// [`codec::table::read_grouped_table`]).
+pub fn read_grouped_table(
+    path: &Path,
+    columns: &Columns,
+    group: Option<&str>,
+    progress: &Progress,
+) -> Result<Table> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.into(),
         source,
     })?;
     let size = file.metadata().map_or(0, |m| m.len());
     let bar = progress.bytes_bar(size, "reading");
-    let read = codec::table::read_table(std::io::BufReader::new(file), columns, |byte| {
-        bar.set_position(byte)
-    });
+    let read =
+        codec::table::read_grouped_table(std::io::BufReader::new(file), columns, group, |byte| {
+            bar.set_position(byte)
+        });
     bar.finish_and_clear();
     let t = read.map_err(|e| match e {
         TableError::Value {
@@ -165,6 +180,7 @@ pub fn read_table(path: &Path, columns: &Columns, progress: &Progress) -> Result
         n_rows: t.n_rows,
         skipped: t.skipped,
         timestamps: t.timestamps,
+        groups: t.groups,
     })
 }
 

@@ -8,6 +8,7 @@ pub mod data;
 pub mod error;
 pub mod evaluate;
 pub mod generate;
+pub mod group;
 pub mod import_sklearn;
 pub mod inspect;
 pub mod plots;

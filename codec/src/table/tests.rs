@@ -139,3 +139,28 @@ fn line_numbers_count_blank_lines_of_every_kind_at_any_read_size() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_group_column_is_kept_per_row_and_never_a_feature() {
+    let text = "device,a,b\n17,1,2\n18,3,4\n\n17,5,6\n";
+    let t =
+        read_grouped_table(text.as_bytes(), &Columns::Features, Some("device"), |_| {}).unwrap();
+    // A numeric group column would otherwise be a feature.
+    assert_eq!(t.names, ["a", "b"]);
+    assert_eq!(t.values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(t.groups.unwrap(), ["17", "18", "17"]);
+    assert_eq!(
+        read(text, &Columns::Features).unwrap().names,
+        ["device", "a", "b"]
+    );
+
+    let named = Columns::Named(vec!["device".into(), "a".into()]);
+    let err = read_grouped_table(text.as_bytes(), &named, Some("device"), |_| {}).unwrap_err();
+    assert_eq!(err, TableError::GroupIsFeature("device".into()));
+    let err =
+        read_grouped_table(text.as_bytes(), &Columns::Features, Some("site"), |_| {}).unwrap_err();
+    assert!(
+        matches!(err, TableError::MissingColumn { ref name, .. } if name == "site"),
+        "{err}"
+    );
+}

@@ -93,9 +93,22 @@ pub enum TrendMethod {
 pub struct TrainArgs {
     /// Training data: CSV with a header.
     pub data: PathBuf,
-    /// Model file to write.
-    #[arg(long, short, default_value = "model.isof")]
-    pub out: PathBuf,
+    /// Model file to write; with --group-by, the directory of the models and their manifest
+    /// [default: model.isof; with --group-by, entity-models].
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Fit one model per distinct value of this column (a device id), writing `<value>.isof`
+    /// files and `manifest.json` into --out; the column is never a feature.
+    #[arg(long, value_name = "COLUMN", conflicts_with = "threshold_from")]
+    pub group_by: Option<String>,
+    /// --group-by: entities with fewer rows are skipped (and listed in the manifest).
+    #[arg(
+        long,
+        value_name = "ROWS",
+        default_value_t = 100,
+        requires = "group_by"
+    )]
+    pub min_rows: usize,
     /// Columns to train on, comma-separated [default: every numeric column except `timestamp`].
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,

@@ -7,7 +7,7 @@ pub use args::*;
 use anyhow::Context;
 
 use crate::attribution::top1_accuracy;
-use crate::data::{Columns, read_labels, read_table};
+use crate::data::{Columns, read_grouped_table, read_labels, read_table};
 use crate::evaluate::evaluate;
 use crate::generate::{self, DEFAULT_START, GenerateParams};
 use crate::progress::Progress;
@@ -60,8 +60,31 @@ fn run_generate(a: GenerateArgs, progress: &Progress) -> anyhow::Result<()> {
 
 fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
     let columns = a.columns.clone().map_or(Columns::Features, Columns::Named);
-    let table = read_table(&a.data, &columns, progress)?;
+    let table = read_grouped_table(&a.data, &columns, a.group_by.as_deref(), progress)?;
     table.check_finite(&a.data)?;
+    if let Some(column) = &a.group_by {
+        let out = a.out.clone().unwrap_or_else(|| "entity-models".into());
+        let grouping = crate::group::Grouping {
+            column,
+            min_rows: a.min_rows,
+        };
+        let manifest = crate::group::fit_per_entity(
+            &table,
+            grouping,
+            &a.params(),
+            a.trend_spec()?,
+            a.answer_shape,
+            &out,
+            progress,
+        )?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&manifest)?);
+        } else {
+            print!("{}", manifest.to_text(&out));
+        }
+        return Ok(());
+    }
+    let out = a.out.clone().unwrap_or_else(|| "model.isof".into());
     let validation = match (&a.threshold_from, &a.labels) {
         (Some(data), Some(labels)) => {
             let table = read_table(data, &Columns::Named(table.names.clone()), progress)?;
@@ -79,13 +102,13 @@ fn run_train(a: TrainArgs, progress: &Progress) -> anyhow::Result<()> {
     let (model, summary) = train::fit(&table, &a.params(), trend, validation.as_ref(), progress)?;
     model
         .with_answer_shape(a.answer_shape)
-        .save(&a.out)
-        .with_context(|| format!("cannot write the model to {}", a.out.display()))?;
+        .save(&out)
+        .with_context(|| format!("cannot write the model to {}", out.display()))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print!("{}", summary.to_text());
-        println!("model written to {}", a.out.display());
+        println!("model written to {}", out.display());
     }
     Ok(())
 }
