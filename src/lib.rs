@@ -7,6 +7,7 @@
 pub mod config;
 mod connection;
 pub mod error;
+mod loader;
 pub mod logging;
 pub mod model_source;
 pub mod registry;
@@ -143,7 +144,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     // A multi-model server starts empty: SageMaker loads models through /models.
     if !state.config.multi_model && matches!(state.readiness(), Readiness::Loading) {
-        tokio::spawn(model_source::load_in_background(state.clone()));
+        tokio::spawn(loader::load_in_background(state.clone()));
     }
     let config = Arc::clone(&state.config);
     let limits = connection::ConnectionLimits {

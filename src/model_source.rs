@@ -1,12 +1,10 @@
-//! Finding the model file and loading it in the background.
+//! Finding the model file (`loader.rs` loads it in the background).
 //!
 //! Order: the explicit `--model`/`ISOSERVE_MODEL` path; a model in the SageMaker model directory
 //! (`/opt/ml/model`, where `ModelDataUrl` is unpacked); the path baked into the image; and, when run
 //! from a checkout, `models/default.isof` under the current directory.
 
 use std::path::{Path, PathBuf};
-
-use crate::state::AppState;
 
 /// Model file extension.
 pub const EXTENSION: &str = "isof";
@@ -108,43 +106,6 @@ fn in_dir(dir: &Path) -> Result<Option<PathBuf>, SourceError> {
         );
     }
     Ok(found.into_iter().next())
-}
-
-/// Discovers and loads the model on the blocking pool, then publishes the outcome in `state`.
-///
-/// Called after the listener is bound, so connections are accepted while a large model loads.
-pub async fn load_in_background(state: AppState) {
-    let config = state.config.clone();
-    let started = std::time::Instant::now();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let path = discover(config.model.as_deref(), &config.model_dir)?;
-        tracing::info!(path = %path.display(), "loading model");
-        forest::Model::load(&path)
-            .map(|model| (path.clone(), model))
-            .map_err(|source| SourceError::Load { path, source })
-    })
-    .await;
-    match outcome {
-        Ok(Ok((path, model))) => {
-            tracing::info!(
-                path = %path.display(),
-                features = model.n_features(),
-                threshold = model.threshold(),
-                kernel = model.kernel().map_or("none", forest::Kernel::name),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "model loaded; ready"
-            );
-            state.set_ready(model);
-        }
-        Ok(Err(err)) => fail(&state, err.to_string()),
-        Err(join) => fail(&state, format!("model loader panicked: {join}")),
-    }
-}
-
-fn fail(state: &AppState, reason: String) {
-    // Logged once, at error level: the endpoint will never become healthy.
-    tracing::error!(reason = %reason, "model failed to load; /ping answers 503 for good");
-    state.set_failed(reason);
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 mod attributes;
 mod csv;
 mod encode;
+pub mod entity;
 mod error;
 pub mod explain;
 mod json;
@@ -71,7 +72,7 @@ pub use json::{decode_json, decode_jsonlines};
 pub use limits::Limits;
 pub use media::{InputFormat, OutputFormat, SUPPORTED_ACCEPT_TYPES, SUPPORTED_CONTENT_TYPES};
 pub use npy::decode_npy;
-pub use record::{decode_record, decode_record_with, sniff_record};
+pub use record::{decode_record, decode_record_with, record_field, sniff_record};
 pub use response::{Answer, decode_answers, decode_response};
 pub use rows::Rows;
 pub use shape::Shape;

@@ -20,6 +20,28 @@ pub fn sniff_record(bytes: &[u8]) -> InputFormat {
     }
 }
 
+/// The text of the top-level field `name` of a JSON-object record (a string as is, a number or
+/// a boolean as written), or why there is none: the record is not a JSON object, lacks the field,
+/// or holds something else in it.
+pub fn record_field(bytes: &[u8], name: &str) -> Result<String, String> {
+    if sniff_record(bytes) != InputFormat::Json {
+        return Err(format!(
+            "field {name:?} needs JSON-object records; this one is CSV"
+        ));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+        .map_err(|e| format!("field {name:?} needs a JSON-object record: {e}"))?;
+    match object.get(name) {
+        None => Err(format!("the record has no field {name:?}")),
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Ok(v.to_string()),
+        Some(other) => Err(format!(
+            "field {name:?} holds {other}, not a string or a number"
+        )),
+    }
+}
+
 /// Decodes one stream record that may hold one or several rows, as a CSV
 /// line (or lines), a JSON record keyed by feature name, a JSON array, an
 /// array of rows, or JSON Lines. Errors are those of the format chosen.
@@ -45,6 +67,29 @@ mod tests {
 
     fn names() -> Vec<String> {
         vec!["a".into(), "b".into()]
+    }
+
+    #[test]
+    fn a_field_of_a_json_record_is_read_as_text() {
+        let rec = br#"{"a": 1, "device": "pump-7", "n": 17, "x": [1]}"#;
+        assert_eq!(record_field(rec, "device").unwrap(), "pump-7");
+        assert_eq!(record_field(rec, "n").unwrap(), "17");
+        assert!(
+            record_field(rec, "site")
+                .unwrap_err()
+                .contains("no field \"site\"")
+        );
+        assert!(
+            record_field(rec, "x")
+                .unwrap_err()
+                .contains("not a string or a number")
+        );
+        assert!(record_field(b"1,2", "device").unwrap_err().contains("CSV"));
+        assert!(
+            record_field(b"[1,2]", "device")
+                .unwrap_err()
+                .contains("JSON-object")
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use aws_config::BehaviorVersion;
 use crate::endpoint::SageMakerEndpoint;
 use crate::endpoint::retry::RetryPolicy;
 use crate::pipeline::pack::{Budget, MAX_INVOKE_BYTES};
-use crate::pipeline::{Forwarder, Settings};
+use crate::pipeline::{Forwarder, Settings, TargetModelFrom};
 use crate::produce::{Format, PartitionKey, Plan};
 use crate::sinks::AwsSinks;
 use crate::sinks::metrics::Emf;
@@ -79,6 +79,8 @@ pub const ENV_ALERT_KEYS: &str = "ALERT_KEYS";
 pub const ENV_ALERT_EVERY_ANOMALY: &str = "ALERT_EVERY_ANOMALY";
 /// Features explained per row (`explain=K`, or `all`); off when unset.
 pub const ENV_EXPLAIN: &str = "EXPLAIN";
+/// Multi-model endpoints: `partition-key` or `field:NAME`, where each record's entity comes from.
+pub const ENV_TARGET_MODEL_FROM: &str = "TARGET_MODEL_FROM";
 /// Lambda: milliseconds kept before the invocation's deadline.
 pub const ENV_DEADLINE_MARGIN_MS: &str = "DEADLINE_MARGIN_MS";
 /// Standalone: the checkpoint file.
@@ -105,6 +107,9 @@ pub const MAX_PUT_BATCH: usize = 500;
 /// A setting that cannot be used; the message names the flag and its variable.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
+    /// A target-model setting that cannot work with the others.
+    #[error("--target-model-from/TARGET_MODEL_FROM: {0}")]
+    TargetModel(String),
     /// A count that must be positive is zero.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
@@ -402,6 +407,11 @@ pub struct ForwarderArgs {
     /// (or `all`). Alerts then say why in plain words, and the results carry the explanation.
     #[arg(long, env = ENV_EXPLAIN, value_name = "K")]
     pub explain: Option<codec::Explain>,
+    /// Multi-model endpoint: send each record to its entity's model, `TargetModel=<entity>.tar.gz`,
+    /// with the entity taken from the record's partition key (`partition-key`) or from a field of
+    /// its JSON object (`field:NAME`); requests are batched per entity.
+    #[arg(long, env = ENV_TARGET_MODEL_FROM, value_name = "SOURCE")]
+    pub target_model_from: Option<TargetModelFrom>,
     /// Client settings.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -468,6 +478,14 @@ impl ForwarderConfig {
                 args.trend_context_keys as u64,
             )?;
         }
+        if let (Some(TargetModelFrom::Field(name)), true) =
+            (&args.target_model_from, args.trend_context > 0)
+        {
+            return Err(ConfigError::TargetModel(format!(
+                "field:{name} cannot be combined with --trend-context: a trend context follows a \
+                 partition key, so take the entity from it (partition-key)"
+            )));
+        }
         let alert = alert_policy(&args)?;
         let feature_names: Vec<String> = args
             .feature_names
@@ -503,6 +521,7 @@ impl ForwarderConfig {
                 trend_context: args.trend_context,
                 trend_keys: args.trend_context_keys,
                 alert,
+                target_model: args.target_model_from,
             },
             endpoint_name: args.endpoint_name,
             explain: args.explain,

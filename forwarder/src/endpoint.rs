@@ -28,12 +28,15 @@ pub mod retry;
 pub trait Endpoint: Send + Sync {
     /// Scores the rows of `body` (text/csv). With `context: Some(k)` the first `k` rows are
     /// context only (trend mode, custom attribute `context=k`) and `n_rows` rows follow them;
-    /// with `None` the body holds exactly `n_rows` rows. The answer holds `n_rows` scores.
+    /// with `None` the body holds exactly `n_rows` rows. `target` names the model of a
+    /// multi-model endpoint (`TargetModel`, e.g. `pump-7.tar.gz`). The answer holds `n_rows`
+    /// scores.
     fn invoke(
         &self,
         body: Vec<u8>,
         n_rows: usize,
         context: Option<usize>,
+        target: Option<&str>,
     ) -> impl Future<Output = Result<Vec<Prediction>, InvokeError>> + Send;
 }
 
@@ -91,11 +94,13 @@ impl Endpoint for SageMakerEndpoint {
         body: Vec<u8>,
         n_rows: usize,
         context: Option<usize>,
+        target: Option<&str>,
     ) -> Result<Vec<Prediction>, InvokeError> {
         let out = self
             .client
             .invoke_endpoint()
             .endpoint_name(&self.name)
+            .set_target_model(target.map(str::to_owned))
             .content_type("text/csv")
             .accept("application/json")
             .set_custom_attributes(
@@ -111,7 +116,7 @@ impl Endpoint for SageMakerEndpoint {
             .body(Blob::new(body))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| unknown_model(classify(e), target))?;
         let body = out.body().map(|b| b.as_ref()).unwrap_or_default();
         decode_scores(body, out.content_type(), n_rows)
     }
@@ -181,6 +186,24 @@ where
             }
         }
         other => InvokeError::Timeout(format!("{other:?}")),
+    }
+}
+
+/// A `ValidationError` about the request's own `TargetModel` means the endpoint has no such
+/// model: SageMaker says it could not download the model data at the key it built from the
+/// target. An unknown endpoint is a `ValidationError` too, and stays fatal: its message names the
+/// endpoint, not the target.
+pub fn unknown_model(error: InvokeError, target: Option<&str>) -> InvokeError {
+    match (error, target) {
+        (InvokeError::Validation(message), Some(target))
+            if message.contains(target) || message.contains("model data") =>
+        {
+            InvokeError::UnknownModel {
+                target: target.to_owned(),
+                message,
+            }
+        }
+        (error, _) => error,
     }
 }
 
@@ -315,6 +338,28 @@ mod tests {
             ),
         );
         assert_eq!(e, InvokeError::Validation("Endpoint x not found".into()));
+        assert_eq!(e.disposition(), Disposition::Fatal);
+    }
+
+    #[test]
+    fn a_missing_target_model_is_parked_and_a_missing_endpoint_stays_fatal() {
+        let missing = InvokeError::Validation(
+            "Failed to download model data(bucket: b, key: models/pump-9.tar.gz). Please ensure \
+             that there is an object located at the URL"
+                .into(),
+        );
+        let e = unknown_model(missing.clone(), Some("pump-9.tar.gz"));
+        assert!(
+            matches!(&e, InvokeError::UnknownModel { target, .. } if target == "pump-9.tar.gz")
+        );
+        assert_eq!(e.disposition(), Disposition::Park);
+        assert_eq!(
+            unknown_model(missing.clone(), None),
+            missing,
+            "no target, no model to miss"
+        );
+        let endpoint = InvokeError::Validation("Endpoint x of account 1 not found.".into());
+        let e = unknown_model(endpoint, Some("pump-9.tar.gz"));
         assert_eq!(e.disposition(), Disposition::Fatal);
     }
 

@@ -40,6 +40,11 @@ pub(crate) struct FakeEndpoint {
     /// Explains every row as the server does with `explain=1`: the first feature, `a`, holds the
     /// whole score, its value is the row's first value and its expected value 0.
     pub explain: bool,
+    /// Every successful call's `TargetModel` and the first value of each body row.
+    pub targeted: Mutex<Vec<(Option<String>, Vec<f64>)>>,
+    /// A multi-model endpoint without these models: a call naming one answers as SageMaker does
+    /// for a missing model.
+    pub missing_models: Vec<String>,
 }
 
 /// The fake's explanation of a row whose first value is `v`.
@@ -93,8 +98,16 @@ impl Endpoint for FakeEndpoint {
         body: Vec<u8>,
         n_rows: usize,
         context: Option<usize>,
+        target: Option<&str>,
     ) -> Result<Vec<Prediction>, InvokeError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(target) = target.filter(|t| self.missing_models.iter().any(|m| m == t)) {
+            let message = format!("Failed to download model data(bucket: b, key: m/{target})");
+            return Err(crate::endpoint::unknown_model(
+                InvokeError::Validation(message),
+                Some(target),
+            ));
+        }
         if let Some(e) = self.script.lock().unwrap().pop_front() {
             return Err(e);
         }
@@ -126,6 +139,10 @@ impl Endpoint for FakeEndpoint {
             .lock()
             .unwrap()
             .push((context, firsts.clone()));
+        self.targeted
+            .lock()
+            .unwrap()
+            .push((target.map(str::to_owned), firsts.clone()));
         let scored = match self.trend_window {
             Some(w) => residuals(&firsts, w).split_off(k),
             None => firsts[k..].to_vec(),
@@ -178,6 +195,7 @@ pub(crate) fn forwarder(
         trend_context: 0,
         trend_keys: 10_000,
         alert: crate::sinks::policy::AlertPolicy::every_anomaly(),
+        target_model: None,
     };
     let metrics = Arc::new(Emf::new("Test", vec![], Box::new(std::io::sink())));
     Forwarder::new(endpoint, sinks, settings, metrics)

@@ -48,6 +48,42 @@ pub struct Settings {
     pub trend_keys: usize,
     /// When anomalies become alerts.
     pub alert: AlertPolicy,
+    /// Multi-model endpoints: where each record's entity comes from; its rows are sent with
+    /// `TargetModel=<entity>.tar.gz`, batched per entity. `None`: one model for every record.
+    pub target_model: Option<TargetModelFrom>,
+}
+
+/// Where a record's entity (its model on a multi-model endpoint) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetModelFrom {
+    /// The record's partition key (a KPL user record's own key when it has one).
+    PartitionKey,
+    /// A top-level field of a JSON-object record.
+    Field(String),
+}
+
+impl std::str::FromStr for TargetModelFrom {
+    type Err = String;
+
+    /// `partition-key` or `field:NAME`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "partition-key" => Ok(TargetModelFrom::PartitionKey),
+            t => match t.strip_prefix("field:") {
+                Some(name) if !name.trim().is_empty() => {
+                    Ok(TargetModelFrom::Field(name.trim().to_owned()))
+                }
+                _ => Err(format!(
+                    "expected partition-key or field:NAME, found {text:?}"
+                )),
+            },
+        }
+    }
+}
+
+/// The `TargetModel` of an entity: the model file the trainer wrote for it, packaged.
+pub fn target_model_of(entity: &str) -> String {
+    format!("{entity}.tar.gz")
 }
 
 /// Why processing stopped before the end of the batch.
@@ -77,6 +113,8 @@ struct UserRecord {
     /// The KPL user record's own partition key (`None`: the Kinesis record's).
     partition_key: Option<String>,
     rows: codec::Rows,
+    /// The `TargetModel` its rows are sent with, on a multi-model endpoint.
+    target: Option<String>,
     /// CSV encoding of each row; `lines[offsets[i]..offsets[i + 1]]` is row `i`.
     lines: Vec<u8>,
     offsets: Vec<usize>,
@@ -243,6 +281,22 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 }
             };
             for part in parts {
+                let target = match self.target_of(rec, &part) {
+                    Ok(target) => target,
+                    Err(reason) => {
+                        stats.decode_errors += 1;
+                        let reason = format!("no target model: {reason}");
+                        self.send_dead_letter(
+                            rec,
+                            part.sub_sequence_number,
+                            reason,
+                            &part.data,
+                            stats,
+                        )
+                        .await;
+                        continue;
+                    }
+                };
                 match codec::decode_record(&part.data, &self.settings.feature_names) {
                     Ok(rows) => {
                         let mut lines = Vec::new();
@@ -256,6 +310,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                             sub_sequence_number: part.sub_sequence_number,
                             partition_key: part.partition_key,
                             rows,
+                            target,
                             lines,
                             offsets,
                         });
@@ -276,6 +331,23 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
             }
         }
         users
+    }
+
+    /// The `TargetModel` of a (user) record, by the configured rule; why there is none when the
+    /// rule finds no usable entity in it.
+    fn target_of(&self, rec: &Record, part: &kpl::UserRecord) -> Result<Option<String>, String> {
+        let entity = match &self.settings.target_model {
+            None => return Ok(None),
+            Some(TargetModelFrom::PartitionKey) => part
+                .partition_key
+                .clone()
+                .unwrap_or_else(|| rec.partition_key.clone()),
+            Some(TargetModelFrom::Field(name)) => codec::record_field(&part.data, name)?,
+        };
+        match codec::entity::unusable_name(&entity) {
+            Some(why) => Err(format!("entity {entity:?}: {why}")),
+            None => Ok(Some(target_model_of(&entity))),
+        }
     }
 
     /// The encoded size of the first row of `user` that cannot fit any request, if any.
@@ -453,6 +525,8 @@ struct Invoked {
     scored: Vec<(RowRef, Prediction)>,
     /// User records the container rejected, with its answer.
     poisoned: Vec<(usize, InvokeError)>,
+    /// User records whose model the endpoint does not have.
+    parked: Vec<(usize, InvokeError)>,
     failed_attempts: usize,
     latencies_ms: Vec<f64>,
 }
@@ -465,6 +539,7 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         body: Vec<u8>,
         n: usize,
         context: Option<usize>,
+        target: Option<&str>,
         deadline: Option<Instant>,
         out: &mut Invoked,
     ) -> Result<Vec<Prediction>, crate::endpoint::retry::Exhausted> {
@@ -472,10 +547,10 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         let mut failed_attempts = 0;
         let attempts = retry(
             &self.settings.retry,
-            || self.endpoint.invoke(body.clone(), n, context),
+            || self.endpoint.invoke(body.clone(), n, context, target),
             |e, attempt| {
                 failed_attempts += 1;
-                tracing::warn!(error = %e, attempt, rows = n, ?context, "InvokeEndpoint failed");
+                tracing::warn!(error = %e, attempt, rows = n, ?context, ?target, "InvokeEndpoint failed");
             },
         );
         let result = match deadline {
@@ -516,6 +591,13 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
         for (user, error) in invoked.poisoned {
             if out.skipped.insert(user) {
                 stats.poison_records += 1;
+                self.dead_letter(records, &users[user], error.to_string(), stats)
+                    .await;
+            }
+        }
+        for (user, error) in invoked.parked {
+            if out.skipped.insert(user) {
+                stats.unknown_model_records += 1;
                 self.dead_letter(records, &users[user], error.to_string(), stats)
                     .await;
             }

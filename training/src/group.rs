@@ -14,16 +14,14 @@ use forest::{DetectorParams, Model, TrendSpec};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use codec::entity::unusable_name;
+
 use crate::data::Table;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 /// File name of the manifest written next to the models.
 pub const MANIFEST: &str = "manifest.json";
-
-/// Longest entity value used as a file name (S3 keys allow 1,024 bytes; `.tar.gz` and a prefix
-/// must fit beside it).
-pub const MAX_ENTITY_BYTES: usize = 200;
 
 /// One fitted entity.
 #[derive(Debug, Clone, Serialize)]
@@ -62,30 +60,6 @@ pub struct Manifest {
     pub models: Vec<EntityModel>,
     /// The entities left out, by name.
     pub skipped: Vec<Skipped>,
-}
-
-/// Why an entity value cannot name a model file, if it cannot: only ASCII letters, digits, `.`,
-/// `_` and `-`, not starting with `.`, at most [`MAX_ENTITY_BYTES`] bytes (safe as a file name,
-/// an S3 key and a `TargetModel` on every platform).
-pub fn unusable_name(entity: &str) -> Option<String> {
-    if entity.is_empty() {
-        return Some("the value is empty".into());
-    }
-    if entity.len() > MAX_ENTITY_BYTES {
-        return Some(format!("the value is longer than {MAX_ENTITY_BYTES} bytes"));
-    }
-    if entity.starts_with('.') {
-        return Some("the value starts with '.'".into());
-    }
-    if let Some(c) = entity
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Some(format!(
-            "{c:?} cannot be in a model file name (letters, digits, '.', '_' and '-' only)"
-        ));
-    }
-    None
 }
 
 /// How the rows are grouped into entities.

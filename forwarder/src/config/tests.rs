@@ -261,3 +261,53 @@ fn explanations_are_off_unless_asked_for_with_a_count_or_all() {
     let bad = Standalone::try_parse_from(base.iter().chain(["--explain", "0"].iter())).unwrap_err();
     assert!(bad.to_string().contains("invalid explain \"0\""), "{bad}");
 }
+
+#[test]
+fn the_target_model_comes_from_the_partition_key_or_a_json_field() {
+    let settings = |extra: &[&str]| standalone(extra).unwrap().core.settings.target_model;
+    assert_eq!(settings(&[]), None, "one model unless asked");
+    assert_eq!(
+        settings(&["--target-model-from", "partition-key"]),
+        Some(TargetModelFrom::PartitionKey)
+    );
+    assert_eq!(
+        settings(&["--target-model-from", "field:device_id"]),
+        Some(TargetModelFrom::Field("device_id".into()))
+    );
+    for bad in ["field:", "column:x", "key"] {
+        let parsed = Standalone::try_parse_from([
+            "fwd",
+            "--endpoint-name",
+            "e",
+            "--feature-names",
+            "a",
+            "--target-model-from",
+            bad,
+        ]);
+        let err = parsed.unwrap_err().to_string();
+        assert!(
+            err.contains("expected partition-key or field:NAME"),
+            "{bad}: {err}"
+        );
+    }
+    // A trend context follows a partition key: the entity must be that key.
+    assert!(
+        standalone(&[
+            "--target-model-from",
+            "partition-key",
+            "--trend-context",
+            "8"
+        ])
+        .is_ok()
+    );
+    let err = error(standalone(&[
+        "--target-model-from",
+        "field:d",
+        "--trend-context",
+        "8",
+    ]));
+    assert!(
+        err.contains("cannot be combined with --trend-context"),
+        "{err}"
+    );
+}

@@ -41,6 +41,15 @@ pub enum InvokeError {
     /// A 2xx answer that does not hold one prediction per row.
     #[error("unusable endpoint answer: {0}")]
     BadResponse(String),
+    /// A multi-model endpoint has no model for the request's `TargetModel` (an entity nobody
+    /// trained a model for).
+    #[error("no model {target} on the endpoint: {message}")]
+    UnknownModel {
+        /// The `TargetModel` asked for.
+        target: String,
+        /// What SageMaker said.
+        message: String,
+    },
 }
 
 /// What to do after a failed call.
@@ -52,6 +61,9 @@ pub enum Disposition {
     Poison,
     /// A configuration or service problem that retrying now will not fix.
     Fatal,
+    /// Every row of the request is for a model the endpoint does not have: park those records
+    /// (dead-letter them, counted) and go on; retrying cannot help and must not stop the shard.
+    Park,
 }
 
 impl InvokeError {
@@ -70,6 +82,7 @@ impl InvokeError {
             } if (400..500).contains(s) => Disposition::Poison,
             InvokeError::Model { .. } => Disposition::Retry,
             InvokeError::Validation(_) => Disposition::Fatal,
+            InvokeError::UnknownModel { .. } => Disposition::Park,
         }
     }
 }

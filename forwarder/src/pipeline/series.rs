@@ -164,9 +164,26 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 body.extend_from_slice(line(at));
             }
             match self
-                .request(body, rows.len(), Some(k), deadline, &mut out.invoked)
+                .request(
+                    body,
+                    rows.len(),
+                    Some(k),
+                    users[rows[0].record].target.as_deref(),
+                    deadline,
+                    &mut out.invoked,
+                )
                 .await
             {
+                Err(ex) if ex.error.disposition() == Disposition::Park => {
+                    // The key's model is missing: none of its rows can be scored.
+                    let mut seen = HashSet::new();
+                    for at in rows.iter().chain(pending.iter().flatten()) {
+                        if seen.insert(at.record) {
+                            out.invoked.parked.push((at.record, ex.error.clone()));
+                        }
+                    }
+                    pending.clear();
+                }
                 Ok(scores) => {
                     history.extend(rows.iter().map(line));
                     out.invoked.scored.extend(rows.into_iter().zip(scores));

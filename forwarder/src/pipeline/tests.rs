@@ -257,3 +257,127 @@ async fn explanations_from_the_endpoint_reach_the_results_and_the_alerts() {
         "0: 1 anomaly on test-stream, peak score 0.9: a = 0.9, expected about 0 (100 % of the score)"
     );
 }
+
+/// Records of devices `d0`..`d2` (and `d9`, which has no model), interleaved; a row's first value
+/// encodes its device (`0.1 * device`) so each request's rows can be told apart.
+fn fleet_records(json_field: bool) -> Vec<Record> {
+    (0..24)
+        .map(|i| {
+            let device = if i == 7 || i == 20 { 9 } else { i % 3 };
+            let value = 0.1 * device as f64;
+            let data = if json_field {
+                format!(r#"{{"device": "d{device}", "a": {value}, "b": 1, "c": {i}}}"#)
+            } else {
+                format!("{value},1,{i}")
+            };
+            record(i, &format!("d{device}"), data.as_bytes())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_entity_goes_to_its_own_model_and_an_unknown_one_is_parked() {
+    for (from, json_field) in [
+        (TargetModelFrom::PartitionKey, false),
+        (TargetModelFrom::Field("device".into()), true),
+    ] {
+        let endpoint = FakeEndpoint {
+            missing_models: vec!["d9.tar.gz".into()],
+            ..Default::default()
+        };
+        let mut fwd = forwarder(endpoint, MemorySinks::default());
+        fwd.settings_mut().target_model = Some(from.clone());
+        fwd.settings_mut().budget = pack::Budget::new(3, 1 << 20);
+        fwd.settings_mut().concurrency = 3;
+        let records = fleet_records(json_field);
+        let out = fwd.process(&records, None).await;
+        assert_eq!((out.done, &out.failure), (24, &None), "{from:?}");
+        assert_eq!(out.stats.unknown_model_records, 2, "{from:?}");
+        assert_eq!(out.stats.rows, 22);
+        // Every request went to one device's model and held only that device's rows.
+        let targeted = fwd.endpoint().targeted.lock().unwrap().clone();
+        assert!(!targeted.is_empty());
+        for (target, firsts) in &targeted {
+            let target = target.as_deref().expect("every request names its model");
+            let device: usize = target
+                .strip_prefix('d')
+                .and_then(|t| t.strip_suffix(".tar.gz"))
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                firsts
+                    .iter()
+                    .all(|v| (v - 0.1 * device as f64).abs() < 1e-9),
+                "{target}: {firsts:?}"
+            );
+            assert!(firsts.len() <= 3, "batched within the row budget");
+        }
+        // Each device's 7 or 8 rows in requests of at most 3: 3 requests per device.
+        assert_eq!(targeted.len(), 9, "{targeted:?}");
+        // The records without a model are dead-lettered with the reason, and nothing else is lost.
+        let dead = fwd.sinks().dead.lock().unwrap().clone();
+        assert_eq!(dead.len(), 2);
+        for (letter, i) in dead.iter().zip([7, 20]) {
+            assert!(letter.contains(&records[i].sequence_number), "{letter}");
+            assert!(letter.contains("no model d9.tar.gz"), "{letter}");
+        }
+        let stored: Vec<u64> = stored_rows(fwd.sinks())
+            .iter()
+            .map(|r| r["values"][2].as_f64().unwrap() as u64)
+            .collect();
+        let want: Vec<u64> = (0..24).filter(|i| *i != 7 && *i != 20).collect();
+        assert_eq!(stored, want);
+    }
+}
+
+#[tokio::test]
+async fn a_record_without_a_usable_entity_is_dead_lettered_with_the_reason() {
+    let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
+    fwd.settings_mut().target_model = Some(TargetModelFrom::Field("device".into()));
+    let records = vec![
+        record(0, "k", br#"{"device": "d1", "a": 0.1, "b": 1, "c": 1}"#),
+        record(1, "k", b"0.1,1,1"),
+        record(2, "k", br#"{"a": 0.1, "b": 1, "c": 1}"#),
+        record(3, "k", br#"{"device": "d/1", "a": 0.1, "b": 1, "c": 1}"#),
+    ];
+    let out = fwd.process(&records, None).await;
+    assert_eq!(
+        (out.done, out.stats.rows, out.stats.decode_errors),
+        (4, 1, 3)
+    );
+    let dead = fwd.sinks().dead.lock().unwrap().clone();
+    assert!(dead[0].contains("this one is CSV"), "{}", dead[0]);
+    assert!(dead[1].contains("no field \\\"device\\\""), "{}", dead[1]);
+    assert!(dead[2].contains("cannot be in a model name"), "{}", dead[2]);
+}
+
+#[tokio::test]
+async fn a_failing_model_replays_from_its_first_record_whatever_the_other_models_did() {
+    // d1's model is down for good; d0 and d2 answer. Requests are interleaved by their first
+    // rows, so the replay must start at d1's first unanswered record, not after the last answer.
+    let endpoint = FakeEndpoint {
+        unavailable: Some(0.1),
+        ..Default::default()
+    };
+    let mut fwd = forwarder(endpoint, MemorySinks::default());
+    fwd.settings_mut().target_model = Some(TargetModelFrom::PartitionKey);
+    fwd.settings_mut().budget = pack::Budget::new(3, 1 << 20);
+    let records: Vec<Record> = (0..12)
+        .map(|i| {
+            record(
+                i,
+                &format!("d{}", i % 3),
+                format!("{},1,{i}", 0.1 * (i % 3) as f64).as_bytes(),
+            )
+        })
+        .collect();
+    let out = fwd.process(&records, None).await;
+    assert!(matches!(out.failure, Some(Failure::Endpoint(_))));
+    assert_eq!(out.done, 1, "record 1 is d1's first row");
+    let stored: Vec<u64> = stored_rows(fwd.sinks())
+        .iter()
+        .map(|r| r["values"][2].as_f64().unwrap() as u64)
+        .collect();
+    assert_eq!(stored, [0], "only the finished prefix is delivered");
+}

@@ -20,6 +20,9 @@ pub struct Stats {
     pub decode_errors: usize,
     /// User records the container rejected (4xx) and that were dead-lettered.
     pub poison_records: usize,
+    /// User records for an entity whose model the multi-model endpoint does not have,
+    /// dead-lettered.
+    pub unknown_model_records: usize,
     /// Failed InvokeEndpoint attempts (retried or not).
     pub endpoint_errors: usize,
     /// Failed sink calls.
@@ -41,7 +44,11 @@ pub struct Stats {
 impl Stats {
     /// All errors of the batch.
     pub fn errors(&self) -> usize {
-        self.decode_errors + self.poison_records + self.endpoint_errors + self.sink_errors
+        self.decode_errors
+            + self.poison_records
+            + self.unknown_model_records
+            + self.endpoint_errors
+            + self.sink_errors
     }
 }
 
@@ -88,6 +95,7 @@ impl Emf {
             json!({"Name": "Anomalies", "Unit": "Count"}),
             json!({"Name": "Errors", "Unit": "Count"}),
             json!({"Name": "DecodeErrors", "Unit": "Count"}),
+            json!({"Name": "UnknownModelRecords", "Unit": "Count"}),
             json!({"Name": "Alerts", "Unit": "Count"}),
             json!({"Name": "AnomaliesGrouped", "Unit": "Count"}),
             json!({"Name": "AnomaliesSuppressed", "Unit": "Count"}),
@@ -99,6 +107,10 @@ impl Emf {
         doc.insert("Anomalies".into(), json!(stats.anomalies));
         doc.insert("Errors".into(), json!(stats.errors()));
         doc.insert("DecodeErrors".into(), json!(stats.decode_errors));
+        doc.insert(
+            "UnknownModelRecords".into(),
+            json!(stats.unknown_model_records),
+        );
         doc.insert("Alerts".into(), json!(stats.alerts));
         doc.insert("AnomaliesGrouped".into(), json!(stats.grouped));
         doc.insert("AnomaliesSuppressed".into(), json!(stats.suppressed));
