@@ -266,6 +266,7 @@ mod tests {
             n_rows: 4,
             skipped: vec![],
             timestamps: None,
+            groups: None,
         };
         let scores = [0.3, 0.35, 0.9, 0.4];
         let labels = Labels {

@@ -107,6 +107,7 @@ mod tests {
             n_rows: n,
             values: values.clone(),
             timestamps: None,
+            groups: None,
         };
         let whole = model.score_slice(&values).unwrap();
         let quiet = Progress::new(true);
