@@ -10,6 +10,10 @@
 #   --role ARN             execution role SageMaker assumes (ECR pull, S3 read, logs)
 #                                                                          (env SAGEMAKER_ROLE_ARN)
 #   --model-data-url S3    model.tar.gz from package-model.sh; without it the baked model serves
+#   --multi-model          a multi-model endpoint (container Mode MultiModel): --model-data-url
+#                          is then the S3 prefix of package-model.sh --models-dir, and each
+#                          request names its model with TargetModel=<entity>.tar.gz
+#   --smoke-target NAME    multi-model: the TargetModel of the smoke invocation
 #   --env KEY=VALUE        container environment, repeatable (e.g. ISOSERVE_OUTPUT_FORMAT=rcf)
 #   --instance-type TYPE   default ml.m5.large
 #   --instance-count N     default 1
@@ -33,13 +37,15 @@ source "$(dirname "$0")/lib.sh"
 
 name=${ENDPOINT_NAME:-} image=${IMAGE_URI:-} role=${SAGEMAKER_ROLE_ARN:-} model_data=""
 envs=() instance_type=ml.m5.large instance_count=1 variant=AllTraffic model_name="" config_name=""
-smoke_row=${SMOKE_ROW:-0,0,0,0,0} smoke=true wait_timeout=1800
+smoke_row=${SMOKE_ROW:-0,0,0,0,0} smoke=true wait_timeout=1800 mode=SingleModel smoke_target=""
 while [ $# -gt 0 ]; do
   case $1 in
     --name) need_value "$@"; name=$2; shift 2 ;;
     --image) need_value "$@"; image=$2; shift 2 ;;
     --role) need_value "$@"; role=$2; shift 2 ;;
     --model-data-url) need_value "$@"; model_data=$2; shift 2 ;;
+    --multi-model) mode=MultiModel; shift ;;
+    --smoke-target) need_value "$@"; smoke_target=$2; shift 2 ;;
     --env) need_value "$@"; [[ $2 == ?*=* ]] || die "--env wants KEY=VALUE, got $2"; envs+=("$2"); shift 2 ;;
     --instance-type) need_value "$@"; instance_type=$2; shift 2 ;;
     --instance-count) need_value "$@"; instance_count=$2; shift 2 ;;
@@ -60,6 +66,10 @@ done
 [[ $instance_count =~ ^[1-9][0-9]*$ ]] || die "--instance-count must be a positive integer"
 [[ $wait_timeout =~ ^[0-9]+$ ]] || die "--wait-timeout must be a number of seconds"
 model_name=${model_name:-$name} config_name=${config_name:-$name}
+if [ "$mode" = MultiModel ]; then
+  [[ $model_data == s3://*/ ]] || die "--multi-model needs --model-data-url s3://bucket/prefix/ (the prefix of the models), got ${model_data:-nothing}"
+  ! $smoke || [ -n "$smoke_target" ] || die "--multi-model needs --smoke-target ENTITY.tar.gz (or --no-smoke)"
+fi
 require "$AWS_BIN" "set AWS_CLI to the aws CLI"
 
 # The container definition as JSON, so environment values may hold any character.
@@ -67,14 +77,14 @@ env_json="" sep=""
 for kv in ${envs[@]+"${envs[@]}"}; do
   env_json+="$sep$(json_str "${kv%%=*}"):$(json_str "${kv#*=}")"; sep=","
 done
-container="{\"Image\":$(json_str "$image"),\"Mode\":\"SingleModel\",\"Environment\":{$env_json}"
+container="{\"Image\":$(json_str "$image"),\"Mode\":\"$mode\",\"Environment\":{$env_json}"
 [ -z "$model_data" ] || container+=",\"ModelDataUrl\":$(json_str "$model_data")"
 container+="}"
 
 if aws_try sagemaker describe-model --model-name "$model_name"; then
   log "model $model_name exists; reusing it"
 elif is_not_found "$AWS_ERR"; then
-  log "create-model $model_name ($image${model_data:+, $model_data})"
+  log "create-model $model_name ($mode, $image${model_data:+, $model_data})"
   aws_cli sagemaker create-model --model-name "$model_name" --execution-role-arn "$role" \
     --primary-container "$container" >/dev/null
 else
@@ -121,7 +131,9 @@ if $smoke; then
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
   printf '%s\n' "$smoke_row" > "$scratch/row.csv"
-  aws_cli sagemaker-runtime invoke-endpoint --endpoint-name "$name" \
+  target=()
+  [ -z "$smoke_target" ] || target=(--target-model "$smoke_target")
+  aws_cli sagemaker-runtime invoke-endpoint --endpoint-name "$name" ${target[@]+"${target[@]}"} \
     --content-type text/csv --accept application/json \
     --body "fileb://$scratch/row.csv" "$scratch/answer" >/dev/null
   log "smoke invoke-endpoint with [$smoke_row] answered: $(head -c 500 "$scratch/answer")"

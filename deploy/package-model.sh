@@ -3,9 +3,17 @@
 # stored as model.isof at the archive root, the name the server looks for first) and uploads it.
 # Prints the S3 URL to give CreateModel as ModelDataUrl as the last line on stdout.
 #
+# With --models-dir, packages every model of a directory (`trainer train --group-by` writes one
+# <entity>.isof per entity) as its own <entity>.tar.gz under one S3 prefix: the ModelDataUrl of a
+# multi-model endpoint, which loads <prefix><entity>.tar.gz when a request names
+# TargetModel=<entity>.tar.gz. Prints the prefix as the last line.
+#
 # Usage: deploy/package-model.sh --model FILE (--s3-uri s3://BUCKET/PREFIX | --output FILE) [options]
+#        deploy/package-model.sh --models-dir DIR (--s3-uri s3://BUCKET/PREFIX/ | --output DIR) [options]
 #
 #   --model FILE        the .isof model file (e.g. from `trainer train` or `isoserve train`)
+#   --models-dir DIR    every *.isof in DIR, each as <name>.tar.gz (--s3-uri is then a prefix
+#                       ending in /, --output a directory)
 #   --s3-uri URI        upload to URI; a URI ending in / gets model.tar.gz appended
 #                       (env MODEL_S3_URI)
 #   --create-bucket     create the bucket when it does not exist
@@ -18,10 +26,11 @@
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-model="" s3_uri=${MODEL_S3_URI:-} create_bucket=false output="" region=""
+model="" models_dir="" s3_uri=${MODEL_S3_URI:-} create_bucket=false output="" region=""
 while [ $# -gt 0 ]; do
   case $1 in
     --model) need_value "$@"; model=$2; shift 2 ;;
+    --models-dir) need_value "$@"; models_dir=$2; shift 2 ;;
     --s3-uri) need_value "$@"; s3_uri=$2; shift 2 ;;
     --create-bucket) create_bucket=true; shift ;;
     --output) need_value "$@"; output=$2; shift 2 ;;
@@ -30,23 +39,52 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
-[ -n "$model" ] || die "--model is required (see --help)"
-[ -f "$model" ] || die "model $model not found"
+[ -n "$model" ] || [ -n "$models_dir" ] || die "--model or --models-dir is required (see --help)"
+[ -z "$model" ] || [ -z "$models_dir" ] || die "give --model or --models-dir, not both"
 [ -n "$s3_uri" ] || [ -n "$output" ] || die "give --s3-uri or --output (see --help)"
 case $s3_uri in ""|s3://?*) ;; *) die "--s3-uri must look like s3://bucket/prefix, got $s3_uri" ;; esac
-[[ $s3_uri == */ ]] && s3_uri="${s3_uri}model.tar.gz"
 
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
-mkdir "$staging/content"
-cp "$model" "$staging/content/model.isof"
-# Stable metadata, so the same model always gives the same archive.
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
-  -C "$staging/content" -cf - model.isof | gzip -n -9 > "$staging/model.tar.gz"
-log "packaged $model ($(stat -c %s "$staging/model.tar.gz") bytes)"
-if [ -n "$output" ]; then
-  cp "$staging/model.tar.gz" "$output"
-  log "wrote $output"
+
+# `archive MODEL TARBALL`: MODEL stored as model.isof, with stable metadata so that the same
+# model always gives the same archive.
+archive() {
+  rm -rf "$staging/content" && mkdir "$staging/content"
+  cp "$1" "$staging/content/model.isof"
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+    -C "$staging/content" -cf - model.isof | gzip -n -9 > "$2"
+}
+
+if [ -n "$models_dir" ]; then
+  [ -d "$models_dir" ] || die "models directory $models_dir not found"
+  [ -z "$s3_uri" ] || [[ $s3_uri == */ ]] || die "--s3-uri must be a prefix ending in / with --models-dir, got $s3_uri"
+  mkdir "$staging/out"
+  count=0
+  for file in "$models_dir"/*.isof; do
+    [ -f "$file" ] || continue
+    name=$(basename "$file" .isof)
+    archive "$file" "$staging/out/$name.tar.gz"
+    count=$((count + 1))
+  done
+  [ "$count" -gt 0 ] || die "no .isof file in $models_dir"
+  log "packaged $count models from $models_dir"
+  if [ -n "$output" ]; then
+    mkdir -p "$output"
+    cp "$staging/out/"*.tar.gz "$output/"
+    log "wrote $count archives to $output"
+  fi
+  upload_from="$staging/out"
+else
+  [ -f "$model" ] || die "model $model not found"
+  [[ $s3_uri == */ ]] && s3_uri="${s3_uri}model.tar.gz"
+  archive "$model" "$staging/model.tar.gz"
+  log "packaged $model ($(stat -c %s "$staging/model.tar.gz") bytes)"
+  if [ -n "$output" ]; then
+    cp "$staging/model.tar.gz" "$output"
+    log "wrote $output"
+  fi
+  upload_from=""
 fi
 [ -n "$s3_uri" ] || exit 0
 
@@ -65,6 +103,12 @@ if ! aws_try s3api head-bucket --bucket "$bucket"; then
       --create-bucket-configuration "LocationConstraint=$region" >/dev/null
   fi
 fi
-aws_cli s3 cp --only-show-errors "$staging/model.tar.gz" "$s3_uri" >&2
-log "uploaded $s3_uri"
+if [ -n "$upload_from" ]; then
+  # One request per archive; `s3 cp --recursive` uploads them concurrently.
+  aws_cli s3 cp --only-show-errors --recursive "$upload_from/" "$s3_uri" >&2
+  log "uploaded $count models under $s3_uri"
+else
+  aws_cli s3 cp --only-show-errors "$staging/model.tar.gz" "$s3_uri" >&2
+  log "uploaded $s3_uri"
+fi
 echo "$s3_uri"

@@ -36,7 +36,7 @@ aws cloudformation create-stack --stack-name "$stack" --capabilities CAPABILITY_
     ParameterKey=ForwarderCodeBucket,ParameterValue=isoserve-stack-code ParameterKey=ForwarderCodeKey,ParameterValue=forwarder.zip \
     ParameterKey=AlertEmail,ParameterValue=alerts@example.com ParameterKey=StreamShardCount,ParameterValue=2 \
     ParameterKey=TrendContext,ParameterValue=12 ParameterKey=OutputFormat,ParameterValue=native \
-    ParameterKey=Explain,ParameterValue=3 >/dev/null
+    ParameterKey=Explain,ParameterValue=3 ParameterKey=TargetModelFrom,ParameterValue=partition-key >/dev/null
 aws cloudformation wait stack-create-complete --stack-name "$stack"
 
 # Template resources (under their conditions: every condition is true with these parameters)
@@ -80,9 +80,9 @@ expect "stream shards" "$(aws kinesis describe-stream-summary --stream-name "$st
 
 function=$(output ForwarderFunctionName)
 conf=$(aws lambda get-function-configuration --function-name "$function" \
-  --query '[Runtime,Handler,Environment.Variables.ENDPOINT_NAME,Environment.Variables.FEATURE_NAMES,Environment.Variables.STREAM_NAME,Environment.Variables.TREND_CONTEXT,Environment.Variables.EXPLAIN]' --output text)
+  --query '[Runtime,Handler,Environment.Variables.ENDPOINT_NAME,Environment.Variables.FEATURE_NAMES,Environment.Variables.STREAM_NAME,Environment.Variables.TREND_CONTEXT,Environment.Variables.EXPLAIN,Environment.Variables.TARGET_MODEL_FROM]' --output text)
 expect "lambda configuration" "$(tr -s '\t' ' ' <<<"$conf")" \
-  "provided.al2023 bootstrap $endpoint feature_1,feature_2,feature_3,feature_4,feature_5 $stream 12 3"
+  "provided.al2023 bootstrap $endpoint feature_1,feature_2,feature_3,feature_4,feature_5 $stream 12 3 partition-key"
 # A trend-aware model (TrendContext > 0) gets a tumbling window, whose state carries each key's
 # context between invocations.
 mapping=$(aws lambda list-event-source-mappings --function-name "$function" \

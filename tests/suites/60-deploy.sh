@@ -101,6 +101,31 @@ if ! grep -q "model isoserve-offline exists" <<<"$out" || ! grep -q "endpoint is
   fail "second create-endpoint did not reuse: $out"
 fi
 
+step "multi-model: one archive per entity under one prefix, a MultiModel endpoint on it"
+mkdir -p "$scratch/fleet"
+cp models/default.isof "$scratch/fleet/pump-1.isof"
+cp models/default.isof "$scratch/fleet/pump-2.isof"
+echo '{"group_by": "device"}' >"$scratch/fleet/manifest.json"   # what trainer writes beside them
+prefix=$(deploy/package-model.sh --models-dir "$scratch/fleet" --s3-uri s3://isoserve-offline-models/fleet/ | tail -1)
+[ "$prefix" = s3://isoserve-offline-models/fleet/ ] || fail "prefix $prefix"
+listed=$(aws s3 ls "$prefix" | awk '{print $4}' | tr '\n' ' ')
+[ "$listed" = "pump-1.tar.gz pump-2.tar.gz " ] || fail "under $prefix: $listed"
+aws s3 cp --only-show-errors "${prefix}pump-2.tar.gz" "$scratch/pump-2.tar.gz"
+[ "$(tar -tzf "$scratch/pump-2.tar.gz")" = model.isof ] || fail "pump-2.tar.gz holds $(tar -tzf "$scratch/pump-2.tar.gz")"
+if out=$(deploy/create-endpoint.sh --name isoserve-fleet --image "$uri" --role "$role" \
+    --model-data-url "${prefix}pump-1.tar.gz" --multi-model --no-smoke 2>&1); then
+  fail "a MultiModel endpoint on one archive was accepted: $out"
+fi
+grep -q "needs --model-data-url s3://bucket/prefix/" <<<"$out" || fail "unclear refusal: $out"
+out=$(deploy/create-endpoint.sh --name isoserve-fleet --image "$uri" --role "$role" \
+  --model-data-url "$prefix" --multi-model --smoke-target pump-2.tar.gz --smoke-row 1,2,3,4,5 2>&1) ||
+  fail "create-endpoint --multi-model: $out"
+grep -q "smoke invoke-endpoint with \[1,2,3,4,5\] answered" <<<"$out" || fail "no smoke invocation: $out"
+container=$(aws sagemaker describe-model --model-name isoserve-fleet \
+  --query '[PrimaryContainer.Mode,PrimaryContainer.ModelDataUrl]' --output text)
+[ "$(tr -s '\t' ' ' <<<"$container")" = "MultiModel $prefix" ] || fail "multi-model container: $container"
+deploy/teardown.sh --name isoserve-fleet >/dev/null
+
 step "teardown.sh"
 deploy/teardown.sh --name isoserve-offline --ecr-repository "$repo" --model-data-url "$s3"
 aws sagemaker describe-endpoint --endpoint-name isoserve-offline >/dev/null 2>&1 && fail "endpoint still there"
