@@ -22,14 +22,28 @@ container's 2xx answer as is, a container error as `ModelError` (HTTP 424 with
 `X-Amzn-SageMaker-Custom-Attributes` (InvokeEndpoint's CustomAttributes) is passed to the
 container as SageMaker does.
 
+Multi-model endpoints (`--models-dir DIR`, the stand-in's S3 prefix: `<name>.tar.gz` archives, and
+an upstream container started with SAGEMAKER_MULTI_MODEL=true): a request's TargetModel
+(`X-Amzn-SageMaker-Target-Model`) is served as SageMaker's multi-model agent does. On first use
+the archive is unpacked under `--work-dir` as `<id>/model` and loaded with `POST /models`
+(`model_name` an opaque id, not the TargetModel); a 507 unloads the least recently used model and
+retries; then the request goes to `POST /models/<id>/invoke` with the TargetModel header. A
+TargetModel with no archive is answered as SageMaker answers it: a 400 ValidationError saying the
+model data could not be downloaded.
+
 Usage: sagemaker_standin.py --port 18090 --upstream http://127.0.0.1:18080
+       [--models-dir DIR --work-dir DIR]
 Listens on 127.0.0.1 only.
 """
 
 import argparse
+import collections
+import hashlib
 import http.client
 import json
+import os
 import random
+import tarfile
 import threading
 import time
 import urllib.parse
@@ -37,8 +51,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 STATE = {"script": [], "rate": 0.0, "kinds": [], "rng": random.Random(0), "delay_ms": 1500, "poison": []}
-STATS = {"requests": 0, "forwarded": 0, "rows": 0, "faults": {}}
+STATS = {"requests": 0, "forwarded": 0, "rows": 0, "faults": {}, "loads": 0, "unloads": 0}
 LOCAL = threading.local()
+# Multi-model: TargetModel -> the id it is loaded under, least recently used first.
+LOADED = collections.OrderedDict()
+LOAD_LOCK = threading.Lock()
 
 ERRORS = {
     "throttle": (400, "ThrottlingException", "Rate exceeded"),
@@ -71,6 +88,50 @@ def upstream():
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
         LOCAL.conn = conn
     return conn
+
+
+def call_upstream(method, path, body=None, headers=None):
+    try:
+        conn = upstream()
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read(), resp.getheader("Content-Type", "application/json")
+    except (OSError, http.client.HTTPException):
+        LOCAL.conn = None
+        raise
+
+
+def load_target(target):
+    """The id `target` is loaded under, loading it first if needed; or an error to answer."""
+    with LOAD_LOCK:
+        if target in LOADED:
+            LOADED.move_to_end(target)
+            return LOADED[target], None
+        archive = os.path.join(ARGS.models_dir, target)
+        if "/" in target or not os.path.isfile(archive):
+            return None, (400, "ValidationError",
+                          "Failed to download model data(bucket: standin, key: %s). Please ensure that there "
+                          "is an object located at the URL and that the role passed to CreateModel has "
+                          "permissions to download the model." % target)
+        model_id = hashlib.sha256(target.encode()).hexdigest()[:32]
+        where = os.path.join(ARGS.work_dir, model_id, "model")
+        os.makedirs(where, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(where, filter="data")
+        load = json.dumps({"model_name": model_id, "url": where}).encode()
+        while True:
+            status, answer, _ = call_upstream("POST", "/models", load, {"Content-Type": "application/json"})
+            if status in (200, 409):
+                break
+            if status == 507 and LOADED:
+                _, oldest = LOADED.popitem(last=False)
+                call_upstream("DELETE", "/models/" + oldest)
+                STATS["unloads"] += 1
+                continue
+            return None, (500, "InternalFailure", "loading %s answered %d: %s" % (target, status, answer[:300]))
+        LOADED[target] = model_id
+        STATS["loads"] += 1
+        return model_id, None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -137,7 +198,27 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if kind == "delay":
                 time.sleep(fault.get("ms", 1500) / 1000.0)
+        target = self.headers.get("X-Amzn-SageMaker-Target-Model")
+        path = "/invocations"
+        if target and not ARGS.models_dir:
+            self.error(400, "ValidationError", "TargetModel is only for multi-model endpoints")
+            return
+        if ARGS.models_dir:
+            if not target:
+                self.error(400, "ValidationError", "a multi-model endpoint needs a TargetModel")
+                return
+            try:
+                model_id, err = load_target(target)
+            except (OSError, http.client.HTTPException) as e:
+                self.error(500, "InternalFailure", "container unreachable: %s" % e)
+                return
+            if err:
+                self.error(*err)
+                return
+            path = "/models/%s/invoke" % model_id
         headers = {"Content-Type": self.headers.get("Content-Type", "text/csv")}
+        if target:
+            headers["X-Amzn-SageMaker-Target-Model"] = target
         # InvokeEndpoint's CustomAttributes reach the container as this header, unchanged.
         for name in ("Accept", "X-Amzn-SageMaker-Custom-Attributes"):
             if self.headers.get(name):
@@ -147,7 +228,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATS["with_custom_attributes"] = STATS.get("with_custom_attributes", 0) + 1
         try:
             conn = upstream()
-            conn.request("POST", "/invocations", body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
             answer = resp.read()
         except (OSError, http.client.HTTPException) as e:
@@ -172,7 +253,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--upstream", required=True, help="base URL of the inference container")
+    p.add_argument("--models-dir", help="multi-model endpoint: the <TargetModel> archives")
+    p.add_argument("--work-dir", help="multi-model endpoint: where archives are unpacked")
     ARGS = p.parse_args()
+    if ARGS.models_dir and not ARGS.work_dir:
+        p.error("--models-dir needs --work-dir")
     server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     server.daemon_threads = True
     server.serve_forever()

@@ -7,13 +7,17 @@
 # (tests/forwarder/fault_matrix.py: 5xx storm, throttling, slow answers, poison records,
 # resharding, kill -9, each alone and together, standalone and in Lambda). Last, trend-context mode:
 # two interleaved series (partition keys) on a trend-aware model, scored by the forwarder with
-# --trend-context set to the model's trend window.
+# --trend-context set to the model's trend window. Then one model per device: 50 devices' models
+# (trainer train --group-by) behind a multi-model isoserve, the forwarder sending each record to
+# its device's model (--target-model-from partition-key).
 #
 # Checks: every row scored at least once; the alerted rows are exactly the rows the model flags
 # when the CSV is scored directly; the garbage records (and only they) are dead-lettered; the
 # closed parent shard is drained; SIGTERM exits cleanly with checkpoints; Lambda reports
 # batchItemFailures on an outage and none when healthy; in trend-context mode each key's reported
-# rows are its series in stream order and their scores equal the server's over the whole series.
+# rows are its series in stream order and their scores equal the server's over the whole series;
+# with one model per device, every row is scored by its own device's model (a row normal for
+# another device is alerted), and a device without a model is parked in the dead-letter queue.
 set -euo pipefail
 # shellcheck source=tests/common.sh
 source "$(dirname "$0")/../common.sh"
@@ -35,7 +39,7 @@ wait_http() { # URL [tries]
 }
 
 MOTO_PORT=18150 KINESIS_PORT=18168 KINESIS_TLS_PORT=18167 SERVER_PORT=18180 STANDIN_PORT=18190 LAMBDA_PORT=18199
-TREND_SERVER_PORT=18181 TREND_STANDIN_PORT=18191
+TREND_SERVER_PORT=18181 TREND_STANDIN_PORT=18191 FLEET_SERVER_PORT=18182 FLEET_STANDIN_PORT=18192
 export MOTO_URL=http://127.0.0.1:$MOTO_PORT KINESIS_URL=http://127.0.0.1:$KINESIS_PORT
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_ENDPOINT_URL=$MOTO_URL AWS_ENDPOINT_URL_KINESIS=$KINESIS_URL
@@ -396,4 +400,99 @@ stats = json.load(open(work + "/trend-standin-stats.json"))
 assert stats.get("with_custom_attributes", 0) >= stats["forwarded"] > 0, stats
 print("trend mode: %d requests forwarded, each with context=k; faults injected: %s" % (stats["forwarded"], stats["faults"]))
 EOF
+step "one model per device: 50 devices behind a multi-model endpoint"
+# Each device runs at its own level; the fleet's stream holds, per device, normal rows and one row
+# at the level of another device: normal for the fleet, an anomaly for this device's own model.
+"$PY" - "$WORK" <<'EOF'
+import random, sys
+work = sys.argv[1]
+rng = random.Random(50)
+level = lambda d: (20.0 * d, 10.0 * d + 5.0, 3.0)
+def row(d):
+    return [round(v + rng.gauss(0, 0.5), 4) for v in level(d)]
+with open(work + "/fleet-train.csv", "w") as f:
+    f.write("device,feature_1,feature_2,feature_3\n")
+    for i in range(120):
+        for d in range(50):
+            f.write("dev-%02d,%s\n" % (d, ",".join(map(str, row(d)))))
+with open(work + "/fleet-stream.csv", "w") as f:
+    f.write("device,feature_1,feature_2,feature_3\n")
+    for i in range(6):
+        for d in range(50):
+            values = row((d + 25) % 50) if i == 3 else row(d)
+            f.write("dev-%02d,%s\n" % (d, ",".join(map(str, values))))
+        if i % 2 == 0:
+            f.write("dev-99,%s\n" % ",".join(map(str, row(7))))
+EOF
+"$BIN/trainer" -q train "$WORK/fleet-train.csv" --group-by device --trees 50 --seed 3 --json \
+  --out "$WORK/fleet-models" >"$WORK/fleet-manifest.json"
+deploy/package-model.sh --models-dir "$WORK/fleet-models" --output "$WORK/fleet-s3" 2>/dev/null
+"$BIN/isoserve" --bind 127.0.0.1 --port $FLEET_SERVER_PORT --multi-model >"$WORK/fleet-isoserve.log" 2>&1 & PIDS+=($!)
+python3 "$HERE/sagemaker_standin.py" --port $FLEET_STANDIN_PORT --upstream http://127.0.0.1:$FLEET_SERVER_PORT \
+  --models-dir "$WORK/fleet-s3" --work-dir "$WORK/fleet-opt-ml-models" >"$WORK/fleet-standin.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$FLEET_SERVER_PORT/ping"
+wait_http "http://127.0.0.1:$FLEET_STANDIN_PORT/_standin/stats"
+"$PY" "$HERE/aws_bench.py" create-stream fleet 1
+FSINKS=$("$PY" "$HERE/aws_bench.py" setup fleet)
+fget() { "$PY" -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$FSINKS" "$1"; }
+# JSON records keyed by name carry the device too (the forwarder ignores keys it does not score);
+# the partition key is the device.
+"$BIN/produce" --stream fleet --file "$WORK/fleet-stream.csv" --batch-size 100 --rate 0 \
+  --partition-key column:device --format json >"$WORK/fleet-produce.log"
+"$BIN/forwarder" --stream fleet --endpoint-name iso-fleet --feature-names feature_1,feature_2,feature_3 \
+  --sagemaker-endpoint-url http://127.0.0.1:$FLEET_STANDIN_PORT --target-model-from partition-key \
+  --alert-every-anomaly --sns-topic-arn "$(fget topic)" --dlq-url "$(fget dlq)" --results-bucket "$(fget bucket)" \
+  --checkpoint-file "$WORK/fleet-checkpoint.json" --idle-wait-ms 300 --max-rows 20 --concurrency 4 \
+  >"$WORK/fleet-emf.out" 2>"$WORK/fleet-forwarder.log" & FFWD=$!
+PIDS+=("$FFWD")
+for _ in $(seq 200); do
+  n=$("$PY" "$HERE/aws_bench.py" results "$(fget bucket)" | wc -l); [ "$n" -ge 300 ] && break; sleep 0.3
+done
+kill -TERM $FFWD; wait $FFWD || fail "the multi-model forwarder exited non-zero after SIGTERM"
+"$PY" "$HERE/aws_bench.py" results "$(fget bucket)" >"$WORK/fleet-results.jsonl"
+"$PY" "$HERE/aws_bench.py" drain-alerts "$(fget alerts)" >"$WORK/fleet-alerts.jsonl"
+"$PY" "$HERE/aws_bench.py" drain-dlq "$(fget dlq)" >"$WORK/fleet-dlq.jsonl"
+curl -sf "http://127.0.0.1:$FLEET_STANDIN_PORT/_standin/stats" >"$WORK/fleet-standin-stats.json"
+"$PY" - "$WORK" "http://127.0.0.1:$FLEET_SERVER_PORT" <<'EOF' || fail "multi-model verification failed"
+import json, sys, urllib.request
+work, server = sys.argv[1], sys.argv[2]
+manifest = json.load(open(work + "/fleet-manifest.json"))
+assert [m["entity"] for m in manifest["models"]] == ["dev-%02d" % d for d in range(50)], manifest["skipped"]
+results = [json.loads(l) for l in open(work + "/fleet-results.jsonl")]
+by_device = {}
+for r in sorted(results, key=lambda r: int(r["sequence_number"])):
+    by_device.setdefault(r["partition_key"], []).append(r)
+assert sorted(by_device) == ["dev-%02d" % d for d in range(50)], sorted(by_device)
+def post(path, body, content_type):
+    req = urllib.request.Request(server + path, data=body, headers={"Content-Type": content_type})
+    return urllib.request.urlopen(req).read()
+flagged = set()
+for device, rows in by_device.items():
+    assert len(rows) == 6, (device, len(rows))
+    # The device's own model, loaded straight from the trainer's file, scores the same rows.
+    name = "check-" + device
+    post("/models", json.dumps({"model_name": name, "url": "%s/fleet-models/%s.isof" % (work, device)}).encode(),
+         "application/json")
+    body = "".join(",".join(repr(v) for v in r["values"]) + "\n" for r in rows).encode()
+    direct = json.loads(post("/models/%s/invoke" % name, body, "text/csv"))["predictions"]
+    got = [(r["score"], r["anomaly"]) for r in rows]
+    want = [(p["score"], p["anomaly"]) for p in direct]
+    assert got == want, "%s: scored by another model: %s vs %s" % (device, got, want)
+    # The row at another device's level is an anomaly for this device's model.
+    assert rows[3]["anomaly"], (device, rows[3])
+    flagged |= {(r["sequence_number"], r["row"]) for r in rows if r["anomaly"]}
+alerts = [json.loads(l) for l in open(work + "/fleet-alerts.jsonl")]
+alerted = {(a["sequence_number"], a["row"]) for a in alerts}
+assert alerted == flagged, "alerted %d rows, the models flag %d" % (len(alerted), len(flagged))
+dead = [json.loads(l) for l in open(work + "/fleet-dlq.jsonl")]
+assert len(dead) == 3 and all(d["partition_key"] == "dev-99" for d in dead), dead
+assert all("no model dev-99.tar.gz" in d["reason"] for d in dead), dead[0]["reason"]
+stats = json.load(open(work + "/fleet-standin-stats.json"))
+assert stats["loads"] == 50, stats
+emf = [json.loads(l) for l in open(work + "/fleet-emf.out") if l.startswith("{")]
+assert sum(e.get("UnknownModelRecords", 0) for e in emf) == 3, "UnknownModelRecords metric"
+print("multi-model: %d rows from 50 devices, each scored by its own model; %d alerts; "
+      "dev-99 (no model) parked: %d records" % (len(results), len(alerts), len(dead)))
+EOF
+
 echo "forwarder suite passed"
