@@ -3,6 +3,9 @@
 //!
 //! * `codec::sniff_record` picks JSON or CSV, and `codec::decode_record(_with)` never panics and
 //!   gives well-formed rows or a renderable error.
+//! * `codec::record_field` (the forwarder's `--target-model-from field:NAME`) never panics, reads a
+//!   field only from a JSON record, and whatever it reads is judged by
+//!   `codec::entity::unusable_name` without panicking.
 //! * `codec::kpl::deaggregate` never panics; a record without the KPL magic passes through as one
 //!   user record, and every user record of an aggregated one decodes like a record. The record is also tried
 //!   with its trailing MD5 rewritten to match, so mutations reach the protobuf decoding.
@@ -32,6 +35,15 @@ fn decode(record: &[u8], names: &[String], limits: &Limits) {
         codec::decode_record_with(record, names, limits)
     };
     check_rows(&rows, names.len(), limits);
+    for field in ["device", &names[0]] {
+        match codec::record_field(record, field) {
+            Ok(text) => {
+                assert_eq!(format, InputFormat::Json, "a field read from a CSV record");
+                let _ = codec::entity::unusable_name(&text);
+            }
+            Err(reason) => assert!(!reason.is_empty()),
+        }
+    }
 }
 
 fn deaggregate(record: &[u8], names: &[String], limits: &Limits) {

@@ -307,6 +307,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn each_record_of_an_event_goes_to_its_keys_model_and_a_missing_one_is_parked() {
+        let endpoint = FakeEndpoint {
+            missing_models: vec!["s3.tar.gz".into()],
+            ..Default::default()
+        };
+        let mut fwd = forwarder(endpoint, MemorySinks::default());
+        fwd.settings_mut().target_model = Some(crate::pipeline::TargetModelFrom::PartitionKey);
+        let json = serde_json::to_value(handle(&fwd, &event(), None).await).unwrap();
+        // Parked, not failed: the batch is done.
+        assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
+        let mut targets: Vec<Option<String>> = fwd
+            .endpoint()
+            .targeted
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect();
+        targets.sort();
+        // s2 is the fixture's undecodable record; s3 has no model; s4 is KPL-aggregated, and its
+        // user record's own key (sensor-7) names its model.
+        assert_eq!(
+            targets,
+            [
+                Some("s0.tar.gz".into()),
+                Some("s1.tar.gz".into()),
+                Some("sensor-7.tar.gz".into())
+            ]
+        );
+        let dead = fwd.sinks().dead.lock().unwrap().clone();
+        assert_eq!(dead.len(), 2, "{dead:?}");
+        assert!(
+            dead.iter().any(|d| d.contains("no model s3.tar.gz")),
+            "{dead:?}"
+        );
+        assert_eq!(alert_subjects(&fwd), ["s1: 1 anomaly on test-stream"]);
+    }
+
+    #[tokio::test]
     async fn trend_context_carries_from_one_event_to_the_next() {
         let mut fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
         fwd.settings_mut().trend_context = 3;
