@@ -135,16 +135,29 @@ impl AxisForest {
     /// the stored trees.
     /// Also scores the rows into `scores`, as [`AxisForest::score_rows`] does (bit for bit): the
     /// walk to the leaf slots is the scoring walk.
-    pub(crate) fn contributions_block(&self, rows: &[f64], acc: &mut [f64], scores: &mut [f64]) {
+    pub(crate) fn contributions_block(
+        &self,
+        rows: &[f64],
+        acc: &mut [f64],
+        scores: &mut [f64],
+        buffers: &mut WalkBuffers,
+    ) {
         let d = self.n_features;
         let n = rows.len() / d;
         let explain = self.explain.get_or_init(|| Box::new(Explainer::new(self)));
-        let mut walked = Vec::new();
+        let WalkBuffers {
+            walked,
+            xs,
+            clean,
+            slots,
+            sums,
+        } = buffers;
+        walked.clear();
         match (&self.perfect, &explain.leaves) {
             (Some(perfect), Some(paths)) => {
                 let stride = row_stride(d);
-                let mut xs: Vec<f32> = Vec::with_capacity(n * stride);
-                let mut clean: Vec<usize> = Vec::with_capacity(n);
+                xs.clear();
+                clean.clear();
                 for (r, row) in rows.chunks_exact(d).enumerate() {
                     if row.iter().any(|v| v.is_nan()) {
                         walked.push(r);
@@ -155,17 +168,19 @@ impl AxisForest {
                     }
                 }
                 let m = clean.len();
-                let mut slots = vec![0u16; m * self.trees.len()];
-                let mut sums = vec![0.0; m];
-                perfect.add_path_lengths_and_slots(&xs, stride, &mut sums, &mut slots);
+                slots.clear();
+                slots.resize(m * self.trees.len(), 0);
+                sums.clear();
+                sums.resize(m, 0.0);
+                perfect.add_path_lengths_and_slots(xs, stride, sums, slots);
                 let denom = self.denominator();
-                for (&r, &s) in clean.iter().zip(&sums) {
+                for (&r, &s) in clean.iter().zip(sums.iter()) {
                     scores[r] = isolation_score(s, denom);
                 }
-                for &r in &walked {
+                for &r in walked.iter() {
                     scores[r] = self.score_row(&rows[r * d..(r + 1) * d]);
                 }
-                paths.add_all(&slots, &clean, acc, d);
+                paths.add_all(slots, clean, acc, d);
             }
             _ => {
                 self.score_rows(rows, scores);
@@ -173,7 +188,7 @@ impl AxisForest {
             }
         }
         for tree in &explain.trees {
-            for &r in &walked {
+            for &r in walked.iter() {
                 tree.walk(
                     &rows[r * d..(r + 1) * d],
                     &mut acc[r * 2 * d..(r + 1) * 2 * d],
@@ -182,6 +197,22 @@ impl AxisForest {
         }
         Contributions { sides: acc }.average_over(self.trees.len());
     }
+}
+
+/// The scratch space of [`AxisForest::contributions_block`], kept from one block of rows to the
+/// next so that explaining a large batch does not allocate (and fault in) it per block.
+#[derive(Debug, Default)]
+pub(crate) struct WalkBuffers {
+    /// Rows with NaN, walked node by node.
+    walked: Vec<usize>,
+    /// The other rows, as the perfect layout reads them.
+    xs: Vec<f32>,
+    /// Their indices in the block.
+    clean: Vec<usize>,
+    /// Their leaf slot in each tree.
+    slots: Vec<u16>,
+    /// Their path-length sums.
+    sums: Vec<f64>,
 }
 
 /// What the explanation walk reads, built from the trees on first use.
@@ -425,13 +456,21 @@ impl LeafPaths {
     ) {
         let (dense, _) = dense.as_chunks::<W>();
         let (acc, _) = acc.as_chunks_mut::<W>();
-        for (t, slots) in slots.chunks_exact(rows.len()).enumerate() {
-            let tree = &dense[t * self.width..(t + 1) * self.width];
-            for (&r, &slot) in rows.iter().zip(slots) {
-                let (a, g) = (&mut acc[r], &tree[slot as usize]);
+        let m = rows.len();
+        let trees = slots.len() / m;
+        // Row by row, the row's sums held in registers across the trees: no load and store of
+        // the accumulator per tree. The trees are added in the same order as a tree-by-tree loop
+        // would, so the sums are the same bit for bit.
+        for (i, &r) in rows.iter().enumerate() {
+            let mut a = [0.0f64; W];
+            for t in 0..trees {
+                let g = &dense[t * self.width + slots[t * m + i] as usize];
                 for k in 0..W {
                     a[k] += g[k];
                 }
+            }
+            for k in 0..W {
+                acc[r][k] += a[k];
             }
         }
     }

@@ -165,50 +165,75 @@ impl Model {
         let raw = &rows[context * d..];
         let scored = self.detrended(rows, context);
         let trend = self.metadata.trend.is_some();
-        let block = |(raw, x): (&[f64], &[f64])| -> Vec<Explanation> {
-            let mut sides = vec![0.0; 2 * x.len()];
-            let mut scores = vec![0.0; x.len() / d];
-            self.contributions_block(x, &mut sides, &mut scores);
-            let mut typical = self.expected_values().map(<[f64]>::to_vec);
-            (0..scores.len())
-                .map(|r| {
+        let expected = self.expected_values();
+        // One block of rows into `out`, with the scratch space of the thread doing it.
+        let block =
+            |scratch: &mut Scratch, (raw, x): (&[f64], &[f64]), out: &mut Vec<Explanation>| {
+                let n = x.len() / d;
+                scratch.sides.clear();
+                scratch.sides.resize(2 * x.len(), 0.0);
+                scratch.scores.clear();
+                scratch.scores.resize(n, 0.0);
+                self.contributions_block(
+                    x,
+                    &mut scratch.sides,
+                    &mut scratch.scores,
+                    &mut scratch.walk,
+                );
+                let (sides, scores) = (&scratch.sides, &scratch.scores);
+                out.extend((0..n).map(|r| {
                     let at = r * d..(r + 1) * d;
-                    if let Detector::KMeans(k) = &self.detector {
-                        typical = Some(k.nearest(&x[at.clone()]).to_vec());
-                    }
+                    // A k-means row is typical of its nearest centroid.
+                    let typical = match &self.detector {
+                        Detector::KMeans(k) => Some(k.nearest(&x[at.clone()])),
+                        _ => expected,
+                    };
                     explanation(
                         scores[r],
                         &raw[at.clone()],
                         &x[at.clone()],
                         trend,
-                        typical.as_deref(),
+                        typical,
                         &sides[2 * r * d..2 * (r + 1) * d],
                     )
-                })
-                .collect()
-        };
+                }));
+            };
+        let chunk = EXPLAIN_BLOCK * d;
         Ok(if parallel {
-            raw.par_chunks(EXPLAIN_BLOCK * d)
-                .zip(scored.par_chunks(EXPLAIN_BLOCK * d))
-                .flat_map_iter(block)
+            raw.par_chunks(chunk)
+                .zip(scored.par_chunks(chunk))
+                .map_init(Scratch::default, |scratch, pair| {
+                    let mut out = Vec::with_capacity(pair.0.len() / d);
+                    block(scratch, pair, &mut out);
+                    out
+                })
+                .flat_map_iter(|v| v)
                 .collect()
         } else {
-            raw.chunks(EXPLAIN_BLOCK * d)
-                .zip(scored.chunks(EXPLAIN_BLOCK * d))
-                .flat_map(block)
-                .collect()
+            let mut scratch = Scratch::default();
+            let mut out = Vec::with_capacity(raw.len() / d);
+            for pair in raw.chunks(chunk).zip(scored.chunks(chunk)) {
+                block(&mut scratch, pair, &mut out);
+            }
+            out
         })
     }
 
     /// Scores a block of rows as the detector sees them into `scores` (as the scoring methods
     /// do, bit for bit) and adds each feature's contribution.
-    fn contributions_block(&self, x: &[f64], sides: &mut [f64], scores: &mut [f64]) {
+    fn contributions_block(
+        &self,
+        x: &[f64],
+        sides: &mut [f64],
+        scores: &mut [f64],
+        walk: &mut crate::axis::WalkBuffers,
+    ) {
         let d = self.n_features();
         if !matches!(self.detector, Detector::Axis(_)) {
             self.score_flat(x, scores);
         }
         match &self.detector {
-            Detector::Axis(f) => f.contributions_block(x, sides, scores),
+            Detector::Axis(f) => f.contributions_block(x, sides, scores, walk),
             Detector::Extended(f) => {
                 for (x, sides) in x.chunks(d).zip(sides.chunks_mut(2 * d)) {
                     f.contributions(x, self.expected_values(), Contributions { sides });
@@ -221,6 +246,14 @@ impl Model {
             }
         }
     }
+}
+
+/// What explaining a block of rows writes into, reused from block to block.
+#[derive(Default)]
+struct Scratch {
+    sides: Vec<f64>,
+    scores: Vec<f64>,
+    walk: crate::axis::WalkBuffers,
 }
 
 /// Normalises the contributions of one row and sorts its features.
