@@ -320,6 +320,10 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# Rounds of the explain_cost example: each times scoring and explaining back to back.
+COST_ROUNDS = 15
+
+
 def cost(trainer: Trainer, explain_cost: Path | None, work: Path, seed: int, shap_rows: int, repeats: int) -> dict:
     train, _ = generate(trainer, work, "linear", seed)
     test, _ = generate(trainer, work, "linear", seed + TEST_SEED_OFFSET)
@@ -328,14 +332,15 @@ def cost(trainer: Trainer, explain_cost: Path | None, work: Path, seed: int, sha
         trainer.train(train, plain, seed)
     out: dict = {"cpu": cpu_name(), "pinning": pin_one_core(), "seed": seed}
     if explain_cost is not None:
-        done = subprocess.run([str(explain_cost), str(plain), str(test)], check=True, capture_output=True, text=True)
+        done = subprocess.run([str(explain_cost), str(plain), str(test), str(COST_ROUNDS)], check=True,
+                              capture_output=True, text=True)
         out["ours"] = json.loads(done.stdout.strip().splitlines()[-1])
         # Every walk kernel this CPU runs (FOREST_KERNEL caps the choice; the scalar walk always
         # runs), each measured in its own process, as the kernel is chosen once per process.
         out["kernels"] = []
         for kernel in ("avx512", "avx2", "scalar"):
             env = dict(os.environ, FOREST_KERNEL=kernel)
-            done = subprocess.run([str(explain_cost), str(plain), str(test)], check=True,
+            done = subprocess.run([str(explain_cost), str(plain), str(test), str(COST_ROUNDS)], check=True,
                                   capture_output=True, text=True, env=env)
             row = json.loads(done.stdout.strip().splitlines()[-1])
             if row["kernel"].lower() == kernel:
@@ -493,7 +498,7 @@ def cost_markdown(c: dict, v: dict) -> str:
         )
         lines.append(
             f"| ours: score + explain (`explain_slice_with_context`) | {ours['rows']:,} | "
-            f"{ours['explain_us_per_row']:.2f} | {ratio(ours['explain_us_per_row'])} |"
+            f"{ours['explain_us_per_row']:.2f} | {ours['ratio']:.2f}× |"
         )
     lines.append(
         f"| scikit-learn `score_samples` | {c['sklearn_rows']:,} | {c['sklearn_us_per_row']:.2f} | "
@@ -506,8 +511,10 @@ def cost_markdown(c: dict, v: dict) -> str:
     lines.append("")
     if ours:
         lines.append(
-            f"Ours: `cargo run --release -p forest --example explain_cost`, best of 7 rounds each, "
-            f"interleaved (score + explain includes the scoring). An explanation costs {ours['ratio']:.1f}× "
+            f"Ours: `cargo run --release -p forest --example explain_cost`, {COST_ROUNDS} rounds, each timing "
+            f"scoring and scoring + explaining back to back; the µs are the best round's, the ratio the "
+            f"median of the rounds' own ratios (the machine's speed drifts between rounds). An explanation "
+            f"costs {ours['ratio']:.2f}× "
             f"a plain score, and ours (scoring included) is "
             f"{c['shap_us_per_row'] / ours['explain_us_per_row']:,.0f}× cheaper per row than SHAP's "
             f"explanation alone. "
@@ -528,7 +535,7 @@ def cost_markdown(c: dict, v: dict) -> str:
             for k in kernels:
                 lines.append(
                     f"| `{k['kernel']}` | {k['score_us_per_row']:.2f} | {k['explain_us_per_row']:.2f} | "
-                    f"{k['ratio']:.1f}× |"
+                    f"{k['ratio']:.2f}× |"
                 )
     else:
         lines.append("Our figures are missing: the `explain_cost` example was not available in this run.")

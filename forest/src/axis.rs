@@ -135,9 +135,12 @@ impl AxisForest {
     /// the stored trees.
     /// Also scores the rows into `scores`, as [`AxisForest::score_rows`] does (bit for bit): the
     /// walk to the leaf slots is the scoring walk.
+    /// `typical` is the model's typical value per feature, if it records them: a row that differs
+    /// from it on every feature is explained from net gains only (see [`LeafPaths`]).
     pub(crate) fn contributions_block(
         &self,
         rows: &[f64],
+        typical: Option<&[f64]>,
         acc: &mut [f64],
         scores: &mut [f64],
         buffers: &mut WalkBuffers,
@@ -149,6 +152,7 @@ impl AxisForest {
             walked,
             xs,
             clean,
+            netted,
             slots,
             sums,
         } = buffers;
@@ -158,6 +162,7 @@ impl AxisForest {
                 let stride = row_stride(d);
                 xs.clear();
                 clean.clear();
+                netted.clear();
                 for (r, row) in rows.chunks_exact(d).enumerate() {
                     if row.iter().any(|v| v.is_nan()) {
                         walked.push(r);
@@ -165,6 +170,14 @@ impl AxisForest {
                         xs.extend(row.iter().map(|&v| v as f32));
                         xs.resize(xs.len() + stride - d, 0.0);
                         clean.push(r);
+                        // The direction comes from the difference to the typical value unless it
+                        // is zero (or there is none): then it needs both sides' gains.
+                        netted.push(typical.is_some_and(|t| {
+                            row.iter().zip(t).all(|(v, m)| {
+                                let off = v - m;
+                                off > 0.0 || off < 0.0
+                            })
+                        }));
                     }
                 }
                 let m = clean.len();
@@ -180,7 +193,7 @@ impl AxisForest {
                 for &r in walked.iter() {
                     scores[r] = self.score_row(&rows[r * d..(r + 1) * d]);
                 }
-                paths.add_all(slots, clean, acc, d);
+                paths.add_all(slots, clean, netted, acc, d);
             }
             _ => {
                 self.score_rows(rows, scores);
@@ -209,6 +222,8 @@ pub(crate) struct WalkBuffers {
     xs: Vec<f32>,
     /// Their indices in the block.
     clean: Vec<usize>,
+    /// Whether each of them is explained from net gains only.
+    netted: Vec<bool>,
     /// Their leaf slot in each tree.
     slots: Vec<u16>,
     /// Their path-length sums.
@@ -229,6 +244,7 @@ impl Explainer {
         let trees: usize = self.trees.iter().map(|t| crate::vec_bytes(&t.nodes)).sum();
         let leaves = self.leaves.as_ref().map_or(0, |l| {
             l.dense.as_ref().map_or(0, crate::vec_bytes)
+                + l.net.as_ref().map_or(0, crate::vec_bytes)
                 + crate::vec_bytes(&l.starts)
                 + crate::vec_bytes(&l.pairs)
         });
@@ -358,11 +374,17 @@ const DENSE_FEATURES: usize = 16;
 /// Per tree and leaf slot of the perfect layout, the gains along the path to it: densely, as the
 /// `2d` sums a row adds at once (low side of feature f at 2f, high at 2f + 1), when the model has at
 /// most [`DENSE_FEATURES`] features; otherwise as the path's `(2f + side, gain)` pairs, flat.
+///
+/// The dense form also keeps each slot's `d` net gains (low plus high side). A row whose every
+/// value differs from the model's typical value takes its direction from that difference and
+/// needs only the net: half the bytes to add per tree.
 #[derive(Debug, Clone)]
 struct LeafPaths {
     width: usize,
     /// `2d` sums per `[tree][slot]`, when dense.
     dense: Option<Vec<f64>>,
+    /// `d` net sums per `[tree][slot]`, when dense.
+    net: Option<Vec<f64>>,
     /// `starts[t * width + slot]..starts[t * width + slot + 1]` indexes `pairs`.
     starts: Vec<u32>,
     pairs: Vec<(u32, f64)>,
@@ -393,9 +415,14 @@ impl LeafPaths {
                     sums[at as usize] = gain;
                 }
             }
+            let net = dense
+                .chunks_exact(2)
+                .map(|side| side[0] + side[1])
+                .collect();
             return LeafPaths {
                 width,
                 dense: Some(dense),
+                net: Some(net),
                 starts: Vec::new(),
                 pairs: Vec::new(),
             };
@@ -410,14 +437,17 @@ impl LeafPaths {
         LeafPaths {
             width,
             dense: None,
+            net: None,
             starts,
             pairs,
         }
     }
 
     /// Adds, for every tree, the gains of the leaf slot each row reached: `slots[t * m + k]` is
-    /// the slot of row `rows[k]` (of `m`) in tree `t`; `acc` holds `2d` sums per row.
-    fn add_all(&self, slots: &[u16], rows: &[usize], acc: &mut [f64], d: usize) {
+    /// the slot of row `rows[k]` (of `m`) in tree `t`; `acc` holds `2d` sums per row. A row whose
+    /// `netted[k]` is set gets each feature's net sum in its low side (and nothing in its high
+    /// side), when the dense form is there.
+    fn add_all(&self, slots: &[u16], rows: &[usize], netted: &[bool], acc: &mut [f64], d: usize) {
         let m = rows.len();
         if m == 0 {
             return;
@@ -439,7 +469,7 @@ impl LeafPaths {
         macro_rules! widths {
             ($($d:literal),*) => {
                 match d {
-                    $($d => self.add_dense::<{ 2 * $d }>(dense, slots, rows, acc),)*
+                    $($d => self.add_dense::<$d, { 2 * $d }>(dense, slots, rows, netted, acc),)*
                     _ => unreachable!("dense paths hold at most {DENSE_FEATURES} features"),
                 }
             };
@@ -447,30 +477,47 @@ impl LeafPaths {
         widths!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
     }
 
-    fn add_dense<const W: usize>(
+    fn add_dense<const D: usize, const W: usize>(
         &self,
         dense: &[f64],
         slots: &[u16],
         rows: &[usize],
+        netted: &[bool],
         acc: &mut [f64],
     ) {
         let (dense, _) = dense.as_chunks::<W>();
+        let net = self.net.as_deref().map(|n| n.as_chunks::<D>().0);
         let (acc, _) = acc.as_chunks_mut::<W>();
         let m = rows.len();
         let trees = slots.len() / m;
         // Row by row, the row's sums held in registers across the trees: no load and store of
-        // the accumulator per tree. The trees are added in the same order as a tree-by-tree loop
-        // would, so the sums are the same bit for bit.
+        // the accumulator per tree.
         for (i, &r) in rows.iter().enumerate() {
-            let mut a = [0.0f64; W];
-            for t in 0..trees {
-                let g = &dense[t * self.width + slots[t * m + i] as usize];
-                for k in 0..W {
-                    a[k] += g[k];
+            match net.filter(|_| netted[i]) {
+                Some(net) => {
+                    let mut a = [0.0f64; D];
+                    for t in 0..trees {
+                        let g = &net[t * self.width + slots[t * m + i] as usize];
+                        for k in 0..D {
+                            a[k] += g[k];
+                        }
+                    }
+                    for f in 0..D {
+                        acc[r][2 * f] += a[f];
+                    }
                 }
-            }
-            for k in 0..W {
-                acc[r][k] += a[k];
+                None => {
+                    let mut a = [0.0f64; W];
+                    for t in 0..trees {
+                        let g = &dense[t * self.width + slots[t * m + i] as usize];
+                        for k in 0..W {
+                            a[k] += g[k];
+                        }
+                    }
+                    for k in 0..W {
+                        acc[r][k] += a[k];
+                    }
+                }
             }
         }
     }

@@ -233,7 +233,9 @@ impl Model {
             self.score_flat(x, scores);
         }
         match &self.detector {
-            Detector::Axis(f) => f.contributions_block(x, sides, scores, walk),
+            Detector::Axis(f) => {
+                f.contributions_block(x, self.expected_values(), sides, scores, walk)
+            }
             Detector::Extended(f) => {
                 for (x, sides) in x.chunks(d).zip(sides.chunks_mut(2 * d)) {
                     f.contributions(x, self.expected_values(), Contributions { sides });

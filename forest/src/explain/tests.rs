@@ -265,3 +265,41 @@ fn a_model_without_expected_values_takes_directions_from_the_splits() {
         );
     }
 }
+
+#[test]
+fn net_gains_explain_a_row_as_both_sides_do_and_ties_with_the_typical_value_keep_both_sides() {
+    let data = noise(600, 4, 5, None);
+    let model = Model::fit(data.view(), vec![], &forest(0, MaxSamples::Auto, 50)).unwrap();
+    let typical = model
+        .expected_values()
+        .expect("fitted models record them")
+        .to_vec();
+    let mut flat: Vec<f64> = noise(200, 4, 6, None).iter().copied().collect();
+    // Rows that tie with the typical value: on every feature, and on one feature of a spike.
+    flat.extend(&typical);
+    flat.extend([typical[0], 90.0, -90.0, 3.0]);
+    let explained = model.explain_slice_with_context(&flat, 0).unwrap();
+    // The same model without typical values explains every row from both sides' gains.
+    let mut sides_only = model.clone();
+    sides_only.metadata.expected_values = None;
+    let reference = sides_only.explain_slice_with_context(&flat, 0).unwrap();
+    for (e, r) in explained.iter().zip(&reference) {
+        assert_eq!(e.score.to_bits(), r.score.to_bits());
+        for (a, b) in by_feature(e).iter().zip(by_feature(r)) {
+            assert!(
+                (a.contribution - b.contribution).abs() < 1e-12,
+                "{a:?} vs {b:?}"
+            );
+            assert!(
+                (a.attribution - b.attribution).abs() < 1e-12,
+                "{a:?} vs {b:?}"
+            );
+        }
+    }
+    // A tie takes its direction from the splits, as a model without typical values does.
+    let n = explained.len();
+    for row in [n - 2, n - 1] {
+        let tied = by_feature(&explained[row])[0].clone();
+        assert_eq!(tied.direction, by_feature(&reference[row])[0].direction);
+    }
+}
