@@ -175,7 +175,7 @@ impl AxisForest {
                         netted.push(typical.is_some_and(|t| {
                             row.iter().zip(t).all(|(v, m)| {
                                 let off = v - m;
-                                off > 0.0 || off < 0.0
+                                off != 0.0 && !off.is_nan()
                             })
                         }));
                     }
