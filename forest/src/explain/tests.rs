@@ -299,7 +299,7 @@ fn net_gains_explain_a_row_as_both_sides_do_and_ties_with_the_typical_value_keep
     // A tie takes its direction from the splits, as a model without typical values does.
     let n = explained.len();
     for row in [n - 2, n - 1] {
-        let tied = by_feature(&explained[row])[0].clone();
+        let tied = by_feature(&explained[row])[0];
         assert_eq!(tied.direction, by_feature(&reference[row])[0].direction);
     }
 }
