@@ -34,10 +34,18 @@ done
 require "$DOCKER_BIN" "set DOCKER to the docker CLI"
 [ -f "$model" ] || die "model $model not found"
 
+# SageMaker takes only single-platform Docker schema 2 manifests. With buildx, build for this
+# platform with the docker exporter and without provenance or SBOM attestations (which would make
+# the pushed image an index); the builder of older Docker CLIs produces that anyway.
+build=(build)
+if "$DOCKER_BIN" buildx version >/dev/null 2>&1; then
+  build=(buildx build --provenance=false --sbom=false --output type=docker)
+fi
+
 if ! $host_build; then
   [ "$model" -ef "$REPO_ROOT/models/default.isof" ] || die "--model needs --host-build (the Docker build bakes models/default.isof)"
-  log "docker build -t $tag $REPO_ROOT"
-  DOCKER_BUILDKIT=1 "$DOCKER_BIN" build -t "$tag" "$REPO_ROOT"
+  log "docker ${build[*]} -t $tag $REPO_ROOT"
+  DOCKER_BUILDKIT=1 "$DOCKER_BIN" "${build[@]}" -t "$tag" "$REPO_ROOT"
   exit 0
 fi
 
@@ -60,6 +68,6 @@ context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
 cp "$binary" "$context/isoserve"
 cp "$model" "$context/default.isof"
-log "docker build --target runtime (binary from the host) -t $tag"
-DOCKER_BUILDKIT=1 "$DOCKER_BIN" build --build-arg BINARY_FROM=context --target runtime \
+log "docker ${build[*]} --target runtime (binary from the host) -t $tag"
+DOCKER_BUILDKIT=1 "$DOCKER_BIN" "${build[@]}" --build-arg BINARY_FROM=context --target runtime \
   -f "$REPO_ROOT/Dockerfile" -t "$tag" "$context"

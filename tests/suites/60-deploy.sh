@@ -47,8 +47,12 @@ token=$(aws ecr get-login-password)
 
 step "build-and-push.sh (host-built binary, no base-image pulls)"
 repo=isoserve-offline
-uri=$(deploy/build-and-push.sh --repository "$repo" --tag t1 --host-build --registry "$REGISTRY_HOST" | tail -1)
+pushed_log=$(deploy/build-and-push.sh --repository "$repo" --tag t1 --host-build --registry "$REGISTRY_HOST" 2>&1) ||
+  fail "build-and-push: $pushed_log"
+uri=$(tail -1 <<<"$pushed_log")
 [ "$uri" = "123456789012.dkr.ecr.us-east-1.amazonaws.com/$repo:t1" ] || fail "image URI $uri"
+grep -q "pushed manifest is application/vnd.docker.distribution.manifest.v2+json" <<<"$pushed_log" ||
+  fail "the pushed manifest was not checked: $pushed_log"
 tags=$(curl -s -u "AWS:$token" "http://$REGISTRY_HOST/v2/$repo/tags/list")
 grep -q '"t1"' <<<"$tags" || fail "t1 not in the registry: $tags"
 # The manifest in the registry is the one of the local image.
@@ -66,6 +70,31 @@ grep -q "ECR repository $repo exists" <<<"$again" || fail "second run did not re
 label=$("$DOCKER" image inspect "$REGISTRY_HOST/$repo@$pushed" \
   --format '{{index .Config.Labels "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"}}')
 [ "$label" = true ] || fail "pulled image lacks the bind-to-port label"
+
+step "the manifest check refuses what SageMaker refuses"
+# The same image under an OCI manifest (what buildx with the containerd store pushes), put with
+# the registry's own API: --verify-only must refuse it, and accept the Docker one.
+python3 - "http://$REGISTRY_HOST" "$repo" "$token" <<'PY' || fail "could not put an OCI manifest"
+import base64, json, sys, urllib.request
+base, repo, token = sys.argv[1:]
+auth = {"Authorization": "Basic " + base64.b64encode(("AWS:" + token).encode()).decode()}
+get = urllib.request.Request("%s/v2/%s/manifests/t1" % (base, repo), headers=dict(
+    auth, Accept="application/vnd.docker.distribution.manifest.v2+json"))
+manifest = json.load(urllib.request.urlopen(get))
+manifest["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+manifest["config"]["mediaType"] = "application/vnd.oci.image.config.v1+json"
+for layer in manifest["layers"]:
+    layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+put = urllib.request.Request("%s/v2/%s/manifests/oci" % (base, repo), method="PUT",
+    data=json.dumps(manifest).encode(), headers=dict(auth, **{"Content-Type": manifest["mediaType"]}))
+assert urllib.request.urlopen(put).status == 201
+PY
+if out=$(deploy/build-and-push.sh --repository "$repo" --tag oci --registry "$REGISTRY_HOST" --verify-only 2>&1); then
+  fail "an OCI manifest passed the check: $out"
+fi
+grep -q "is application/vnd.oci.image.manifest.v1+json; SageMaker rejects it" <<<"$out" || fail "unclear refusal: $out"
+out=$(deploy/build-and-push.sh --repository "$repo" --tag t1 --registry "$REGISTRY_HOST" --verify-only 2>&1) ||
+  fail "the Docker manifest failed the check: $out"
 
 step "package-model.sh to S3"
 s3=$(deploy/package-model.sh --model models/default.isof --s3-uri s3://isoserve-offline-models/v1/ --create-bucket | tail -1)
