@@ -14,6 +14,12 @@
 #                          is then the S3 prefix of package-model.sh --models-dir, and each
 #                          request names its model with TargetModel=<entity>.tar.gz
 #   --smoke-target NAME    multi-model: the TargetModel of the smoke invocation
+#   --autoscale MIN,MAX,TARGET
+#                          target tracking on SageMakerVariantInvocationsPerInstance: between MIN
+#                          and MAX instances, holding TARGET invocations per instance per minute
+#                          (README: size TARGET from the benchmark's requests/s per instance)
+#   --scale-in-cooldown S  seconds, default 300
+#   --scale-out-cooldown S seconds, default 60
 #   --env KEY=VALUE        container environment, repeatable (e.g. ISOSERVE_OUTPUT_FORMAT=rcf)
 #   --instance-type TYPE   default ml.m5.large
 #   --instance-count N     default 1
@@ -38,6 +44,7 @@ source "$(dirname "$0")/lib.sh"
 name=${ENDPOINT_NAME:-} image=${IMAGE_URI:-} role=${SAGEMAKER_ROLE_ARN:-} model_data=""
 envs=() instance_type=ml.m5.large instance_count=1 variant=AllTraffic model_name="" config_name=""
 smoke_row=${SMOKE_ROW:-0,0,0,0,0} smoke=true wait_timeout=1800 mode=SingleModel smoke_target=""
+autoscale="" scale_in=300 scale_out=60
 while [ $# -gt 0 ]; do
   case $1 in
     --name) need_value "$@"; name=$2; shift 2 ;;
@@ -46,6 +53,9 @@ while [ $# -gt 0 ]; do
     --model-data-url) need_value "$@"; model_data=$2; shift 2 ;;
     --multi-model) mode=MultiModel; shift ;;
     --smoke-target) need_value "$@"; smoke_target=$2; shift 2 ;;
+    --autoscale) need_value "$@"; autoscale=$2; shift 2 ;;
+    --scale-in-cooldown) need_value "$@"; scale_in=$2; shift 2 ;;
+    --scale-out-cooldown) need_value "$@"; scale_out=$2; shift 2 ;;
     --env) need_value "$@"; [[ $2 == ?*=* ]] || die "--env wants KEY=VALUE, got $2"; envs+=("$2"); shift 2 ;;
     --instance-type) need_value "$@"; instance_type=$2; shift 2 ;;
     --instance-count) need_value "$@"; instance_count=$2; shift 2 ;;
@@ -66,6 +76,13 @@ done
 [[ $instance_count =~ ^[1-9][0-9]*$ ]] || die "--instance-count must be a positive integer"
 [[ $wait_timeout =~ ^[0-9]+$ ]] || die "--wait-timeout must be a number of seconds"
 model_name=${model_name:-$name} config_name=${config_name:-$name}
+if [ -n "$autoscale" ]; then
+  [[ $autoscale =~ ^([1-9][0-9]*),([1-9][0-9]*),([1-9][0-9]*)$ ]] ||
+    die "--autoscale wants MIN,MAX,TARGET (positive integers), got $autoscale"
+  scale_min=${BASH_REMATCH[1]} scale_max=${BASH_REMATCH[2]} scale_target=${BASH_REMATCH[3]}
+  [ "$scale_min" -le "$scale_max" ] || die "--autoscale: MIN $scale_min is above MAX $scale_max"
+  [[ $scale_in =~ ^[0-9]+$ && $scale_out =~ ^[0-9]+$ ]] || die "cool-downs are whole seconds"
+fi
 if [ "$mode" = MultiModel ]; then
   [[ $model_data == s3://*/ ]] || die "--multi-model needs --model-data-url s3://bucket/prefix/ (the prefix of the models), got ${model_data:-nothing}"
   ! $smoke || [ -n "$smoke_target" ] || die "--multi-model needs --smoke-target ENTITY.tar.gz (or --no-smoke)"
@@ -126,6 +143,20 @@ while :; do
   log "endpoint $name is $status; waiting"
   sleep 15
 done
+
+if [ -n "$autoscale" ]; then
+  # Registering again updates the target, and a policy of the same name is replaced: idempotent.
+  resource="endpoint/$name/variant/$variant"
+  log "autoscaling $resource: $scale_min-$scale_max instances at $scale_target invocations per instance per minute"
+  aws_cli application-autoscaling register-scalable-target --service-namespace sagemaker \
+    --resource-id "$resource" --scalable-dimension sagemaker:variant:DesiredInstanceCount \
+    --min-capacity "$scale_min" --max-capacity "$scale_max" >/dev/null
+  aws_cli application-autoscaling put-scaling-policy --service-namespace sagemaker \
+    --resource-id "$resource" --scalable-dimension sagemaker:variant:DesiredInstanceCount \
+    --policy-name "$name-invocations-per-instance" --policy-type TargetTrackingScaling \
+    --target-tracking-scaling-policy-configuration "{\"TargetValue\":$scale_target,\"PredefinedMetricSpecification\":{\"PredefinedMetricType\":\"SageMakerVariantInvocationsPerInstance\"},\"ScaleInCooldown\":$scale_in,\"ScaleOutCooldown\":$scale_out}" \
+    >/dev/null
+fi
 
 if $smoke; then
   scratch=$(mktemp -d)

@@ -50,6 +50,23 @@ delete() {
 
 if [ -n "$name" ]; then
   model_name=${model_name:-$name} config_name=${config_name:-$name}
+  # Autoscaling first (create-endpoint.sh --autoscale): AWS asks for the scalable target to go
+  # before the endpoint. Its policies are deleted explicitly rather than left to the cascade.
+  if aws_try application-autoscaling describe-scalable-targets --service-namespace sagemaker \
+       --query "ScalableTargets[?starts_with(ResourceId, 'endpoint/$name/variant/')].ResourceId" --output text; then
+    for resource in $AWS_OUT; do
+      aws_try application-autoscaling describe-scaling-policies --service-namespace sagemaker \
+        --resource-id "$resource" --query 'ScalingPolicies[].PolicyName' --output text || true
+      for policy in $AWS_OUT; do
+        delete "scaling policy $policy" application-autoscaling delete-scaling-policy \
+          --service-namespace sagemaker --resource-id "$resource" --policy-name "$policy" \
+          --scalable-dimension sagemaker:variant:DesiredInstanceCount
+      done
+      delete "autoscaling of $resource" application-autoscaling deregister-scalable-target \
+        --service-namespace sagemaker --resource-id "$resource" \
+        --scalable-dimension sagemaker:variant:DesiredInstanceCount
+    done
+  fi
   delete "endpoint $name" sagemaker delete-endpoint --endpoint-name "$name"
   # The endpoint config and model may go while the endpoint is Deleting, but wait so that a
   # following create-endpoint.sh of the same name does not race the deletion.

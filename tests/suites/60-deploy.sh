@@ -125,10 +125,21 @@ done
 variant=$(aws sagemaker describe-endpoint-config --endpoint-config-name isoserve-offline \
   --query 'ProductionVariants[0].[VariantName,InstanceType,InitialInstanceCount]' --output text)
 [ "$(echo "$variant" | tr -s '\t ' ' ')" = "AllTraffic ml.c5.large 2" ] || fail "variant $variant"
-out=$(deploy/create-endpoint.sh --name isoserve-offline --image "$uri" --role "$role" --no-smoke 2>&1)
+out=$(deploy/create-endpoint.sh --name isoserve-offline --image "$uri" --role "$role" --no-smoke \
+  --autoscale 2,6,40000 --scale-in-cooldown 600 2>&1)
 if ! grep -q "model isoserve-offline exists" <<<"$out" || ! grep -q "endpoint isoserve-offline exists" <<<"$out"; then
   fail "second create-endpoint did not reuse: $out"
 fi
+scaling=$(aws application-autoscaling describe-scalable-targets --service-namespace sagemaker \
+  --query 'ScalableTargets[0].[ResourceId,MinCapacity,MaxCapacity]' --output text)
+[ "$(tr -s '\t' ' ' <<<"$scaling")" = "endpoint/isoserve-offline/variant/AllTraffic 2 6" ] || fail "scalable target: $scaling"
+policy=$(aws application-autoscaling describe-scaling-policies --service-namespace sagemaker \
+  --query 'ScalingPolicies[0].TargetTrackingScalingPolicyConfiguration.[TargetValue,PredefinedMetricSpecification.PredefinedMetricType,ScaleInCooldown,ScaleOutCooldown]' --output text)
+[[ "$(tr -s '\t' ' ' <<<"$policy")" =~ ^40000(\.0)?\ SageMakerVariantInvocationsPerInstance\ 600\ 60$ ]] || fail "scaling policy: $policy"
+if out=$(deploy/create-endpoint.sh --name x --image "$uri" --role "$role" --autoscale 5,2,100 2>&1); then
+  fail "--autoscale 5,2,100 accepted"
+fi
+grep -q "MIN 5 is above MAX 2" <<<"$out" || fail "unclear --autoscale refusal: $out"
 
 step "multi-model: one archive per entity under one prefix, a MultiModel endpoint on it"
 mkdir -p "$scratch/fleet"
@@ -157,6 +168,10 @@ deploy/teardown.sh --name isoserve-fleet >/dev/null
 
 step "teardown.sh"
 deploy/teardown.sh --name isoserve-offline --ecr-repository "$repo" --model-data-url "$s3"
+[ -z "$(aws application-autoscaling describe-scalable-targets --service-namespace sagemaker --query 'ScalableTargets[].ResourceId' --output text)" ] ||
+  fail "the scalable target survived teardown"
+[ -z "$(aws application-autoscaling describe-scaling-policies --service-namespace sagemaker --query 'ScalingPolicies[].PolicyName' --output text)" ] ||
+  fail "the scaling policy survived teardown"
 aws sagemaker describe-endpoint --endpoint-name isoserve-offline >/dev/null 2>&1 && fail "endpoint still there"
 aws sagemaker describe-endpoint-config --endpoint-config-name isoserve-offline >/dev/null 2>&1 && fail "config still there"
 aws sagemaker describe-model --model-name isoserve-offline >/dev/null 2>&1 && fail "model still there"
