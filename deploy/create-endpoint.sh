@@ -20,6 +20,14 @@
 #                          (README: size TARGET from the benchmark's requests/s per instance)
 #   --scale-in-cooldown S  seconds, default 300
 #   --scale-out-cooldown S seconds, default 60
+#   --serverless MEMORY,CONCURRENCY
+#                          a serverless endpoint: MEMORY MB (1024-6144, a multiple of 1024),
+#                          at most CONCURRENCY (1-200) requests at once; no instances
+#   --async S3_OUTPUT      an asynchronous endpoint writing answers under S3_OUTPUT; the
+#                          container gets SAGEMAKER_MAX_PAYLOAD_IN_MB=1024 and
+#                          SAGEMAKER_MODEL_SERVER_TIMEOUT=3600 unless --env sets them
+#   --async-failure S3     where failed requests' errors go (default: S3_OUTPUT)
+#   --async-topics OK,ERR  SNS topic ARNs told of each success and each error
 #   --env KEY=VALUE        container environment, repeatable (e.g. ISOSERVE_OUTPUT_FORMAT=rcf)
 #   --instance-type TYPE   default ml.m5.large
 #   --instance-count N     default 1
@@ -44,7 +52,7 @@ source "$(dirname "$0")/lib.sh"
 name=${ENDPOINT_NAME:-} image=${IMAGE_URI:-} role=${SAGEMAKER_ROLE_ARN:-} model_data=""
 envs=() instance_type=ml.m5.large instance_count=1 variant=AllTraffic model_name="" config_name=""
 smoke_row=${SMOKE_ROW:-0,0,0,0,0} smoke=true wait_timeout=1800 mode=SingleModel smoke_target=""
-autoscale="" scale_in=300 scale_out=60
+autoscale="" scale_in=300 scale_out=60 serverless="" async_output="" async_failure="" async_topics=""
 while [ $# -gt 0 ]; do
   case $1 in
     --name) need_value "$@"; name=$2; shift 2 ;;
@@ -56,6 +64,10 @@ while [ $# -gt 0 ]; do
     --autoscale) need_value "$@"; autoscale=$2; shift 2 ;;
     --scale-in-cooldown) need_value "$@"; scale_in=$2; shift 2 ;;
     --scale-out-cooldown) need_value "$@"; scale_out=$2; shift 2 ;;
+    --serverless) need_value "$@"; serverless=$2; shift 2 ;;
+    --async) need_value "$@"; async_output=$2; shift 2 ;;
+    --async-failure) need_value "$@"; async_failure=$2; shift 2 ;;
+    --async-topics) need_value "$@"; async_topics=$2; shift 2 ;;
     --env) need_value "$@"; [[ $2 == ?*=* ]] || die "--env wants KEY=VALUE, got $2"; envs+=("$2"); shift 2 ;;
     --instance-type) need_value "$@"; instance_type=$2; shift 2 ;;
     --instance-count) need_value "$@"; instance_count=$2; shift 2 ;;
@@ -76,6 +88,28 @@ done
 [[ $instance_count =~ ^[1-9][0-9]*$ ]] || die "--instance-count must be a positive integer"
 [[ $wait_timeout =~ ^[0-9]+$ ]] || die "--wait-timeout must be a number of seconds"
 model_name=${model_name:-$name} config_name=${config_name:-$name}
+if [ -n "$serverless" ]; then
+  [[ $serverless =~ ^([0-9]+),([0-9]+)$ ]] || die "--serverless wants MEMORY,CONCURRENCY, got $serverless"
+  serverless_memory=$((10#${BASH_REMATCH[1]})) serverless_concurrency=$((10#${BASH_REMATCH[2]}))
+  (( serverless_memory % 1024 == 0 && serverless_memory >= 1024 && serverless_memory <= 6144 )) ||
+    die "--serverless: MEMORY is one of 1024, 2048, ..., 6144 MB, got $serverless_memory"
+  (( serverless_concurrency >= 1 && serverless_concurrency <= 200 )) ||
+    die "--serverless: CONCURRENCY is 1 to 200, got $serverless_concurrency"
+  [ -z "$autoscale" ] || die "--serverless scales by itself; drop --autoscale"
+  [ -z "$async_output" ] || die "--serverless and --async do not combine (SageMaker refuses it)"
+  [ "$mode" = SingleModel ] || die "serverless endpoints do not serve multi-model containers"
+fi
+if [ -n "$async_output" ]; then
+  [[ $async_output == s3://?* ]] || die "--async wants an s3:// output path, got $async_output"
+  [ -z "$async_failure" ] || [[ $async_failure == s3://?* ]] || die "--async-failure wants an s3:// path"
+  [ -z "$async_topics" ] || [[ $async_topics =~ ^arn:[^,]+,arn:[^,]+$ ]] || die "--async-topics wants SUCCESS_ARN,ERROR_ARN"
+  # Bodies up to 1 GB and an hour per request, unless the caller chose otherwise.
+  for kv in SAGEMAKER_MAX_PAYLOAD_IN_MB=1024 SAGEMAKER_MODEL_SERVER_TIMEOUT=3600; do
+    [[ " ${envs[*]-} " == *" ${kv%%=*}="* ]] || envs+=("$kv")
+  done
+elif [ -n "$async_failure$async_topics" ]; then
+  die "--async-failure and --async-topics need --async"
+fi
 if [ -n "$autoscale" ]; then
   [[ $autoscale =~ ^([1-9][0-9]*),([1-9][0-9]*),([1-9][0-9]*)$ ]] ||
     die "--autoscale wants MIN,MAX,TARGET (positive integers), got $autoscale"
@@ -111,10 +145,23 @@ fi
 if aws_try sagemaker describe-endpoint-config --endpoint-config-name "$config_name"; then
   log "endpoint config $config_name exists; reusing it"
 elif is_not_found "$AWS_ERR"; then
-  log "create-endpoint-config $config_name ($instance_count x $instance_type, variant $variant)"
+  extra=()
+  if [ -n "$serverless" ]; then
+    log "create-endpoint-config $config_name (serverless, $serverless_memory MB, at most $serverless_concurrency at once, variant $variant)"
+    variants="[{\"VariantName\":$(json_str "$variant"),\"ModelName\":$(json_str "$model_name"),\"ServerlessConfig\":{\"MemorySizeInMB\":$serverless_memory,\"MaxConcurrency\":$serverless_concurrency}}]"
+  else
+    log "create-endpoint-config $config_name ($instance_count x $instance_type, variant $variant${async_output:+, asynchronous to $async_output})"
+    variants="[{\"VariantName\":$(json_str "$variant"),\"ModelName\":$(json_str "$model_name"),\"InitialInstanceCount\":$instance_count,\"InstanceType\":$(json_str "$instance_type"),\"InitialVariantWeight\":1}]"
+  fi
+  if [ -n "$async_output" ]; then
+    output="\"S3OutputPath\":$(json_str "$async_output"),\"S3FailurePath\":$(json_str "${async_failure:-$async_output}")"
+    if [ -n "$async_topics" ]; then
+      output+=",\"NotificationConfig\":{\"SuccessTopic\":$(json_str "${async_topics%,*}"),\"ErrorTopic\":$(json_str "${async_topics#*,}")}"
+    fi
+    extra=(--async-inference-config "{\"OutputConfig\":{$output}}")
+  fi
   aws_cli sagemaker create-endpoint-config --endpoint-config-name "$config_name" \
-    --production-variants "VariantName=$variant,ModelName=$model_name,InitialInstanceCount=$instance_count,InstanceType=$instance_type,InitialVariantWeight=1" \
-    >/dev/null
+    --production-variants "$variants" ${extra[@]+"${extra[@]}"} >/dev/null
 else
   die "describe-endpoint-config: $AWS_ERR"
 fi

@@ -57,8 +57,9 @@ pub const ENV_MODEL_MEMORY_MB: &str = "ISOSERVE_MODEL_MEMORY_MB";
 pub const DEFAULT_PORT: u16 = 8080;
 /// SageMaker's real-time `InvokeEndpoint` body cap, in MiB.
 pub const DEFAULT_MAX_PAYLOAD_MB: u64 = 6;
-/// The batch-transform ceiling for `MaxPayloadInMB`.
-pub const MAX_PAYLOAD_MB_CEILING: u64 = 100;
+/// The largest body limit: asynchronous inference takes bodies up to 1 GB (real-time endpoints stop
+/// at 6 MiB, serverless ones at 4 MB, batch transform at 100 MiB).
+pub const MAX_PAYLOAD_MB_CEILING: u64 = 1024;
 /// SageMaker's response deadline for `/invocations`, in seconds.
 pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
 /// Default answer type.
@@ -175,6 +176,17 @@ pub enum ConfigError {
     /// A count that must be positive is zero.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// The in-flight budget cannot hold one body at the limit.
+    #[error(
+        "{ENV_MAX_INFLIGHT_MB} ({inflight}) must be at least {ENV_MAX_PAYLOAD} ({payload}): one body \
+         at the limit must fit the in-flight budget"
+    )]
+    InflightBelowPayload {
+        /// The in-flight budget in MiB.
+        inflight: u64,
+        /// The body limit in MiB.
+        payload: u64,
+    },
     /// The deadline is not a positive number of seconds up to an hour.
     #[error("{ENV_TIMEOUT} must be above 0 and at most 3600 seconds, got {0}")]
     Timeout(f64),
@@ -274,6 +286,12 @@ impl Config {
         }
         if args.max_inflight_mb == 0 {
             return Err(ConfigError::Zero(ENV_MAX_INFLIGHT_MB));
+        }
+        if args.max_inflight_mb < args.max_payload_mb {
+            return Err(ConfigError::InflightBelowPayload {
+                inflight: args.max_inflight_mb,
+                payload: args.max_payload_mb,
+            });
         }
         let model_memory_bytes = match args.model_memory_mb {
             Some(0) => return Err(ConfigError::Zero(ENV_MODEL_MEMORY_MB)),
@@ -506,9 +524,22 @@ mod tests {
             parse(&["--max-payload-mb", "100"]).unwrap().max_body_bytes,
             100 << 20
         );
+        // Asynchronous inference takes bodies up to 1 GB.
+        assert_eq!(
+            parse(&["--max-payload-mb", "1024"]).unwrap().max_body_bytes,
+            1 << 30
+        );
         assert!(matches!(
-            parse(&["--max-payload-mb", "101"]),
-            Err(ConfigError::Payload(101))
+            parse(&["--max-payload-mb", "1025"]),
+            Err(ConfigError::Payload(1025))
+        ));
+        // One body at the limit must fit the in-flight budget.
+        assert!(matches!(
+            parse(&["--max-payload-mb", "600", "--max-inflight-mb", "512"]),
+            Err(ConfigError::InflightBelowPayload {
+                inflight: 512,
+                payload: 600
+            })
         ));
         assert!(matches!(
             parse(&["--max-payload-mb", "0"]),

@@ -19,16 +19,23 @@ pub struct ExecutionParameters {
     pub max_payload_in_mb: u64,
 }
 
-/// SageMaker rejects a transform job whose `MaxConcurrentTransforms × MaxPayloadInMB` exceeds this.
+/// SageMaker rejects a transform job whose `MaxConcurrentTransforms × MaxPayloadInMB` exceeds this,
+/// and a `MaxPayloadInMB` above it.
 pub const CONCURRENCY_PAYLOAD_BUDGET_MB: u64 = 100;
 
-/// Answers from the configuration. The worker count is capped so that the product with the
-/// payload limit stays within SageMaker's budget (6 MiB allows 16 workers, 100 MiB only 1).
+/// Answers from the configuration. The payload is the body limit up to batch transform's 100 MiB
+/// (a limit raised for asynchronous inference is more than a transform job may ask for); the
+/// worker count is capped so that the product stays within SageMaker's budget (6 MiB allows 16
+/// workers, 100 MiB only 1).
 pub async fn execution_parameters(State(state): State<AppState>) -> Json<ExecutionParameters> {
-    let budget = (CONCURRENCY_PAYLOAD_BUDGET_MB / state.config.max_payload_mb).max(1) as usize;
+    let payload = state
+        .config
+        .max_payload_mb
+        .min(CONCURRENCY_PAYLOAD_BUDGET_MB);
+    let budget = (CONCURRENCY_PAYLOAD_BUDGET_MB / payload).max(1) as usize;
     Json(ExecutionParameters {
         max_concurrent_transforms: state.config.workers.min(budget),
         batch_strategy: "MULTI_RECORD",
-        max_payload_in_mb: state.config.max_payload_mb,
+        max_payload_in_mb: payload,
     })
 }

@@ -43,14 +43,14 @@ aws cloudformation create-stack --stack-name "$stack" --capabilities CAPABILITY_
     >/dev/null
 aws cloudformation wait stack-create-complete --stack-name "$stack"
 
-# Template resources (under their conditions: every condition is true with these parameters)
-# against what the stack created.
+# Template resources (under their conditions: every condition is true with these parameters but
+# the asynchronous endpoint's, checked below through SageMaker's API) against what the stack created.
 "$python" - deploy/cloudformation.yaml >"$scratch/template-ids" <<'PY'
 import sys
 from cfnlint.decode import decode
 template, matches = decode(sys.argv[1])
 assert not matches, matches
-print("\n".join(sorted(template["Resources"])))
+print("\n".join(sorted(r for r, v in template["Resources"].items() if v.get("Condition") != "IsAsync")))
 PY
 aws cloudformation describe-stack-resources --stack-name "$stack" \
   --query 'StackResources[].LogicalResourceId' --output text | tr '\t' '\n' | grep -vx None | sort >"$scratch/stack-ids"
@@ -98,27 +98,37 @@ aws sns get-topic-attributes --topic-arn "$(output AlertTopicArn)" >/dev/null ||
 # The resources moto's CloudFormation skips, created with their own APIs from the template's
 # properties, with the stack's parameters and resources substituted: the scaling target and policy
 # (Application Auto Scaling) and the five alarms (CloudWatch), each checked as the API reads it back.
-"$python" - deploy/cloudformation.yaml "$endpoint" "$(output AlertTopicArn)" <<'PY' || fail "alarms and autoscaling from the template"
+"$python" - deploy/cloudformation.yaml "$endpoint" "$(output AlertTopicArn)" "${model_arn##*/}" <<'PY' || fail "alarms, autoscaling and endpoint variants from the template"
 import re, sys, boto3
 from cfnlint.decode import decode
 template, _ = decode(sys.argv[1])
-endpoint, topic = sys.argv[2:]
+endpoint, topic, model = sys.argv[2:]
 params = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
 params.update(EndpointName="isoserve", AutoScalingMaxInstances="4", AutoScalingTargetInvocations="30000")
-attrs = {"Endpoint.EndpointName": endpoint, "ScalableTarget": "target", "AlertTopic": topic}
+attrs = {"Endpoint.EndpointName": endpoint, "ScalableTarget": "target", "AlertTopic": topic,
+         "AsyncResultTopic": topic + "-async", "Model.ModelName": model}
+NO_VALUE = object()
+def condition(name):
+    return resolve(template["Conditions"][name])
 def resolve(v):
     if isinstance(v, dict) and len(v) == 1:
         (fn, arg), = v.items()
         if fn == "Ref":
-            return attrs.get(arg, params.get(arg))
+            return NO_VALUE if arg == "AWS::NoValue" else attrs.get(arg, params.get(arg))
         if fn == "Fn::GetAtt":
             return attrs[".".join(arg) if isinstance(arg, list) else arg]
         if fn == "Fn::Sub":
             return re.sub(r"\$\{([^}]+)\}", lambda m: str(attrs.get(m[1], params.get(m[1]))), arg)
+        if fn == "Fn::If":
+            return resolve(arg[1] if condition(arg[0]) else arg[2])
+        if fn == "Fn::Equals":
+            return str(resolve(arg[0])) == str(resolve(arg[1]))
+        if fn == "Fn::Not":
+            return not resolve(arg[0])
     if isinstance(v, dict):
-        return {k: resolve(x) for k, x in v.items()}
+        return {k: r for k, r in ((k, resolve(x)) for k, x in v.items()) if r is not NO_VALUE}
     if isinstance(v, list):
-        return [resolve(x) for x in v]
+        return [r for r in map(resolve, v) if r is not NO_VALUE]
     return v
 res = template["Resources"]
 def number(v):
@@ -163,6 +173,37 @@ assert alarms["IteratorAgeAlarm"]["Threshold"] == 300000 and alarms["EndpointLat
 for name in ("ForwarderErrorsAlarm", "IteratorAgeAlarm"):
     assert alarms[name]["Namespace"] == "Isoserve/Forwarder", alarms[name]
     assert alarms[name]["Dimensions"] == [{"Name": "Endpoint", "Value": endpoint}], alarms[name]
+# The endpoint configuration of a serverless and of an asynchronous stack (the parameters that
+# make them), created with SageMaker's API and read back.
+sagemaker = boto3.client("sagemaker")
+base = dict(params)
+for name, extra in [("serverless", {"ServerlessMemoryMB": "2048"}),
+                    ("async", {"AsyncOutputBucket": "results-bucket"})]:
+    params.clear(); params.update(base, **extra)
+    props = resolve(res["EndpointConfig"]["Properties"])
+    for v in props["ProductionVariants"]:
+        for k in ("InitialInstanceCount", "InitialVariantWeight"):
+            if k in v:
+                v[k] = number(v[k])
+        if "ServerlessConfig" in v:
+            v["ServerlessConfig"] = {k: number(x) for k, x in v["ServerlessConfig"].items()}
+    sagemaker.create_endpoint_config(EndpointConfigName="stack-" + name, **props)
+    got = sagemaker.describe_endpoint_config(EndpointConfigName="stack-" + name)
+    variant = got["ProductionVariants"][0]
+    if name == "serverless":
+        assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 20}, variant
+        assert "InstanceType" not in variant and "AsyncInferenceConfig" not in got, got
+        assert not condition("IsAsync") and condition("HasForwarder")
+    else:
+        out = got["AsyncInferenceConfig"]["OutputConfig"]
+        assert out["S3OutputPath"] == "s3://results-bucket/isoserve-async/", out
+        assert out["NotificationConfig"] == {"SuccessTopic": topic + "-async", "ErrorTopic": topic}, out
+        assert variant["InstanceType"] == "ml.m5.large" and "ServerlessConfig" not in variant, variant
+        # InvokeEndpointAsync only: no stream forwarder in an asynchronous stack.
+        assert not condition("HasForwarder")
+        env = resolve(res["Model"]["Properties"]["PrimaryContainer"]["Environment"])
+        assert env["SAGEMAKER_MAX_PAYLOAD_IN_MB"] == "1024" and env["SAGEMAKER_MODEL_SERVER_TIMEOUT"] == "3600", env
+print("serverless and asynchronous endpoint configurations accepted by SageMaker's API")
 print("autoscaling (target tracking, 1-4 instances) and alarms (anomaly band, iterator age, forwarder "
       "errors, endpoint 5xx and latency, all to the topic) accepted by their APIs")
 PY

@@ -136,6 +136,29 @@ async fn execution_parameters_for_batch_transform() {
     let json = send(&big, get("/execution-parameters")).await.json();
     assert_eq!(json["MaxConcurrentTransforms"], 2);
     assert_eq!(json["MaxPayloadInMB"], 40);
+    // A limit raised for asynchronous inference is more than a transform job may ask for.
+    let huge = app_with(&["--workers", "4", "--max-payload-mb", "1024"]);
+    let json = send(&huge, get("/execution-parameters")).await.json();
+    assert_eq!(json["MaxConcurrentTransforms"], 1);
+    assert_eq!(json["MaxPayloadInMB"], 100);
+}
+
+/// Asynchronous inference: a body above batch transform's 100 MiB is read and answered when the
+/// limit is raised for it, and refused (413) at the default limit.
+#[tokio::test]
+async fn bodies_above_100_mib_are_answered_when_the_limit_allows_them() {
+    let mut body = vec![b' '; 101 << 20];
+    body.extend_from_slice(b"[[20.1, 1.0, 0.5], [95.0, -40.0, 12.0]]");
+    let async_app = app_with(&["--max-payload-mb", "128"]);
+    let json = send(&async_app, post(Some("application/json"), None, body.clone()))
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(native_scores(&json).len(), 2);
+    assert!(native_scores(&json)[1].1, "the far row is an anomaly");
+    send(&app(), post(Some("application/json"), None, body))
+        .await
+        .expect_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 }
 
 #[tokio::test]

@@ -166,6 +166,33 @@ container=$(aws sagemaker describe-model --model-name isoserve-fleet \
 [ "$(tr -s '\t' ' ' <<<"$container")" = "MultiModel $prefix" ] || fail "multi-model container: $container"
 deploy/teardown.sh --name isoserve-fleet >/dev/null
 
+step "serverless and asynchronous endpoints"
+out=$(deploy/create-endpoint.sh --name isoserve-serverless --image "$uri" --role "$role" \
+  --serverless 2048,20 --no-smoke 2>&1) || fail "create-endpoint --serverless: $out"
+variant=$(aws sagemaker describe-endpoint-config --endpoint-config-name isoserve-serverless \
+  --query 'ProductionVariants[0].[ServerlessConfig.MemorySizeInMB,ServerlessConfig.MaxConcurrency,InstanceType]' --output text)
+[ "$(tr -s '\t' ' ' <<<"$variant")" = "2048 20 None" ] || fail "serverless variant: $variant"
+ok_topic=arn:aws:sns:us-east-1:123456789012:async-ok err_topic=arn:aws:sns:us-east-1:123456789012:async-err
+out=$(deploy/create-endpoint.sh --name isoserve-async --image "$uri" --role "$role" --no-smoke \
+  --async s3://isoserve-offline-models/async/ --async-topics "$ok_topic,$err_topic" 2>&1) ||
+  fail "create-endpoint --async: $out"
+async=$(aws sagemaker describe-endpoint-config --endpoint-config-name isoserve-async \
+  --query 'AsyncInferenceConfig.OutputConfig.[S3OutputPath,S3FailurePath,NotificationConfig.SuccessTopic,NotificationConfig.ErrorTopic]' --output text)
+[ "$(tr -s '\t' ' ' <<<"$async")" = "s3://isoserve-offline-models/async/ s3://isoserve-offline-models/async/ $ok_topic $err_topic" ] ||
+  fail "async config: $async"
+env=$(aws sagemaker describe-model --model-name isoserve-async \
+  --query 'PrimaryContainer.Environment.[SAGEMAKER_MAX_PAYLOAD_IN_MB,SAGEMAKER_MODEL_SERVER_TIMEOUT]' --output text)
+[ "$(tr -s '\t' ' ' <<<"$env")" = "1024 3600" ] || fail "async container environment: $env"
+for bad in "--serverless 1000,5" "--serverless 2048,500" "--serverless 2048,5 --async s3://b/p/" "--async-topics a,b"; do
+  # shellcheck disable=SC2086
+  if out=$(deploy/create-endpoint.sh --name x --image "$uri" --role "$role" $bad 2>&1); then
+    fail "create-endpoint.sh $bad was accepted"
+  fi
+  grep -q "error: " <<<"$out" || fail "create-endpoint.sh $bad: $out"
+done
+deploy/teardown.sh --name isoserve-serverless >/dev/null
+deploy/teardown.sh --name isoserve-async >/dev/null
+
 step "teardown.sh"
 deploy/teardown.sh --name isoserve-offline --ecr-repository "$repo" --model-data-url "$s3"
 [ -z "$(aws application-autoscaling describe-scalable-targets --service-namespace sagemaker --query 'ScalableTargets[].ResourceId' --output text)" ] ||
