@@ -22,20 +22,50 @@ pub struct Record {
     pub arrival: Option<DateTime<Utc>>,
 }
 
-/// Where a scored row came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Where a scored row came from. Serialized with its [`Origin::event_id`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct Origin {
     /// Shard of the Kinesis record.
     pub shard_id: String,
     /// Sequence number of the Kinesis record.
     pub sequence_number: String,
     /// Position inside a KPL-aggregated record, if the record was aggregated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_sequence_number: Option<u64>,
     /// The producer's partition key.
     pub partition_key: String,
     /// 0-based row inside the (user) record.
     pub row: usize,
+}
+
+impl Origin {
+    /// The row's stable id, the same in its alert, its S3 result and every replay of its record:
+    /// `<shard>:<sequence number>:<sub-sequence number, or ->:<row>`. An operator's verdict on an
+    /// alert names it (`trainer retune --feedback`).
+    pub fn event_id(&self) -> String {
+        let sub = self
+            .sub_sequence_number
+            .map_or_else(|| "-".to_string(), |s| s.to_string());
+        format!(
+            "{}:{}:{sub}:{}",
+            self.shard_id, self.sequence_number, self.row
+        )
+    }
+}
+
+impl Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("event_id", &self.event_id())?;
+        map.serialize_entry("shard_id", &self.shard_id)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        if let Some(sub) = self.sub_sequence_number {
+            map.serialize_entry("sub_sequence_number", &sub)?;
+        }
+        map.serialize_entry("partition_key", &self.partition_key)?;
+        map.serialize_entry("row", &self.row)?;
+        map.end()
+    }
 }
 
 /// One scored row, as written to the results sink and (for anomalies) into alerts.

@@ -150,10 +150,13 @@ async fn bodies_above_100_mib_are_answered_when_the_limit_allows_them() {
     let mut body = vec![b' '; 101 << 20];
     body.extend_from_slice(b"[[20.1, 1.0, 0.5], [95.0, -40.0, 12.0]]");
     let async_app = app_with(&["--max-payload-mb", "128"]);
-    let json = send(&async_app, post(Some("application/json"), None, body.clone()))
-        .await
-        .expect(StatusCode::OK)
-        .json();
+    let json = send(
+        &async_app,
+        post(Some("application/json"), None, body.clone()),
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
     assert_eq!(native_scores(&json).len(), 2);
     assert!(native_scores(&json)[1].1, "the far row is an anomaly");
     send(&app(), post(Some("application/json"), None, body))

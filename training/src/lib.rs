@@ -7,6 +7,7 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod feedback;
 pub mod generate;
 pub mod group;
 pub mod import_sklearn;

@@ -381,3 +381,50 @@ async fn a_failing_model_replays_from_its_first_record_whatever_the_other_models
         .collect();
     assert_eq!(stored, [0], "only the finished prefix is delivered");
 }
+
+#[tokio::test]
+async fn every_row_has_a_stable_event_id_shared_by_its_alert_and_its_result() {
+    let agg = codec::kpl::aggregate("k", [b"0.8,0,0".as_slice(), b"0.2,0,0\n0.9,0,0".as_slice()]);
+    let records = vec![rec(0, b"0.7,1,1\n0.1,1,1"), rec(1, &agg)];
+    let ids = |sinks: &MemorySinks| -> Vec<String> {
+        stored_rows(sinks)
+            .iter()
+            .map(|r| r["event_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let fwd = forwarder(FakeEndpoint::default(), MemorySinks::default());
+    fwd.process(&records, None).await;
+    let first = ids(fwd.sinks());
+    let seq = |i: usize| records[i].sequence_number.clone();
+    assert_eq!(
+        first,
+        [
+            format!("shardId-000000000000:{}:-:0", seq(0)),
+            format!("shardId-000000000000:{}:-:1", seq(0)),
+            format!("shardId-000000000000:{}:0:0", seq(1)),
+            format!("shardId-000000000000:{}:1:0", seq(1)),
+            format!("shardId-000000000000:{}:1:1", seq(1)),
+        ]
+    );
+    // A replay of the same records names the same events.
+    fwd.process(&records, None).await;
+    assert_eq!(ids(fwd.sinks())[5..], first[..]);
+    // Each alerted anomaly carries the id its result has.
+    let alerts = fwd.sinks().alerts.lock().unwrap().clone();
+    let alerted: Vec<String> = alerts
+        .iter()
+        .flat_map(|(_, body)| {
+            let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+            doc["anomalies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["event_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        alerted.contains(&first[0]) && alerted.contains(&first[2]) && alerted.contains(&first[4])
+    );
+    assert!(!alerted.contains(&first[1]), "0.1 is not an anomaly");
+}

@@ -37,6 +37,53 @@ pub enum Command {
     Score(crate::score_csv::ScoreArgs),
     /// Convert a scikit-learn IsolationForest export (training/sklearn_export.py) into a model file.
     ImportSklearn(crate::import_sklearn::ImportSklearnArgs),
+    /// Re-pick a model's threshold from operators' verdicts on its alerts (and with --retrain,
+    /// refit it on recent data without the confirmed anomalies first): a new model version.
+    Retune(RetuneArgs),
+    /// Compare the flags of two model versions on the same data, before a rollout.
+    Diff(DiffArgs),
+}
+
+/// Arguments of `retune`.
+#[derive(Debug, Args)]
+pub struct RetuneArgs {
+    /// The model in service (the parent of the new version).
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// Verdicts, JSON Lines: {"event_id": "...", "anomaly": true} (a true anomaly) or false (a
+    /// false alarm), one per judged alert.
+    #[arg(long, short)]
+    pub feedback: PathBuf,
+    /// Recent data: the forwarder's S3 results (.jsonl) or a CSV with an event_id column and the
+    /// model's feature columns.
+    #[arg(long, short)]
+    pub data: PathBuf,
+    /// How to pick the threshold from the verdicts: best-f1, precision:P or recall:R.
+    #[arg(long, default_value = "best-f1")]
+    pub threshold_method: ThresholdMethod,
+    /// Refit on the data less its confirmed anomalies (same parameters) before picking.
+    #[arg(long)]
+    pub retrain: bool,
+    /// The new version's file.
+    #[arg(long, short, default_value = "retuned.isof")]
+    pub out: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The version in service.
+    pub old: PathBuf,
+    /// The candidate.
+    pub new: PathBuf,
+    /// Data CSV with the models' feature columns.
+    pub data: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `generate`.

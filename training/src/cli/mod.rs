@@ -27,7 +27,39 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => run_inspect(a),
         Command::Score(a) => crate::score_csv::run(a, &progress),
         Command::ImportSklearn(a) => crate::import_sklearn::run(a),
+        Command::Retune(a) => run_retune(a, &progress),
+        Command::Diff(a) => run_diff(a, &progress),
     }
+}
+
+fn run_retune(a: RetuneArgs, progress: &Progress) -> anyhow::Result<()> {
+    let retuned = crate::feedback::retune(
+        &crate::feedback::RetuneInput {
+            model: &a.model,
+            feedback: &a.feedback,
+            data: &a.data,
+            method: a.threshold_method,
+            retrain: a.retrain,
+            out: &a.out,
+        },
+        progress,
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&retuned)?);
+    } else {
+        print!("{}", retuned.to_text());
+    }
+    Ok(())
+}
+
+fn run_diff(a: DiffArgs, progress: &Progress) -> anyhow::Result<()> {
+    let diff = crate::feedback::diff(&a.old, &a.new, &a.data, progress)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&diff)?);
+    } else {
+        print!("{}", diff.to_text());
+    }
+    Ok(())
 }
 
 fn run_generate(a: GenerateArgs, progress: &Progress) -> anyhow::Result<()> {
