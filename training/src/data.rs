@@ -75,9 +75,9 @@ impl Table {
 }
 
 fn open(path: &Path) -> Result<(csv::Reader<File>, Vec<String>)> {
-    let file = File::open(path).map_err(|source| Error::Io {
+    let file = File::open(path).map_err(|cause| Error::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -139,9 +139,9 @@ pub fn read_grouped_table(
     group: Option<&str>,
     progress: &Progress,
 ) -> Result<Table> {
-    let file = File::open(path).map_err(|source| Error::Io {
+    let file = File::open(path).map_err(|cause| Error::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     let size = file.metadata().map_or(0, |m| m.len());
     let bar = progress.bytes_bar(size, "reading");

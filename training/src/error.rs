@@ -7,12 +7,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be opened, read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error. Not a `#[source]`: the message already holds it, and the error
+        /// printer would repeat it.
+        cause: std::io::Error,
     },
     /// A CSV file is malformed (ragged rows, bad quoting, invalid UTF-8, missing header).
     #[error("{path}: {message}")]

@@ -37,9 +37,9 @@ struct Verdict {
 /// Reads verdicts (JSON Lines); a line that does not parse, or two lines that disagree on one
 /// event, is an error naming the line.
 pub fn read_feedback(path: &Path) -> Result<HashMap<String, bool>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     let mut verdicts = HashMap::new();
     for (i, line) in text.lines().enumerate() {
@@ -97,9 +97,9 @@ pub fn read_events(model: &Model, path: &Path, progress: &Progress) -> Result<Ev
         event_id: String,
         values: Vec<Option<f64>>,
     }
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     let (mut values, mut ids) = (Vec::new(), Vec::new());
     for (i, line) in text.lines().enumerate() {
@@ -143,9 +143,9 @@ pub struct FileRef {
 }
 
 fn file_ref(path: &Path) -> Result<FileRef> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|cause| Error::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     Ok(FileRef {
         file: path.display().to_string(),
@@ -196,6 +196,8 @@ pub struct Retuned {
     pub true_anomalies: usize,
     /// Matched verdicts that call an alert a false alarm.
     pub false_alarms: usize,
+    /// Rows the parent did not flag and nobody judged, counted as normal (`--unjudged normal`).
+    pub silent_normal: usize,
     /// Rows refitted on (with `--retrain`): the data less its confirmed anomalies.
     pub refit_rows: Option<usize>,
     /// The parent on the judged events.
@@ -223,6 +225,10 @@ pub struct RetuneInput<'a> {
     pub method: ThresholdMethod,
     /// Refit on the data less its confirmed anomalies first.
     pub retrain: bool,
+    /// Count the rows the parent did not flag and nobody judged as normal (an alert nobody raised
+    /// and nobody missed). Without it the threshold is picked on the judged events alone, which
+    /// are mostly alerts: a biased sample that tends to pull the threshold down.
+    pub silent_normal: bool,
     /// The new version's file.
     pub out: &'a Path,
 }
@@ -234,14 +240,14 @@ pub fn retune(input: &RetuneInput<'_>, progress: &Progress) -> Result<Retuned> {
     let parent = load_model(input.model)?;
     let verdicts = read_feedback(input.feedback)?;
     let events = read_events(&parent, input.data, progress)?;
-    let judged: Vec<(usize, bool)> = events
+    let verdict_rows: Vec<(usize, bool)> = events
         .ids
         .iter()
         .enumerate()
         .filter_map(|(row, id)| verdicts.get(id).map(|&v| (row, v)))
         .collect();
-    let matched = judged.len();
-    let true_anomalies = judged.iter().filter(|(_, v)| *v).count();
+    let matched = verdict_rows.len();
+    let true_anomalies = verdict_rows.iter().filter(|(_, v)| *v).count();
     if true_anomalies == 0 || true_anomalies == matched {
         return Err(Error::Invalid(format!(
             "the verdicts that match the data ({matched} of {}) must hold both true anomalies and \
@@ -251,8 +257,11 @@ pub fn retune(input: &RetuneInput<'_>, progress: &Progress) -> Result<Retuned> {
     }
     let (model, refit_rows) = if input.retrain {
         // Confirmed anomalies are left out: a detector fitted on them learns them as normal.
-        let confirmed: std::collections::HashSet<usize> =
-            judged.iter().filter(|(_, v)| *v).map(|(r, _)| *r).collect();
+        let confirmed: std::collections::HashSet<usize> = verdict_rows
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(r, _)| *r)
+            .collect();
         let d = events.table.n_cols();
         let keep: Vec<usize> = (0..events.table.n_rows)
             .filter(|r| !confirmed.contains(r))
@@ -288,6 +297,18 @@ pub fn retune(input: &RetuneInput<'_>, progress: &Progress) -> Result<Retuned> {
     } else {
         scores.clone()
     };
+    let mut judged = verdict_rows.clone();
+    let mut silent = 0;
+    if input.silent_normal {
+        let has_verdict: std::collections::HashSet<usize> =
+            verdict_rows.iter().map(|(r, _)| *r).collect();
+        for (r, &s) in parent_scores.iter().enumerate() {
+            if !has_verdict.contains(&r) && !parent.is_anomaly(s) {
+                judged.push((r, false));
+                silent += 1;
+            }
+        }
+    }
     let judged_scores: Vec<f64> = judged.iter().map(|(r, _)| scores[*r]).collect();
     let parent_judged: Vec<f64> = judged.iter().map(|(r, _)| parent_scores[*r]).collect();
     let labels: Vec<bool> = judged.iter().map(|(_, v)| *v).collect();
@@ -299,6 +320,7 @@ pub fn retune(input: &RetuneInput<'_>, progress: &Progress) -> Result<Retuned> {
         unmatched: verdicts.len() - matched,
         true_anomalies,
         false_alarms: matched - true_anomalies,
+        silent_normal: silent,
         refit_rows,
         before: OnVerdicts::at(&parent_judged, &labels, parent.threshold()),
         after: OnVerdicts::at(&judged_scores, &labels, choice.threshold),
@@ -315,7 +337,8 @@ pub fn retune(input: &RetuneInput<'_>, progress: &Progress) -> Result<Retuned> {
         "parent": retuned.parent,
         "feedback": retuned.feedback,
         "verdicts": {"matched": matched, "true_anomalies": true_anomalies,
-                     "false_alarms": retuned.false_alarms, "unmatched": retuned.unmatched},
+                     "false_alarms": retuned.false_alarms, "unmatched": retuned.unmatched,
+                     "silent_normal": silent},
         "retrained_on_rows": refit_rows,
         "data": file_ref(input.data)?,
     });
@@ -335,7 +358,7 @@ impl Retuned {
     pub fn to_text(&self) -> String {
         let line = |name: &str, v: &OnVerdicts| {
             format!(
-                "{name}: threshold {:.6}, flags {} of the judged: precision {:.3}, recall {:.3}, F1 {:.3}\n",
+                "{name}: threshold {:.6}, flags {} of the judged rows: precision {:.3}, recall {:.3}, F1 {:.3}\n",
                 v.threshold, v.flagged, v.precision, v.recall, v.f1
             )
         };
@@ -343,6 +366,12 @@ impl Retuned {
             "{} verdicts match the data ({} true anomalies, {} false alarms); {} do not\n",
             self.matched, self.true_anomalies, self.false_alarms, self.unmatched
         );
+        if self.silent_normal > 0 {
+            s += &format!(
+                "{} rows the model did not flag and nobody judged count as normal\n",
+                self.silent_normal
+            );
+        }
         if let Some(rows) = self.refit_rows {
             s += &format!("refitted on {rows} rows (the data less its confirmed anomalies)\n");
         }

@@ -177,17 +177,17 @@ fn timestamp(start: DateTime<Utc>, row: usize) -> String {
 }
 
 fn create(path: &Path) -> Result<csv::Writer<std::io::BufWriter<std::fs::File>>> {
-    let file = std::fs::File::create(path).map_err(|source| Error::Io {
+    let file = std::fs::File::create(path).map_err(|cause| Error::Io {
         path: path.into(),
-        source,
+        cause,
     })?;
     Ok(csv::Writer::from_writer(std::io::BufWriter::new(file)))
 }
 
 fn finish(mut writer: csv::Writer<std::io::BufWriter<std::fs::File>>, path: &Path) -> Result<()> {
-    writer.flush().map_err(|source| Error::Io {
+    writer.flush().map_err(|cause| Error::Io {
         path: path.into(),
-        source,
+        cause,
     })
 }
 

@@ -124,9 +124,9 @@ pub fn fit_per_entity(
                 .join("; ")
         )));
     }
-    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+    std::fs::create_dir_all(out).map_err(|cause| Error::Io {
         path: out.into(),
-        source,
+        cause,
     })?;
     let bar = progress.bar(fit.len() as u64, "fitting entities");
     let d = table.n_cols();
@@ -168,7 +168,7 @@ pub fn fit_per_entity(
     };
     let path = out.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest).expect("the manifest serialises");
-    std::fs::write(&path, text + "\n").map_err(|source| Error::Io { path, source })?;
+    std::fs::write(&path, text + "\n").map_err(|cause| Error::Io { path, cause })?;
     Ok(manifest)
 }
 

@@ -46,7 +46,16 @@ fn setup() -> Setup {
         .assert()
         .success();
     trainer()
-        .args(["train", "--seed", "1", "--trees", "60"])
+        // A threshold at 10 % contamination: more alerts than anomalies, so verdicts matter.
+        .args([
+            "train",
+            "--seed",
+            "1",
+            "--trees",
+            "60",
+            "--contamination",
+            "0.1",
+        ])
         .arg(p("data.csv"))
         .arg("--out")
         .arg(p("model.isof"))
@@ -132,6 +141,13 @@ fn verdicts_re_pick_the_threshold_into_a_new_version_that_names_its_parent() {
             .arg(s.path("v2.isof")),
     );
     assert_eq!(retuned["unmatched"], 1);
+    // The rows nobody flagged nor judged count as normal by default.
+    let silent = retuned["silent_normal"].as_u64().unwrap() as usize;
+    let flagged_before = retuned["flagged_before"].as_u64().unwrap() as usize;
+    assert!(
+        silent > 0 && silent < s.rows.len() - flagged_before + 1,
+        "{retuned}"
+    );
     let (before, after) = (&retuned["before"], &retuned["after"]);
     assert!(
         after["f1"].as_f64().unwrap() >= before["f1"].as_f64().unwrap(),
@@ -166,6 +182,21 @@ fn verdicts_re_pick_the_threshold_into_a_new_version_that_names_its_parent() {
             .arg(s.path("v2b.isof")),
     );
     assert_eq!(from_results["after"], retuned["after"]);
+    // On the verdicts alone (a sample of alerts), nothing counts as silently normal.
+    let alone = stdout_json(
+        trainer()
+            .args(["retune", "--json", "--unjudged", "ignore", "--model"])
+            .arg(s.path("model.isof"))
+            .arg("--feedback")
+            .arg(s.path("verdicts.jsonl"))
+            .arg("--data")
+            .arg(s.path("recent.csv"))
+            .arg("--out")
+            .arg(s.path("v2c.isof")),
+    );
+    assert_eq!(alone["silent_normal"], 0);
+    // Every alert was judged, so both ways see the parent flag the same judged rows.
+    assert_eq!(alone["before"]["flagged"], retuned["before"]["flagged"]);
 
     // --retrain refits without the confirmed anomalies, then picks the threshold.
     let retrained = stdout_json(
@@ -247,4 +278,16 @@ fn unusable_feedback_is_refused_with_the_reason() {
         "{err}"
     );
     assert!(!s.path("x.isof").exists(), "nothing written on a refusal");
+    std::fs::remove_file(s.path("v.jsonl")).unwrap();
+    let out = trainer()
+        .args(["retune", "--model"])
+        .arg(s.path("model.isof"))
+        .arg("--feedback")
+        .arg(s.path("v.jsonl"))
+        .arg("--data")
+        .arg(s.path("recent.csv"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(err.matches("No such file").count(), 1, "said once: {err}");
 }

@@ -64,12 +64,25 @@ pub struct RetuneArgs {
     /// Refit on the data less its confirmed anomalies (same parameters) before picking.
     #[arg(long)]
     pub retrain: bool,
+    /// Rows the model did not flag and nobody judged: `normal` (no alert, no complaint; the
+    /// default) or `ignore` (pick on the verdicts alone, a sample biased towards alerts).
+    #[arg(long, value_enum, default_value_t = Unjudged::Normal)]
+    pub unjudged: Unjudged,
     /// The new version's file.
     #[arg(long, short, default_value = "retuned.isof")]
     pub out: PathBuf,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `retune` makes of the rows nobody judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unjudged {
+    /// Unflagged rows without a verdict count as normal.
+    Normal,
+    /// Only the verdicts count.
+    Ignore,
 }
 
 /// Arguments of `diff`.

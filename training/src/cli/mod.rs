@@ -40,6 +40,7 @@ fn run_retune(a: RetuneArgs, progress: &Progress) -> anyhow::Result<()> {
             data: &a.data,
             method: a.threshold_method,
             retrain: a.retrain,
+            silent_normal: a.unjudged == Unjudged::Normal,
             out: &a.out,
         },
         progress,
