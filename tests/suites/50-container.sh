@@ -8,6 +8,8 @@
 #   - a model.tar.gz unpacked into a mounted /opt/ml/model replaces the baked model;
 #   - with SAGEMAKER_MULTI_MODEL=true, two model.tar.gz unpacked as SageMaker's agent does are
 #     loaded through POST /models, listed, and each invoked by name with its own scores;
+#   - a batch transform run as SageMaker runs it (tests/container/batch_transform.py): 80,000
+#     lines in mini-batches of at most 1 MiB, answers assembled per file and joined to their lines;
 #   - `docker stop` (SIGTERM) while a slow upload is in flight: the request is answered, the
 #     container exits 0, well within SageMaker's 30 s;
 #   - `docker run <image> train` (SageMaker training contract) writes a model that `serve` loads,
@@ -152,6 +154,42 @@ listed=$(curl -s "http://127.0.0.1:$mme_port/models")
 [ "$listed" = '{"models":[{"modelName":"0a1b","modelUrl":"/opt/ml/models/0a1b/model"},{"modelName":"2c3d","modelUrl":"/opt/ml/models/2c3d/model"}]}' ] \
   || fail "GET /models: $listed"
 "$DOCKER" rm -f serve-multi >/dev/null
+
+step "batch transform: mini-batches of whole lines within MaxPayloadInMB, answers assembled and joined"
+# As SageMaker runs a transform job (tests/container/batch_transform.py): the job's payload limit
+# reaches the container as SAGEMAKER_MAX_PAYLOAD_IN_MB, /execution-parameters is asked first,
+# each file is cut into requests of whole lines up to 1 MiB.
+mkdir -p "$scratch/bt-in"
+for part in 1 2; do
+  "$trainer" -q generate --rows 40000 --features 5 --anomalies 40 --seed "$((70 + part))" \
+    --out "$scratch/bt-$part.csv" --labels "$scratch/bt-$part-labels.csv"
+  tail -n +2 "$scratch/bt-$part.csv" >"$scratch/bt-in/part-$part.csv"
+  "$trainer" -q score models/default.isof "$scratch/bt-$part.csv" --out "$scratch/bt-$part-scores.csv"
+done
+bt_port=$(free_port)
+start_serve serve-batch "$bt_port" -e SAGEMAKER_MAX_PAYLOAD_IN_MB=1 -e SAGEMAKER_BATCH=true
+wait_ready "$bt_port" 2 >/dev/null || { "$DOCKER" logs serve-batch >&2; fail "batch container not ready"; }
+summary=$(python3 tests/container/batch_transform.py --url "http://127.0.0.1:$bt_port" \
+  --input "$scratch/bt-in" --output "$scratch/bt-out" --join-input) || fail "the transform job failed: $summary"
+echo "$summary"
+python3 - "$scratch" "$summary" <<'PY' || fail "batch transform output"
+import csv, json, sys
+scratch, summary = sys.argv[1], json.loads(sys.argv[2])
+assert summary["execution_parameters"]["MaxPayloadInMB"] == 1, summary
+assert summary["requests"] >= 4 and summary["largest_request"] <= summary["limit_bytes"], summary
+for part in (1, 2):
+    rows = open("%s/bt-in/part-%d.csv" % (scratch, part)).read().splitlines()
+    out = open("%s/bt-out/part-%d.csv.out" % (scratch, part)).read().splitlines()
+    assert len(out) == len(rows) == 40000, (len(out), len(rows))
+    direct = [float(r["score"]) for r in csv.DictReader(open("%s/bt-%d-scores.csv" % (scratch, part)))]
+    for i, (row, line) in enumerate(zip(rows, out)):
+        assert line.startswith(row + ","), (i, row, line)
+        score, anomaly = line[len(row) + 1:].split(",")
+        assert float(score) == direct[i], (i, score, direct[i])
+print("batch transform: %d records in %d requests of at most %d bytes, every answer joined to its line "
+      "and equal to the host's score" % (summary["records"], summary["requests"], summary["largest_request"]))
+PY
+"$DOCKER" rm -f serve-batch >/dev/null
 
 step "docker stop (SIGTERM) with a request in flight"
 # 120,000 rows (~5 MB) uploaded at 2 MB/s: still arriving when SIGTERM lands 1 s in.

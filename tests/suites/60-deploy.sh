@@ -24,7 +24,7 @@ ensure_apt shellcheck curl file
 shellcheck -x -s bash deploy/*.sh tests/container/*.sh tests/deploy/*.sh tests/suites/[56]0-*.sh
 
 step "every deploy script: --help, and a clear error on a bad flag"
-for script in deploy/build-image.sh deploy/build-and-push.sh deploy/package-model.sh deploy/create-endpoint.sh deploy/teardown.sh; do
+for script in deploy/build-image.sh deploy/build-and-push.sh deploy/package-model.sh deploy/create-endpoint.sh deploy/batch-transform.sh deploy/teardown.sh; do
   help=$("$script" --help) # whole, so grep -q cannot cut the pipe under pipefail
   grep -q "^Usage: $script" <<<"$help" || fail "$script --help has no usage line"
   if err=$("$script" --bogus 2>&1); then fail "$script accepted --bogus"; fi
@@ -140,6 +140,26 @@ if out=$(deploy/create-endpoint.sh --name x --image "$uri" --role "$role" --auto
   fail "--autoscale 5,2,100 accepted"
 fi
 grep -q "MIN 5 is above MAX 2" <<<"$out" || fail "unclear --autoscale refusal: $out"
+
+step "batch-transform.sh against moto"
+out=$(deploy/batch-transform.sh --name isoserve-bt --model isoserve-offline --input s3://isoserve-offline-models/bt-in/ \
+  --output s3://isoserve-offline-models/bt-out/ --join-input --max-payload-mb 2 --instance-count 3 2>&1) ||
+  fail "batch-transform: $out"
+grep -q "transform job isoserve-bt completed" <<<"$out" || fail "no completion reported: $out"
+job=$(aws sagemaker describe-transform-job --transform-job-name isoserve-bt --query \
+  '[ModelName,TransformInput.SplitType,TransformInput.ContentType,BatchStrategy,MaxPayloadInMB,TransformOutput.AssembleWith,TransformOutput.Accept,DataProcessing.JoinSource,TransformResources.InstanceCount]' \
+  --output text)
+[ "$(tr -s '\t' ' ' <<<"$job")" = "isoserve-offline Line text/csv MultiRecord 2 Line text/csv Input 3" ] || fail "transform job: $job"
+out=$(deploy/batch-transform.sh --name isoserve-bt --model isoserve-offline --input s3://isoserve-offline-models/bt-in/ \
+  --output s3://isoserve-offline-models/bt-out/ 2>&1) || fail "second batch-transform: $out"
+grep -q "exists; not creating it again" <<<"$out" || fail "second run created the job again: $out"
+for bad in "--max-payload-mb 101" "--content-type application/json" "--input s3://no-slash"; do
+  # shellcheck disable=SC2086
+  if out=$(deploy/batch-transform.sh --name x --model m --input s3://b/in/ --output s3://b/out/ $bad 2>&1); then
+    fail "batch-transform.sh $bad was accepted"
+  fi
+  grep -q "error: " <<<"$out" || fail "batch-transform.sh $bad: $out"
+done
 
 step "multi-model: one archive per entity under one prefix, a MultiModel endpoint on it"
 mkdir -p "$scratch/fleet"
