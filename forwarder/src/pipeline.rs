@@ -281,24 +281,16 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                 }
             };
             for part in parts {
-                let target = match self.target_of(rec, &part) {
-                    Ok(target) => target,
-                    Err(reason) => {
-                        stats.decode_errors += 1;
-                        let reason = format!("no target model: {reason}");
-                        self.send_dead_letter(
-                            rec,
-                            part.sub_sequence_number,
-                            reason,
-                            &part.data,
-                            stats,
-                        )
-                        .await;
-                        continue;
-                    }
-                };
-                match codec::decode_record(&part.data, &self.settings.feature_names) {
-                    Ok(rows) => {
+                let decoded = self
+                    .target_of(rec, &part)
+                    .map_err(|reason| format!("no target model: {reason}"))
+                    .and_then(|target| {
+                        codec::decode_record(&part.data, &self.settings.feature_names)
+                            .map(|rows| (target, rows))
+                            .map_err(|e| format!("undecodable record: {e}"))
+                    });
+                match decoded {
+                    Ok((target, rows)) => {
                         let mut lines = Vec::new();
                         let mut offsets = vec![0];
                         for row in rows.iter() {
@@ -315,9 +307,8 @@ impl<E: Endpoint, S: Sinks> Forwarder<E, S> {
                             offsets,
                         });
                     }
-                    Err(e) => {
+                    Err(reason) => {
                         stats.decode_errors += 1;
-                        let reason = format!("undecodable record: {e}");
                         self.send_dead_letter(
                             rec,
                             part.sub_sequence_number,

@@ -109,54 +109,38 @@ pub async fn load(State(state): State<AppState>, body: Body) -> Response {
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Response {
-    let query = match query {
-        Ok(Query(query)) => query,
-        Err(rejection) => return bad(rejection.body_text()),
-    };
+) -> Result<Response, AppError> {
+    let Query(query) = query.map_err(|r| AppError::BadRequest(r.body_text()))?;
     let (models, next_page_token) = state.registry.page(query.next_page_token.as_deref());
-    Json(Page {
+    Ok(Json(Page {
         models,
         next_page_token,
     })
-    .into_response()
+    .into_response())
 }
 
 /// `GET /models/{name}`: where a loaded model came from; 404 when it is not loaded.
 pub async fn describe(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
-) -> Response {
-    let name = match named(name) {
-        Ok(name) => name,
-        Err(err) => return err.into_response(),
-    };
-    match state.registry.get(&name) {
-        Ok(loaded) => Json(Listed {
-            model_name: loaded.name.clone(),
-            model_url: loaded.url.clone(),
-        })
-        .into_response(),
-        Err(err) => AppError::from(err).into_response(),
-    }
+) -> Result<Response, AppError> {
+    let loaded = state.registry.get(&named(name)?)?;
+    Ok(Json(Listed {
+        model_name: loaded.name.clone(),
+        model_url: loaded.url.clone(),
+    })
+    .into_response())
 }
 
 /// `DELETE /models/{name}`: unloads a model; the requests already running on it finish.
 pub async fn unload(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
-) -> Response {
-    let name = match named(name) {
-        Ok(name) => name,
-        Err(err) => return err.into_response(),
-    };
-    match state.registry.unload(&name) {
-        Ok(()) => {
-            tracing::info!(model = %name, "model unloaded");
-            ok(format!("model {name:?} unloaded"))
-        }
-        Err(err) => AppError::from(err).into_response(),
-    }
+) -> Result<Response, AppError> {
+    let name = named(name)?;
+    state.registry.unload(&name)?;
+    tracing::info!(model = %name, "model unloaded");
+    Ok(ok(format!("model {name:?} unloaded")))
 }
 
 /// `POST /models/{name}/invoke`: `/invocations` with the named model (every input and output

@@ -37,37 +37,55 @@ struct Verdict {
 /// Reads verdicts (JSON Lines); a line that does not parse, or two lines that disagree on one
 /// event, is an error naming the line.
 pub fn read_feedback(path: &Path) -> Result<HashMap<String, bool>> {
-    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
-        path: path.into(),
-        cause,
-    })?;
     let mut verdicts = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |message: String| Error::Csv {
-            path: path.into(),
-            message: format!("line {}: {message}", i + 1),
-        };
-        let v: Verdict = serde_json::from_str(line).map_err(|e| {
-            bad(format!(
-                "expected {{\"event_id\": \"...\", \"anomaly\": true|false}}: {e}"
-            ))
-        })?;
+    for (line, v) in
+        json_lines::<Verdict>(path, "{\"event_id\": \"...\", \"anomaly\": true|false}")?
+    {
         if let Some(before) = verdicts.insert(v.event_id.clone(), v.anomaly)
             && before != v.anomaly
         {
-            return Err(bad(format!(
-                "event {:?} was judged both an anomaly and a false alarm",
-                v.event_id
-            )));
+            return Err(at_line(
+                path,
+                line,
+                format!(
+                    "event {:?} was judged both an anomaly and a false alarm",
+                    v.event_id
+                ),
+            ));
         }
     }
     if verdicts.is_empty() {
         return Err(Error::Invalid(format!("{}: no verdicts", path.display())));
     }
     Ok(verdicts)
+}
+
+/// The non-blank lines of a JSON Lines file, each parsed as `T`, with their 1-based line numbers;
+/// a line that does not parse is an error naming it and what was `expected`.
+fn json_lines<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    expected: &str,
+) -> Result<Vec<(usize, T)>> {
+    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
+        path: path.into(),
+        cause,
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map(|v| (i + 1, v))
+                .map_err(|e| at_line(path, i + 1, format!("expected {expected}: {e}")))
+        })
+        .collect()
+}
+
+fn at_line(path: &Path, line: usize, message: String) -> Error {
+    Error::Csv {
+        path: path.into(),
+        message: format!("line {line}: {message}"),
+    }
 }
 
 /// Recent rows with their event ids, in file order.
@@ -97,27 +115,18 @@ pub fn read_events(model: &Model, path: &Path, progress: &Progress) -> Result<Ev
         event_id: String,
         values: Vec<Option<f64>>,
     }
-    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
-        path: path.into(),
-        cause,
-    })?;
     let (mut values, mut ids) = (Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |message: String| Error::Csv {
-            path: path.into(),
-            message: format!("line {}: {message}", i + 1),
-        };
-        let r: ResultLine = serde_json::from_str(line)
-            .map_err(|e| bad(format!("expected a result with event_id and values: {e}")))?;
+    for (line, r) in json_lines::<ResultLine>(path, "a result with event_id and values")? {
         if r.values.len() != names.len() {
-            return Err(bad(format!(
-                "{} values for the model's {} features",
-                r.values.len(),
-                names.len()
-            )));
+            return Err(at_line(
+                path,
+                line,
+                format!(
+                    "{} values for the model's {} features",
+                    r.values.len(),
+                    names.len()
+                ),
+            ));
         }
         values.extend(r.values.iter().map(|v| v.unwrap_or(f64::NAN)));
         ids.push(r.event_id);

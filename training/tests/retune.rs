@@ -121,6 +121,24 @@ fn feedback(s: &Setup) -> String {
     out
 }
 
+/// `trainer retune --json` on the setup's model with `feedback` and `data` (file names in its
+/// directory), writing `out`, with `extra` flags.
+fn retune(s: &Setup, extra: &[&str], feedback: &str, data: &str, out: &str) -> serde_json::Value {
+    stdout_json(
+        trainer()
+            .args(["retune", "--json"])
+            .args(extra)
+            .arg("--model")
+            .arg(s.path("model.isof"))
+            .arg("--feedback")
+            .arg(s.path(feedback))
+            .arg("--data")
+            .arg(s.path(data))
+            .arg("--out")
+            .arg(s.path(out)),
+    )
+}
+
 fn sha256(path: &Path) -> String {
     format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
 }
@@ -129,17 +147,7 @@ fn sha256(path: &Path) -> String {
 fn verdicts_re_pick_the_threshold_into_a_new_version_that_names_its_parent() {
     let s = setup();
     std::fs::write(s.path("verdicts.jsonl"), feedback(&s)).unwrap();
-    let retuned = stdout_json(
-        trainer()
-            .args(["retune", "--json", "--model"])
-            .arg(s.path("model.isof"))
-            .arg("--feedback")
-            .arg(s.path("verdicts.jsonl"))
-            .arg("--data")
-            .arg(s.path("recent.csv"))
-            .arg("--out")
-            .arg(s.path("v2.isof")),
-    );
+    let retuned = retune(&s, &[], "verdicts.jsonl", "recent.csv", "v2.isof");
     assert_eq!(retuned["unmatched"], 1);
     // The rows nobody flagged nor judged count as normal by default.
     let silent = retuned["silent_normal"].as_u64().unwrap() as usize;
@@ -170,45 +178,27 @@ fn verdicts_re_pick_the_threshold_into_a_new_version_that_names_its_parent() {
     );
 
     // The forwarder's results serve as data just as well.
-    let from_results = stdout_json(
-        trainer()
-            .args(["retune", "--json", "--model"])
-            .arg(s.path("model.isof"))
-            .arg("--feedback")
-            .arg(s.path("verdicts.jsonl"))
-            .arg("--data")
-            .arg(s.path("results.jsonl"))
-            .arg("--out")
-            .arg(s.path("v2b.isof")),
-    );
+    let from_results = retune(&s, &[], "verdicts.jsonl", "results.jsonl", "v2b.isof");
     assert_eq!(from_results["after"], retuned["after"]);
     // On the verdicts alone (a sample of alerts), nothing counts as silently normal.
-    let alone = stdout_json(
-        trainer()
-            .args(["retune", "--json", "--unjudged", "ignore", "--model"])
-            .arg(s.path("model.isof"))
-            .arg("--feedback")
-            .arg(s.path("verdicts.jsonl"))
-            .arg("--data")
-            .arg(s.path("recent.csv"))
-            .arg("--out")
-            .arg(s.path("v2c.isof")),
+    let alone = retune(
+        &s,
+        &["--unjudged", "ignore"],
+        "verdicts.jsonl",
+        "recent.csv",
+        "v2c.isof",
     );
     assert_eq!(alone["silent_normal"], 0);
     // Every alert was judged, so both ways see the parent flag the same judged rows.
     assert_eq!(alone["before"]["flagged"], retuned["before"]["flagged"]);
 
     // --retrain refits without the confirmed anomalies, then picks the threshold.
-    let retrained = stdout_json(
-        trainer()
-            .args(["retune", "--json", "--retrain", "--model"])
-            .arg(s.path("model.isof"))
-            .arg("--feedback")
-            .arg(s.path("verdicts.jsonl"))
-            .arg("--data")
-            .arg(s.path("recent.csv"))
-            .arg("--out")
-            .arg(s.path("v3.isof")),
+    let retrained = retune(
+        &s,
+        &["--retrain"],
+        "verdicts.jsonl",
+        "recent.csv",
+        "v3.isof",
     );
     let refit = retrained["refit_rows"].as_u64().unwrap() as usize;
     assert_eq!(
