@@ -439,7 +439,7 @@ fn unknown_commands_and_bad_settings_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(BIN)
         .args(["serve", "--port", "0"])
-        .env("SAGEMAKER_MAX_PAYLOAD_IN_MB", "500")
+        .env("SAGEMAKER_MAX_PAYLOAD_IN_MB", "2000")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
