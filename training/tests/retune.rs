@@ -236,8 +236,12 @@ fn verdicts_re_pick_the_threshold_into_a_new_version_that_names_its_parent() {
 #[test]
 fn unusable_feedback_is_refused_with_the_reason() {
     let s = setup();
-    let retune = |verdicts: &str| {
-        std::fs::write(s.path("v.jsonl"), verdicts).unwrap();
+    // The refusal of `verdicts` as the feedback file (none: the file is missing).
+    let retune = |verdicts: Option<&str>| {
+        match verdicts {
+            Some(text) => std::fs::write(s.path("v.jsonl"), text).unwrap(),
+            None => std::fs::remove_file(s.path("v.jsonl")).unwrap(),
+        }
         let out = trainer()
             .args(["retune", "--model"])
             .arg(s.path("model.isof"))
@@ -251,33 +255,23 @@ fn unusable_feedback_is_refused_with_the_reason() {
             .failure();
         String::from_utf8_lossy(&out.get_output().stderr).into_owned()
     };
-    let err = retune(
+    let err = retune(Some(
         "{\"event_id\": \"e1\", \"anomaly\": true}\n{\"event_id\": \"e1\", \"anomaly\": false}\n",
-    );
+    ));
     assert!(
         err.contains("line 2") && err.contains("both an anomaly and a false alarm"),
         "{err}"
     );
-    let err = retune("{\"event_id\": \"e1\", \"anomaly\": \"yes\"}\n");
+    let err = retune(Some("{\"event_id\": \"e1\", \"anomaly\": \"yes\"}\n"));
     assert!(err.contains("line 1"), "{err}");
-    let err = retune(
+    let err = retune(Some(
         "{\"event_id\": \"e1\", \"anomaly\": true}\n{\"event_id\": \"e2\", \"anomaly\": true}\n",
-    );
+    ));
     assert!(
         err.contains("both true anomalies and false alarms"),
         "{err}"
     );
     assert!(!s.path("x.isof").exists(), "nothing written on a refusal");
-    std::fs::remove_file(s.path("v.jsonl")).unwrap();
-    let out = trainer()
-        .args(["retune", "--model"])
-        .arg(s.path("model.isof"))
-        .arg("--feedback")
-        .arg(s.path("v.jsonl"))
-        .arg("--data")
-        .arg(s.path("recent.csv"))
-        .assert()
-        .failure();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let err = retune(None);
     assert_eq!(err.matches("No such file").count(), 1, "said once: {err}");
 }
