@@ -165,6 +165,10 @@ pub fn read_grouped_table<R: Read>(
             }
         })?),
     };
+    // A second column of the group's name would be read as a feature of that name: ambiguous.
+    if let Some(name) = group.filter(|g| header.iter().filter(|h| h == g).count() > 1) {
+        return Err(TableError::GroupIsFeature(name.to_owned()));
+    }
     let indices = select(&header, columns, first.as_ref(), group_index)?;
     let names: Vec<String> = indices.iter().map(|&j| header[j].clone()).collect();
     let skipped = (0..header.len())

@@ -157,6 +157,11 @@ fn a_group_column_is_kept_per_row_and_never_a_feature() {
     let named = Columns::Named(vec!["device".into(), "a".into()]);
     let err = read_grouped_table(text.as_bytes(), &named, Some("device"), |_| {}).unwrap_err();
     assert_eq!(err, TableError::GroupIsFeature("device".into()));
+    // Two columns of the group's name: the second would be a feature of that name.
+    let twice = "device,a,device\nx,1,2\n";
+    let err = read_grouped_table(twice.as_bytes(), &Columns::Features, Some("device"), |_| {})
+        .unwrap_err();
+    assert_eq!(err, TableError::GroupIsFeature("device".into()));
     let err =
         read_grouped_table(text.as_bytes(), &Columns::Features, Some("site"), |_| {}).unwrap_err();
     assert!(
