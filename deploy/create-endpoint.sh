@@ -123,24 +123,8 @@ if [ "$mode" = MultiModel ]; then
 fi
 require "$AWS_BIN" "set AWS_CLI to the aws CLI"
 
-# The container definition as JSON, so environment values may hold any character.
-env_json="" sep=""
-for kv in ${envs[@]+"${envs[@]}"}; do
-  env_json+="$sep$(json_str "${kv%%=*}"):$(json_str "${kv#*=}")"; sep=","
-done
-container="{\"Image\":$(json_str "$image"),\"Mode\":\"$mode\",\"Environment\":{$env_json}"
-[ -z "$model_data" ] || container+=",\"ModelDataUrl\":$(json_str "$model_data")"
-container+="}"
-
-if aws_try sagemaker describe-model --model-name "$model_name"; then
-  log "model $model_name exists; reusing it"
-elif is_not_found "$AWS_ERR"; then
-  log "create-model $model_name ($mode, $image${model_data:+, $model_data})"
-  aws_cli sagemaker create-model --model-name "$model_name" --execution-role-arn "$role" \
-    --primary-container "$container" >/dev/null
-else
-  die "describe-model: $AWS_ERR"
-fi
+container=$(container_json "$image" "$mode" "$model_data" ${envs[@]+"${envs[@]}"})
+ensure_model "$model_name" "$role" "$container" "$mode, $image${model_data:+, $model_data}"
 
 if aws_try sagemaker describe-endpoint-config --endpoint-config-name "$config_name"; then
   log "endpoint config $config_name exists; reusing it"
@@ -175,21 +159,7 @@ else
   die "describe-endpoint: $AWS_ERR"
 fi
 
-# Poll rather than `aws sagemaker wait endpoint-in-service`, to report progress and stop at once
-# on Failed with SageMaker's reason.
-deadline=$((SECONDS + wait_timeout))
-while :; do
-  status=$(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text)
-  case $status in
-    InService) log "endpoint $name is InService"; break ;;
-    Failed|OutOfService)
-      reason=$(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query FailureReason --output text)
-      die "endpoint $name is $status: $reason" ;;
-  esac
-  [ "$SECONDS" -lt "$deadline" ] || die "endpoint $name still $status after ${wait_timeout}s"
-  log "endpoint $name is $status; waiting"
-  sleep 15
-done
+wait_in_service "$name" "$wait_timeout"
 
 if [ -n "$autoscale" ]; then
   # Registering again updates the target, and a policy of the same name is replaced: idempotent.

@@ -52,3 +52,82 @@ json_str() {
   s=${s//$'\n'/\\n}; s=${s//$'\r'/\\r}; s=${s//$'\t'/\\t}
   printf '"%s"' "$s"
 }
+
+# `wait_in_service NAME TIMEOUT`: polls endpoint NAME until it is InService (creating or updating),
+# reporting progress; dies on Failed or OutOfService with SageMaker's reason, or after TIMEOUT s.
+# Polls rather than `aws sagemaker wait endpoint-in-service` to stop at once on a failure.
+wait_in_service() {
+  local name=$1 deadline=$((SECONDS + $2)) status reason
+  while :; do
+    status=$(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text)
+    case $status in
+      InService) log "endpoint $name is InService"; return 0 ;;
+      Failed|OutOfService)
+        reason=$(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query FailureReason --output text)
+        die "endpoint $name is $status: $reason" ;;
+    esac
+    [ "$SECONDS" -lt "$deadline" ] || die "endpoint $name still $status after ${2}s"
+    log "endpoint $name is $status; waiting"
+    sleep 15
+  done
+}
+
+# `update_endpoint NAME CONFIG TIMEOUT`: moves endpoint NAME to endpoint configuration CONFIG and
+# waits until it serves from it; nothing is sent when it already does.
+update_endpoint() {
+  local name=$1 config=$2 current
+  current=$(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query EndpointConfigName --output text)
+  if [ "$current" = "$config" ]; then
+    log "endpoint $name already runs $config"
+  else
+    log "update-endpoint $name: $current -> $config"
+    aws_cli sagemaker update-endpoint --endpoint-name "$name" --endpoint-config-name "$config" >/dev/null
+  fi
+  wait_in_service "$name" "$3"
+}
+
+# `container_json IMAGE MODE MODEL_DATA [KEY=VALUE...]`: a SageMaker container definition as JSON
+# (MODE SingleModel or MultiModel, MODEL_DATA an S3 URL or empty), so environment values may hold
+# any character.
+container_json() {
+  local image=$1 mode=$2 model_data=$3 env_json="" sep="" kv out
+  shift 3
+  for kv in "$@"; do
+    env_json+="$sep$(json_str "${kv%%=*}"):$(json_str "${kv#*=}")"; sep=","
+  done
+  out="{\"Image\":$(json_str "$image"),\"Mode\":\"$mode\",\"Environment\":{$env_json}"
+  [ -z "$model_data" ] || out+=",\"ModelDataUrl\":$(json_str "$model_data")"
+  printf '%s}' "$out"
+}
+
+# `ensure_model NAME ROLE CONTAINER_JSON DESCRIPTION`: creates SageMaker model NAME unless it
+# exists (models are immutable: an existing one is reused as it is).
+ensure_model() {
+  if aws_try sagemaker describe-model --model-name "$1"; then
+    log "model $1 exists; reusing it"
+  elif is_not_found "$AWS_ERR"; then
+    log "create-model $1 ($4)"
+    aws_cli sagemaker create-model --model-name "$1" --execution-role-arn "$2" \
+      --primary-container "$3" >/dev/null
+  else
+    die "describe-model: $AWS_ERR"
+  fi
+}
+
+# `variant_json CONFIG PATH OVERRIDES`: the variant at PATH of endpoint configuration CONFIG (e.g.
+# ProductionVariants[0]) as JSON, with the JSON object OVERRIDES merged over it: every field the
+# variant has (timeouts, volume size, ...) is carried over unchanged.
+variant_json() {
+  aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$1" \
+    --query "merge($2, \`$3\`)" --output json
+}
+
+# `valid_config_name NAME`: dies unless NAME is a valid endpoint configuration name.
+valid_config_name() {
+  [[ $1 =~ ^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$ && ${#1} -le 63 ]] ||
+    die "endpoint configuration name $1 is not 1-63 letters, digits and inner hyphens: choose one with --config-name"
+}
+
+# JMESPath queries of an endpoint configuration (the backticks are JMESPath literals).
+# shellcheck disable=SC2016
+Q_SHADOW_COUNT='length(ShadowProductionVariants || `[]`)' Q_IS_ASYNC='AsyncInferenceConfig && `1` || `0`'

@@ -6,8 +6,10 @@
 #
 #   --name NAME              endpoint name (and model/config name unless overridden)
 #                                                               (env ENDPOINT_NAME)
-#   --model-name NAME        default: --name
-#   --config-name NAME       default: --name
+#   --model-name NAME        a model to delete, repeatable; default: --name
+#   --config-name NAME       an endpoint configuration to delete, repeatable; default: --name.
+#                            The one the endpoint runs (after shadow.sh or promote.sh) is deleted
+#                            too, and the models it serves are named in the log
 #   --ecr-repository NAME    also delete this ECR repository with all its images
 #   --model-data-url S3      also delete this S3 object (the model.tar.gz)
 #   --stack-name NAME        also delete this CloudFormation stack and wait for it
@@ -19,12 +21,12 @@
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-name=${ENDPOINT_NAME:-} model_name="" config_name="" repository="" model_data="" stack=""
+name=${ENDPOINT_NAME:-} models=() configs=() repository="" model_data="" stack=""
 while [ $# -gt 0 ]; do
   case $1 in
     --name) need_value "$@"; name=$2; shift 2 ;;
-    --model-name) need_value "$@"; model_name=$2; shift 2 ;;
-    --config-name) need_value "$@"; config_name=$2; shift 2 ;;
+    --model-name) need_value "$@"; models+=("$2"); shift 2 ;;
+    --config-name) need_value "$@"; configs+=("$2"); shift 2 ;;
     --ecr-repository) need_value "$@"; repository=$2; shift 2 ;;
     --model-data-url) need_value "$@"; model_data=$2; shift 2 ;;
     --stack-name) need_value "$@"; stack=$2; shift 2 ;;
@@ -49,7 +51,19 @@ delete() {
 }
 
 if [ -n "$name" ]; then
-  model_name=${model_name:-$name} config_name=${config_name:-$name}
+  [ ${#models[@]} -gt 0 ] || models=("$name")
+  [ ${#configs[@]} -gt 0 ] || configs=("$name")
+  # The configuration the endpoint runs, when a rollout moved it off the one create-endpoint.sh
+  # made; the models it serves are named, not deleted (another endpoint may use them).
+  if aws_try sagemaker describe-endpoint --endpoint-name "$name" --query EndpointConfigName --output text; then
+    current=$AWS_OUT
+    [[ " ${configs[*]} " == *" $current "* ]] || configs+=("$current")
+    served=$(aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$current" \
+      --query '[ProductionVariants[].ModelName, ShadowProductionVariants[].ModelName][]' --output text 2>/dev/null || true)
+    for model in $served; do
+      [[ " ${models[*]} " == *" $model "* ]] || log "model $model (served by $name) is kept; delete it with --model-name $model"
+    done
+  fi
   # Autoscaling first (create-endpoint.sh --autoscale): AWS asks for the scalable target to go
   # before the endpoint. Its policies are deleted explicitly rather than left to the cascade.
   if aws_try application-autoscaling describe-scalable-targets --service-namespace sagemaker \
@@ -75,8 +89,12 @@ if [ -n "$name" ]; then
     log "endpoint $name is $(aws_cli sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text 2>/dev/null || echo gone); waiting"
     sleep 10
   done
-  delete "endpoint config $config_name" sagemaker delete-endpoint-config --endpoint-config-name "$config_name"
-  delete "model $model_name" sagemaker delete-model --model-name "$model_name"
+  for config in "${configs[@]}"; do
+    delete "endpoint config $config" sagemaker delete-endpoint-config --endpoint-config-name "$config"
+  done
+  for model in "${models[@]}"; do
+    delete "model $model" sagemaker delete-model --model-name "$model"
+  done
 fi
 if [ -n "$repository" ]; then
   delete "ECR repository $repository" ecr delete-repository --repository-name "$repository" --force

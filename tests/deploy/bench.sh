@@ -30,7 +30,8 @@ bench_start_moto() {
   bin=$(ensure_venv deploy "${DEPLOY_PIP[@]}")
   BENCH_DIR=$(mktemp -d /tmp/isoserve-bench.XXXXXX)
   port=$(free_port)
-  "$bin/moto_server" -H 127.0.0.1 -p "$port" >"$BENCH_DIR/moto.log" 2>&1 &
+  # moto_server with the SageMaker calls of shadow rollouts moto lacks (see the file).
+  "$bin/python" "$ROOT/tests/deploy/moto_server.py" -H 127.0.0.1 -p "$port" >"$BENCH_DIR/moto.log" 2>&1 &
   BENCH_PIDS+=($!)
   export PATH="$bin:$PATH"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"

@@ -24,7 +24,8 @@ ensure_apt shellcheck curl file
 shellcheck -x -s bash deploy/*.sh tests/container/*.sh tests/deploy/*.sh tests/suites/[56]0-*.sh
 
 step "every deploy script: --help, and a clear error on a bad flag"
-for script in deploy/build-image.sh deploy/build-and-push.sh deploy/package-model.sh deploy/create-endpoint.sh deploy/batch-transform.sh deploy/teardown.sh; do
+for script in deploy/*.sh; do
+  [ "$script" != deploy/lib.sh ] || continue
   help=$("$script" --help) # whole, so grep -q cannot cut the pipe under pipefail
   grep -q "^Usage: $script" <<<"$help" || fail "$script --help has no usage line"
   if err=$("$script" --bogus 2>&1); then fail "$script accepted --bogus"; fi
@@ -213,8 +214,124 @@ done
 deploy/teardown.sh --name isoserve-serverless >/dev/null
 deploy/teardown.sh --name isoserve-async >/dev/null
 
+step "shadow rollout: shadow.sh, shadow-report.sh, promote.sh"
+# moto 5.2.5 keeps no ShadowProductionVariants and has no UpdateEndpoint: tests/deploy/moto_server.py
+# adds both as the API reference describes them; the aws CLI checks every request against
+# SageMaker's own service model before it is sent.
+capture=s3://isoserve-offline-models/capture/
+shadow_config=isoserve-offline-shadow-isoserve-offline-v2
+out=$(deploy/shadow.sh --endpoint isoserve-offline --model-name isoserve-offline-v2 --image "$uri" --role "$role" \
+  --model-data-url "$s3" --sampling 25 --capture "$capture" --instance-type ml.m5.large --instance-count 1 2>&1) ||
+  fail "shadow.sh: $out"
+grep -q "create-model isoserve-offline-v2" <<<"$out" || fail "shadow.sh created no model: $out"
+[ "$(aws sagemaker describe-endpoint --endpoint-name isoserve-offline --query EndpointConfigName --output text)" = "$shadow_config" ] ||
+  fail "the endpoint is not on $shadow_config"
+cfg() { aws sagemaker describe-endpoint-config --endpoint-config-name "$1" --query "$2" --output text | tr -s '\t\n' '  ' | sed 's/ $//'; }
+# shellcheck disable=SC2016  # a JMESPath literal
+Q_SHADOW_COUNT='length(ShadowProductionVariants || `[]`)'
+# Production carried over with its live count (2) and weight 1; the shadow at weight 0.25 = 25 %.
+[ "$(cfg "$shadow_config" 'ProductionVariants[0].[VariantName,ModelName,InstanceType,InitialInstanceCount,InitialVariantWeight]')" = "AllTraffic isoserve-offline ml.c5.large 2 1.0" ] ||
+  fail "production variant: $(cfg "$shadow_config" 'ProductionVariants[0]')"
+[ "$(cfg "$shadow_config" 'ShadowProductionVariants[0].[VariantName,ModelName,InstanceType,InitialInstanceCount,InitialVariantWeight]')" = "Shadow isoserve-offline-v2 ml.m5.large 1 0.25" ] ||
+  fail "shadow variant: $(cfg "$shadow_config" 'ShadowProductionVariants[0]')"
+[ "$(cfg "$shadow_config" 'DataCaptureConfig.[EnableCapture,InitialSamplingPercentage,DestinationS3Uri,CaptureOptions[].CaptureMode,CaptureContentTypeHeader.JsonContentTypes]')" = "True 100 $capture Input Output application/json application/jsonlines" ] ||
+  fail "data capture: $(cfg "$shadow_config" DataCaptureConfig)"
+out=$(deploy/shadow.sh --endpoint isoserve-offline --model-name isoserve-offline-v2 --sampling 25 --capture "$capture" 2>&1)
+grep -q "already runs $shadow_config" <<<"$out" || fail "second shadow.sh: $out"
+if out=$(deploy/shadow.sh --endpoint isoserve-offline --model-name isoserve-offline --config-name other 2>&1); then
+  fail "a second shadow was accepted: $out"
+fi
+grep -q "already has shadow variant Shadow: promote.sh or promote.sh --discard it first" <<<"$out" || fail "unclear refusal: $out"
+# The production variant is autoscaled on ml.c5.large and the shadow runs on ml.m5.large.
+if out=$(deploy/promote.sh --endpoint isoserve-offline 2>&1); then fail "promote across instance types accepted: $out"; fi
+grep -q "variant AllTraffic is autoscaled and the shadow runs on ml.m5.large" <<<"$out" || fail "unclear refusal: $out"
+out=$(deploy/promote.sh --endpoint isoserve-offline --discard 2>&1) || fail "promote.sh --discard: $out"
+grep -q "to go back: aws sagemaker update-endpoint --endpoint-name isoserve-offline --endpoint-config-name $shadow_config" <<<"$out" ||
+  fail "no way back printed: $out"
+[ "$(cfg isoserve-offline-isoserve-offline "[ProductionVariants[0].ModelName, ProductionVariants[0].InstanceType, ProductionVariants[0].InitialInstanceCount, $Q_SHADOW_COUNT, DataCaptureConfig.EnableCapture]")" = "isoserve-offline ml.c5.large 2 0 None" ] ||
+  fail "after --discard: $(cfg isoserve-offline-isoserve-offline '@')"
+out=$(deploy/promote.sh --endpoint isoserve-offline --discard 2>&1) || fail "second promote.sh --discard: $out"
+grep -q "already runs isoserve-offline-isoserve-offline" <<<"$out" || fail "second --discard: $out"
+
+# Shadow again on production's instance type, with --no-update first (a change review).
+out=$(deploy/shadow.sh --endpoint isoserve-offline --model-name isoserve-offline-v2 --capture "$capture" \
+  --config-name shadow-again --no-update 2>&1) || fail "shadow.sh --no-update: $out"
+grep -q "update-endpoint --endpoint-name isoserve-offline --endpoint-config-name shadow-again" <<<"$out" || fail "$out"
+[ "$(aws sagemaker describe-endpoint --endpoint-name isoserve-offline --query EndpointConfigName --output text)" = isoserve-offline-isoserve-offline ] ||
+  fail "--no-update updated the endpoint"
+deploy/shadow.sh --endpoint isoserve-offline --model-name isoserve-offline-v2 --capture "$capture" --config-name shadow-again >/dev/null 2>&1 ||
+  fail "shadow.sh on shadow-again"
+[ "$(cfg shadow-again 'ShadowProductionVariants[0].[InstanceType,InitialInstanceCount,InitialVariantWeight]')" = "ml.c5.large 2 1.0" ] ||
+  fail "default shadow: $(cfg shadow-again 'ShadowProductionVariants[0]')"
+
+# Captures of real answers: the default model in production, a model trained on other data as
+# the shadow, 4 rows per request, every 2nd request replicated.
+"$(release_bin trainer)" -q generate --rows 400 --anomalies 10 --seed 11 --out "$scratch/shadow-data.csv" --labels "$scratch/shadow-labels.csv" >/dev/null
+"$(release_bin trainer)" -q train "$scratch/shadow-data.csv" --out "$scratch/shadow.isof" >/dev/null
+p_port=$(free_port) s_port=$(free_port)
+"$(release_bin isoserve)" serve --bind 127.0.0.1 --port "$p_port" --model models/default.isof >"$scratch/p.log" 2>&1 &
+BENCH_PIDS+=($!)
+"$(release_bin isoserve)" serve --bind 127.0.0.1 --port "$s_port" --model "$scratch/shadow.isof" >"$scratch/s.log" 2>&1 &
+BENCH_PIDS+=($!)
+wait_http "http://127.0.0.1:$p_port/ping" 200 30
+wait_http "http://127.0.0.1:$s_port/ping" 200 30
+mkdir -p "$scratch/captured"
+python3 tests/deploy/captures.py "http://127.0.0.1:$p_port" "http://127.0.0.1:$s_port" "$scratch/shadow-data.csv" 4 2 "$scratch/captured"
+aws s3 cp --only-show-errors "$scratch/captured/production.jsonl" "${capture}isoserve-offline/AllTraffic/2026/12/01/10/capture-0.jsonl"
+aws s3 cp --only-show-errors "$scratch/captured/shadow.jsonl" "${capture}isoserve-offline/Shadow/2026/12/01/10/capture-0.jsonl"
+export TRAINER
+TRAINER=$(release_bin trainer)
+report=$(deploy/shadow-report.sh --endpoint isoserve-offline --json 2>"$scratch/report.err") ||
+  fail "shadow-report.sh: $(cat "$scratch/report.err")"
+python3 - "$scratch/captured/expected.json" "$report" <<'PY' || fail "the report is not what the answers hold: $report"
+import json, sys
+want, got = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
+assert got["paired_by_event_id"] == want["pairs"] > 0 and got["paired_by_input"] == 0, got
+assert got["production_unpaired"] == got["production_captures"] - want["pairs"] > 0, got
+for key in ("rows", "both_anomalous", "production_only", "shadow_only"):
+    assert got[key] == want[key], (key, got[key], want[key])
+assert got["production_only"] + got["shadow_only"] > 0, "the two models never disagree: the test proves little"
+assert got["drift"]["rows"] == want["rows"], got
+PY
+grep -q "downloading shadow (Shadow) captures from ${capture}isoserve-offline/Shadow/" "$scratch/report.err" ||
+  fail "shadow-report.sh did not read the shadow's prefix: $(cat "$scratch/report.err")"
+if out=$(deploy/shadow-report.sh --endpoint isoserve-offline --min-agreement 1 2>&1); then
+  fail "--min-agreement 1 passed on disagreeing variants: $out"
+fi
+grep -q "below --min-agreement 1" <<<"$out" || fail "unclear gate failure: $out"
+if out=$(deploy/shadow-report.sh --endpoint isoserve-offline --period 2026/12/02 2>&1); then fail "an empty period passed: $out"; fi
+grep -q "no captures under ${capture}isoserve-offline/AllTraffic/2026/12/02/" <<<"$out" || fail "unclear empty period: $out"
+
+out=$(deploy/promote.sh --endpoint isoserve-offline 2>&1) || fail "promote.sh: $out"
+grep -q "model isoserve-offline-v2 is production variant AllTraffic" <<<"$out" || fail "promote.sh: $out"
+[ "$(cfg isoserve-offline-isoserve-offline-v2 "[ProductionVariants[0].VariantName, ProductionVariants[0].ModelName, ProductionVariants[0].InstanceType, ProductionVariants[0].InitialInstanceCount, ProductionVariants[0].InitialVariantWeight, $Q_SHADOW_COUNT, DataCaptureConfig.EnableCapture]")" = "AllTraffic isoserve-offline-v2 ml.c5.large 2 1.0 0 None" ] ||
+  fail "promoted: $(cfg isoserve-offline-isoserve-offline-v2 '@')"
+[ "$(aws sagemaker describe-endpoint --endpoint-name isoserve-offline --query EndpointConfigName --output text)" = isoserve-offline-isoserve-offline-v2 ] ||
+  fail "the endpoint is not on the promoted configuration"
+out=$(deploy/promote.sh --endpoint isoserve-offline 2>&1) || fail "second promote.sh: $out"
+grep -q "already runs isoserve-offline-isoserve-offline-v2" <<<"$out" || fail "second promote.sh: $out"
+if out=$(deploy/shadow-report.sh --endpoint isoserve-offline --capture "$capture" 2>&1); then fail "report without a shadow: $out"; fi
+grep -q "no shadow variant now (promoted or discarded?): give --shadow-variant" <<<"$out" || fail "unclear: $out"
+out=$(deploy/shadow-report.sh --endpoint isoserve-offline --capture "$capture" --shadow-variant Shadow 2>&1) ||
+  fail "report after promotion: $out"
+grep -q "paired .* by event id" <<<"$out" || fail "report after promotion: $out"
+for bad in "--sampling 0" "--sampling 101" "--capture-percent x" "--capture /local" "--image x"; do
+  # shellcheck disable=SC2086
+  if out=$(deploy/shadow.sh --endpoint isoserve-offline --model-name m $bad 2>&1); then fail "shadow.sh $bad accepted"; fi
+  grep -q "error: " <<<"$out" || fail "shadow.sh $bad: $out"
+done
+
 step "teardown.sh"
-deploy/teardown.sh --name isoserve-offline --ecr-repository "$repo" --model-data-url "$s3"
+out=$(deploy/teardown.sh --name isoserve-offline --ecr-repository "$repo" --model-data-url "$s3" \
+  --config-name isoserve-offline --config-name "$shadow_config" --config-name isoserve-offline-isoserve-offline \
+  --config-name shadow-again --model-name isoserve-offline 2>&1) || fail "teardown: $out"
+echo "$out"
+grep -q "model isoserve-offline-v2 (served by isoserve-offline) is kept; delete it with --model-name isoserve-offline-v2" <<<"$out" ||
+  fail "teardown did not name the served model"
+for config in isoserve-offline "$shadow_config" isoserve-offline-isoserve-offline shadow-again isoserve-offline-isoserve-offline-v2; do
+  aws sagemaker describe-endpoint-config --endpoint-config-name "$config" >/dev/null 2>&1 && fail "config $config still there"
+done
+aws sagemaker delete-model --model-name isoserve-offline-v2
 [ -z "$(aws application-autoscaling describe-scalable-targets --service-namespace sagemaker --query 'ScalableTargets[].ResourceId' --output text)" ] ||
   fail "the scalable target survived teardown"
 [ -z "$(aws application-autoscaling describe-scaling-policies --service-namespace sagemaker --query 'ScalingPolicies[].PolicyName' --output text)" ] ||

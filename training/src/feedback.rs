@@ -62,7 +62,7 @@ pub fn read_feedback(path: &Path) -> Result<HashMap<String, bool>> {
 
 /// The non-blank lines of a JSON Lines file, each parsed as `T`, with their 1-based line numbers;
 /// a line that does not parse is an error naming it and what was `expected`.
-fn json_lines<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_lines<T: serde::de::DeserializeOwned>(
     path: &Path,
     expected: &str,
 ) -> Result<Vec<(usize, T)>> {

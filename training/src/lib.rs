@@ -3,6 +3,7 @@
 //! The `trainer` binary is a thin layer over [`cli`]; everything else is reachable from tests.
 
 pub mod attribution;
+pub mod capture;
 pub mod cli;
 pub mod data;
 pub mod error;

@@ -42,6 +42,39 @@ pub enum Command {
     Retune(RetuneArgs),
     /// Compare the flags of two model versions on the same data, before a rollout.
     Diff(DiffArgs),
+    /// Compare a shadow variant's answers with production's from the endpoint's Data Capture
+    /// files: agreement of the anomaly flags and score drift (deploy/shadow-report.sh runs it).
+    ShadowCompare(ShadowCompareArgs),
+}
+
+/// Arguments of `shadow-compare`.
+#[derive(Debug, Args)]
+pub struct ShadowCompareArgs {
+    /// The production variant's captures: a .jsonl file or a directory searched for them
+    /// (Data Capture's DESTINATION/ENDPOINT/VARIANT/ prefix, downloaded).
+    #[arg(long)]
+    pub production: PathBuf,
+    /// The shadow variant's captures, likewise.
+    #[arg(long)]
+    pub shadow: PathBuf,
+    /// The answers' shape, the endpoint's ISOSERVE_OUTPUT_FORMAT: native (score and flag), rcf
+    /// (score only) or sklearn (flag only).
+    #[arg(long, default_value = "native")]
+    pub shape: codec::Shape,
+    /// Fail (exit status 1) when the flags agree on less than this share of the rows: a gate for
+    /// promote.sh in a pipeline.
+    #[arg(long, value_parser = parse_share)]
+    pub min_agreement: Option<f64>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share between 0 and 1")),
+    }
 }
 
 /// Arguments of `retune`.

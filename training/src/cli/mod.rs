@@ -29,7 +29,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ImportSklearn(a) => crate::import_sklearn::run(a),
         Command::Retune(a) => run_retune(a, &progress),
         Command::Diff(a) => run_diff(a, &progress),
+        Command::ShadowCompare(a) => run_shadow_compare(a),
     }
+}
+
+fn run_shadow_compare(a: ShadowCompareArgs) -> anyhow::Result<()> {
+    let report = crate::capture::compare(&a.production, &a.shadow, a.shape)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if let Some(min) = a.min_agreement {
+        report.check_agreement(min)?;
+    }
+    Ok(())
 }
 
 fn run_retune(a: RetuneArgs, progress: &Progress) -> anyhow::Result<()> {
