@@ -94,8 +94,10 @@ elif is_not_found "$AWS_ERR"; then
     "{\"VariantName\":$(json_str "$production"),\"InitialVariantWeight\":1,\"InitialInstanceCount\":$count}")
   extra=()
   if $keep_capture; then
-    extra=(--data-capture-config "$(aws_cli sagemaker describe-endpoint-config \
-      --endpoint-config-name "$current" --query DataCaptureConfig --output json)")
+    capture_json=$(aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$current" \
+      --query DataCaptureConfig --output json)
+    [ "$capture_json" != null ] || die "--keep-capture: configuration $current captures nothing"
+    extra=(--data-capture-config "$capture_json")
   fi
   log "create-endpoint-config $config_name (variant $production: model $model on $count instances$($keep_capture && echo ', capture kept'))"
   aws_cli sagemaker create-endpoint-config --endpoint-config-name "$config_name" \

@@ -302,9 +302,9 @@ grep -q "below --min-agreement 1" <<<"$out" || fail "unclear gate failure: $out"
 if out=$(deploy/shadow-report.sh --endpoint isoserve-offline --period 2026/12/02 2>&1); then fail "an empty period passed: $out"; fi
 grep -q "no captures under ${capture}isoserve-offline/AllTraffic/2026/12/02/" <<<"$out" || fail "unclear empty period: $out"
 
-out=$(deploy/promote.sh --endpoint isoserve-offline 2>&1) || fail "promote.sh: $out"
+out=$(deploy/promote.sh --endpoint isoserve-offline --keep-capture 2>&1) || fail "promote.sh: $out"
 grep -q "model isoserve-offline-v2 is production variant AllTraffic" <<<"$out" || fail "promote.sh: $out"
-[ "$(cfg isoserve-offline-isoserve-offline-v2 "[ProductionVariants[0].VariantName, ProductionVariants[0].ModelName, ProductionVariants[0].InstanceType, ProductionVariants[0].InitialInstanceCount, ProductionVariants[0].InitialVariantWeight, $Q_SHADOW_COUNT, DataCaptureConfig.EnableCapture]")" = "AllTraffic isoserve-offline-v2 ml.c5.large 2 1.0 0 None" ] ||
+[ "$(cfg isoserve-offline-isoserve-offline-v2 "[ProductionVariants[0].VariantName, ProductionVariants[0].ModelName, ProductionVariants[0].InstanceType, ProductionVariants[0].InitialInstanceCount, ProductionVariants[0].InitialVariantWeight, $Q_SHADOW_COUNT, DataCaptureConfig.EnableCapture]")" = "AllTraffic isoserve-offline-v2 ml.c5.large 2 1.0 0 True" ] ||
   fail "promoted: $(cfg isoserve-offline-isoserve-offline-v2 '@')"
 [ "$(aws sagemaker describe-endpoint --endpoint-name isoserve-offline --query EndpointConfigName --output text)" = isoserve-offline-isoserve-offline-v2 ] ||
   fail "the endpoint is not on the promoted configuration"
