@@ -27,10 +27,10 @@ use std::arch::x86_64::{
     __m128i, __m256, __m256i, _CMP_GT_OQ, _mm256_add_epi32, _mm256_blendv_pd, _mm256_blendv_ps,
     _mm256_castpd_si256, _mm256_castps_si256, _mm256_castsi256_pd, _mm256_castsi256_ps,
     _mm256_castsi256_si128, _mm256_cmp_ps, _mm256_cvtepi32_epi64, _mm256_extracti128_si256,
-    _mm256_i32gather_epi64, _mm256_i32gather_pd, _mm256_i32gather_ps, _mm256_loadu_ps,
-    _mm256_loadu_si256, _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32,
-    _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_si256,
-    _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_storeu_pd, _mm256_storeu_si256, _mm256_sub_epi32,
+    _mm256_i32gather_epi64, _mm256_i32gather_pd, _mm256_loadu_ps, _mm256_loadu_si256,
+    _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_permutevar8x32_ps,
+    _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_ps,
+    _mm256_slli_epi32, _mm256_storeu_pd, _mm256_storeu_si256, _mm256_sub_epi32,
 };
 
 use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
@@ -91,6 +91,7 @@ impl Avx2Forest {
         match self.0.n_features {
             0..=8 => self.add_blocks::<1>(xs, stride, sums, slots),
             9..=16 => self.add_blocks::<2>(xs, stride, sums, slots),
+            17..=24 => self.add_blocks::<3>(xs, stride, sums, slots),
             _ => self.add_blocks::<4>(xs, stride, sums, slots),
         }
     }
@@ -158,30 +159,37 @@ impl Avx2Forest {
         let halves = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
         let one = _mm256_set1_epi32(1);
         let first_leaf = _mm256_set1_epi32(width as i32 - 1);
-        // Rows of up to sixteen features live in registers; wider rows are gathered from.
-        let x: [[__m256; 2]; R] = std::array::from_fn(|r| {
-            // SAFETY: each load reads eight f32 from a row of 32.
-            unsafe {
-                [
-                    _mm256_loadu_ps(rows[r].0.as_ptr()),
-                    _mm256_loadu_ps(rows[r].0[LANES..].as_ptr()),
-                ]
-            }
+        // A row lives in REGS registers of eight features (spilled to the stack and folded into
+        // the permutes as memory operands when the registers run out).
+        let x: [[__m256; 4]; R] = std::array::from_fn(|r| {
+            std::array::from_fn(|k| {
+                // SAFETY: each load reads eight f32 from a row of 32 (k < 4).
+                unsafe { _mm256_loadu_ps(rows[r].0[k * LANES..].as_ptr()) }
+            })
         });
 
         // The value of each lane's feature in row `r`: `f` indexes the row's 8 * REGS values.
+        // Each register is permuted by the index's low three bits, then bits 3 and 4 pick the
+        // register: on AVX2-only CPUs (AMD before Zen 4) permutes are far cheaper than a gather.
         let value = |f: __m256i, r: usize| -> __m256 {
-            if REGS > 2 {
-                // SAFETY: every feature index is below n_features <= 32, the row's length.
-                return unsafe { _mm256_i32gather_ps::<4>(rows[r].0.as_ptr(), f) };
-            }
             let x = &x[r];
             let p0 = _mm256_permutevar8x32_ps(x[0], f);
             if REGS == 1 {
                 return p0;
             }
             let bit3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(f));
-            _mm256_blendv_ps(p0, _mm256_permutevar8x32_ps(x[1], f), bit3)
+            let low = _mm256_blendv_ps(p0, _mm256_permutevar8x32_ps(x[1], f), bit3);
+            if REGS == 2 {
+                return low;
+            }
+            let p2 = _mm256_permutevar8x32_ps(x[2], f);
+            let high = if REGS == 3 {
+                p2
+            } else {
+                _mm256_blendv_ps(p2, _mm256_permutevar8x32_ps(x[3], f), bit3)
+            };
+            let bit4 = _mm256_castsi256_ps(_mm256_slli_epi32::<27>(f));
+            _mm256_blendv_ps(low, high, bit4)
         };
         // -1 in the lanes whose row goes right at the node held by `a` (trees 0, 1, 4, 5) and
         // `b` (trees 2, 3, 6, 7). Each 64-bit node reads as (threshold, feature) in 32-bit

@@ -52,7 +52,8 @@ fn check_kernel(kernel: Kernel) {
         println!("kernel {kernel}: NOT TESTED, this CPU cannot run it");
         return;
     }
-    // Widths within one register of eight, two, four (AVX2) and one or two of sixteen (AVX-512);
+    // Widths within one, two, three and four registers of eight (AVX2) and one or two of sixteen
+    // (AVX-512);
     // tree counts that fill the last group or not; depths from 1 (ψ = 2) to 10 (ψ = 1000),
     // including depths under 3, where the first levels are gathered like the rest.
     for (d, n_trees, psi) in [
