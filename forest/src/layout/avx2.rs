@@ -170,7 +170,8 @@ impl Avx2Forest {
 
         // The value of each lane's feature in row `r`: `f` indexes the row's 8 * REGS values.
         // Each register is permuted by the index's low three bits, then bits 3 and 4 pick the
-        // register: on AVX2-only CPUs (AMD before Zen 4) permutes are far cheaper than a gather.
+        // register: about 30 % faster at d = 20 than gathering from the row, measured on an AMD
+        // EPYC (docs/benchmarks.md).
         let value = |f: __m256i, r: usize| -> __m256 {
             let x = &x[r];
             let p0 = _mm256_permutevar8x32_ps(x[0], f);
