@@ -114,13 +114,26 @@ ensure_model() {
   fi
 }
 
+# `config_query CONFIG QUERY [FORMAT]`: a JMESPath query of endpoint configuration CONFIG, printed
+# as FORMAT (text by default; json gives `null` for what the configuration lacks).
+config_query() {
+  aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$1" --query "$2" --output "${3:-text}"
+}
+
+# `live_instance_count ENDPOINT CONFIG`: the production variant's current instance count
+# (autoscaling may have moved it away from CONFIG's), else the one CONFIG asks for.
+live_instance_count() {
+  local n
+  n=$(aws_cli sagemaker describe-endpoint --endpoint-name "$1" \
+    --query 'ProductionVariants[0].CurrentInstanceCount' --output text)
+  [[ $n =~ ^[0-9]+$ ]] || n=$(config_query "$2" 'ProductionVariants[0].InitialInstanceCount')
+  echo "$n"
+}
+
 # `variant_json CONFIG PATH OVERRIDES`: the variant at PATH of endpoint configuration CONFIG (e.g.
 # ProductionVariants[0]) as JSON, with the JSON object OVERRIDES merged over it: every field the
 # variant has (timeouts, volume size, ...) is carried over unchanged.
-variant_json() {
-  aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$1" \
-    --query "merge($2, \`$3\`)" --output json
-}
+variant_json() { config_query "$1" "merge($2, \`$3\`)" json; }
 
 # `valid_config_name NAME`: dies unless NAME is a valid endpoint configuration name.
 valid_config_name() {

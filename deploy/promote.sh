@@ -52,7 +52,7 @@ aws_try sagemaker describe-endpoint --endpoint-name "$endpoint" --query Endpoint
   die "endpoint $endpoint: $AWS_ERR"
 status=$AWS_OUT
 current=$(aws_cli sagemaker describe-endpoint --endpoint-name "$endpoint" --query EndpointConfigName --output text)
-describe() { aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$current" --query "$1" --output text; }
+describe() { config_query "$current" "$1"; }
 if [ "$(describe "$Q_SHADOW_COUNT")" != 1 ]; then
   serving=$(describe 'ProductionVariants[0].ModelName')
   # Run again after it succeeded: the endpoint is where this would have put it.
@@ -65,9 +65,7 @@ if [ "$(describe "$Q_SHADOW_COUNT")" != 1 ]; then
 fi
 [ "$status" = InService ] || die "endpoint $endpoint is $status; a rollout ends on an InService endpoint"
 production=$(describe 'ProductionVariants[0].VariantName')
-live_count=$(aws_cli sagemaker describe-endpoint --endpoint-name "$endpoint" \
-  --query 'ProductionVariants[0].CurrentInstanceCount' --output text)
-[[ $live_count =~ ^[0-9]+$ ]] || live_count=$(describe 'ProductionVariants[0].InitialInstanceCount')
+live_count=$(live_instance_count "$endpoint" "$current")
 count=${instance_count:-$live_count}
 
 if $discard; then
@@ -94,8 +92,7 @@ elif is_not_found "$AWS_ERR"; then
     "{\"VariantName\":$(json_str "$production"),\"InitialVariantWeight\":1,\"InitialInstanceCount\":$count}")
   extra=()
   if $keep_capture; then
-    capture_json=$(aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$current" \
-      --query DataCaptureConfig --output json)
+    capture_json=$(config_query "$current" DataCaptureConfig json)
     [ "$capture_json" != null ] || die "--keep-capture: configuration $current captures nothing"
     extra=(--data-capture-config "$capture_json")
   fi

@@ -55,7 +55,7 @@ if [ -z "$capture" ] || [ -z "$production" ] || [ -z "$shadow" ]; then
   aws_try sagemaker describe-endpoint --endpoint-name "$endpoint" --query EndpointConfigName --output text ||
     die "endpoint $endpoint: $AWS_ERR"
   config=$AWS_OUT
-  describe() { aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$config" --query "$1" --output text; }
+  describe() { config_query "$config" "$1"; }
   capture=${capture:-$(describe DataCaptureConfig.DestinationS3Uri)}
   production=${production:-$(describe 'ProductionVariants[0].VariantName')}
   if [ -z "$shadow" ]; then

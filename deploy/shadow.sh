@@ -86,7 +86,7 @@ if [ "$current" = "$config_name" ]; then
   exit 0
 fi
 [ "$AWS_OUT" = InService ] || die "endpoint $endpoint is $AWS_OUT; a shadow is added to an InService endpoint"
-describe() { aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$current" --query "$1" --output text; }
+describe() { config_query "$current" "$1"; }
 [ "$(describe "$Q_SHADOW_COUNT")" = 0 ] ||
   die "endpoint $endpoint already has shadow variant $(describe 'ShadowProductionVariants[0].VariantName'): promote.sh or promote.sh --discard it first"
 [ "$(describe 'length(ProductionVariants)')" = 1 ] ||
@@ -97,10 +97,7 @@ describe() { aws_cli sagemaker describe-endpoint-config --endpoint-config-name "
   die "endpoint $endpoint is serverless; SageMaker shadow variants need instances"
 production=$(describe 'ProductionVariants[0].VariantName')
 [ "$production" != "$shadow_variant" ] || die "--shadow-variant $shadow_variant is the production variant's name"
-# The live count (autoscaling may have moved it), so the update does not resize production.
-live_count=$(aws_cli sagemaker describe-endpoint --endpoint-name "$endpoint" \
-  --query 'ProductionVariants[0].CurrentInstanceCount' --output text)
-[[ $live_count =~ ^[0-9]+$ ]] || live_count=$(describe 'ProductionVariants[0].InitialInstanceCount')
+live_count=$(live_instance_count "$endpoint" "$current")
 
 if [ -n "$image" ]; then
   container=$(container_json "$image" SingleModel "$model_data" ${envs[@]+"${envs[@]}"})
@@ -126,8 +123,7 @@ elif is_not_found "$AWS_ERR"; then
     # Text bodies are captured as text (not BASE64), so the captures read as they were sent.
     capture_json+=',"CaptureContentTypeHeader":{"CsvContentTypes":["text/csv"],"JsonContentTypes":["application/json","application/jsonlines"]}}'
   else
-    capture_json=$(aws_cli sagemaker describe-endpoint-config --endpoint-config-name "$current" \
-      --query DataCaptureConfig --output json)
+    capture_json=$(config_query "$current" DataCaptureConfig json)
     [ "$capture_json" != null ] ||
       die "endpoint $endpoint captures nothing: give --capture s3://bucket/prefix/ so the variants can be compared"
   fi
