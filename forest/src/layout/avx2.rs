@@ -33,7 +33,7 @@ use std::arch::x86_64::{
     _mm256_slli_epi32, _mm256_storeu_pd, _mm256_storeu_si256, _mm256_sub_epi32,
 };
 
-use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
+use super::interleaved::{Interleaved, MAX_FEATURES, PlainCode, Slots};
 
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 8;
@@ -49,7 +49,7 @@ struct Row([f32; MAX_FEATURES]);
 
 /// A forest interleaved eight trees to a group. Exists only on a CPU with AVX2.
 #[derive(Debug, Clone)]
-pub(super) struct Avx2Forest(Interleaved<LANES>);
+pub(super) struct Avx2Forest(Interleaved<LANES, i64>);
 
 impl Avx2Forest {
     /// See [`crate::Model::heap_bytes`].
@@ -69,7 +69,7 @@ impl Avx2Forest {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return None;
         }
-        Interleaved::build(depth, n_features, n_trees, split, leaf).map(Self)
+        Interleaved::build(depth, n_features, n_trees, &PlainCode, split, leaf).map(Self)
     }
 
     /// Adds each row's path length summed over all trees to `sums` (`xs` holds `sums.len()` rows

@@ -28,17 +28,17 @@
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::{
-    __m512, __m512i, __mmask16, _CMP_GT_OQ, _mm256_setzero_si256, _mm512_add_epi32, _mm512_add_pd,
-    _mm512_castsi512_ps, _mm512_castsi512_si256, _mm512_cmp_ps_mask, _mm512_extracti64x4_epi64,
-    _mm512_i32gather_epi64, _mm512_i32gather_pd, _mm512_loadu_pd, _mm512_loadu_ps,
-    _mm512_loadu_si512, _mm512_mask_add_epi32, _mm512_mask_blend_epi32, _mm512_mask_blend_ps,
-    _mm512_permutex2var_epi32, _mm512_permutex2var_epi64, _mm512_permutex2var_ps,
-    _mm512_permutexvar_ps, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setr_epi64,
-    _mm512_setzero_ps, _mm512_srli_epi32, _mm512_storeu_pd, _mm512_storeu_si512, _mm512_sub_epi32,
+    __m512, __m512i, __mmask16, _CMP_LT_OQ, _mm256_setzero_si256, _mm512_add_epi32, _mm512_add_pd,
+    _mm512_castsi512_si256, _mm512_cmp_ps_mask, _mm512_cmpgt_epi32_mask, _mm512_extracti64x4_epi64,
+    _mm512_i32gather_epi32, _mm512_i32gather_pd, _mm512_i32gather_ps, _mm512_loadu_pd,
+    _mm512_loadu_ps, _mm512_loadu_si512, _mm512_mask_add_epi32, _mm512_mask_blend_epi32,
+    _mm512_permutex2var_epi32, _mm512_permutex2var_epi64, _mm512_permutexvar_epi32,
+    _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setr_epi64, _mm512_setzero_si512,
+    _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd, _mm512_storeu_si512, _mm512_sub_epi32,
     _mm512_unpackhi_epi32, _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
 };
 
-use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
+use super::interleaved::{Interleaved, MAX_FEATURES, NodeCode, Slots};
 
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 16;
@@ -47,14 +47,15 @@ const SUM_ROWS: usize = 8;
 /// Rows walked through one group before the next group.
 const BLOCK: usize = 128;
 
-/// A forest interleaved sixteen trees to a group. Exists only on a CPU with AVX-512F.
+/// A forest interleaved sixteen trees to a group, its splits coded as ranks ([`Ranks`]). Exists
+/// only on a CPU with AVX-512F.
 #[derive(Debug, Clone)]
-pub(super) struct Avx512Forest(Interleaved<LANES>);
+pub(super) struct Avx512Forest(Interleaved<LANES, i32>, Ranks);
 
 impl Avx512Forest {
     /// See [`crate::Model::heap_bytes`].
     pub(super) fn heap_bytes(&self) -> usize {
-        self.0.heap_bytes()
+        self.0.heap_bytes() + self.1.heap_bytes()
     }
 
     /// The interleaved forest ([`Interleaved::build`]), or `None` when the CPU lacks AVX-512F or
@@ -69,7 +70,14 @@ impl Avx512Forest {
         if !std::arch::is_x86_feature_detected!("avx512f") {
             return None;
         }
-        Interleaved::build(depth, n_features, n_trees, split, leaf).map(Self)
+        let width = 1usize << depth;
+        let ranks = Ranks::new(
+            n_features,
+            (0..n_trees).flat_map(|t| (0..width - 1).map(move |i| (t, i))),
+            &split,
+        )?;
+        let forest = Interleaved::build(depth, n_features, n_trees, &ranks, split, leaf)?;
+        Some(Self(forest, ranks))
     }
 
     /// Adds each row's path length summed over all trees to `sums` (`xs` holds `sums.len()` rows
@@ -108,24 +116,24 @@ impl Avx512Forest {
         slots: &mut [u16],
     ) {
         let total = sums.len();
-        let mut rows = [(_mm512_setzero_ps(), _mm512_setzero_ps()); BLOCK];
+        let mut rows = [(_mm512_setzero_si512(), _mm512_setzero_si512()); BLOCK];
+        let mut codes = [[0i32; MAX_FEATURES]; BLOCK];
         for (b, (xb, sb)) in xs
             .chunks(BLOCK * stride)
             .zip(sums.chunks_mut(BLOCK))
             .enumerate()
         {
-            for (r, x) in rows.iter_mut().zip(xb.chunks(stride)) {
-                let mut buf = [0f32; MAX_FEATURES];
-                buf[..self.0.n_features].copy_from_slice(&x[..self.0.n_features]);
-                // SAFETY: each load reads 16 f32 from `buf`, which holds 32.
+            let n = sb.len();
+            self.1.code_rows(xb, stride, &mut codes[..n]);
+            for (r, code) in rows.iter_mut().zip(&codes[..n]) {
+                // SAFETY: each load reads 16 i32 from `code`, which holds 32.
                 *r = unsafe {
                     (
-                        _mm512_loadu_ps(buf.as_ptr()),
-                        _mm512_loadu_ps(buf[16..].as_ptr()),
+                        _mm512_loadu_si512(code.as_ptr().cast()),
+                        _mm512_loadu_si512(code[16..].as_ptr().cast()),
                     )
                 };
             }
-            let n = sb.len();
             let full = n / ROWS * ROWS;
             let mut out = Slots {
                 slots: &mut *slots,
@@ -156,7 +164,7 @@ impl Avx512Forest {
     fn walk_group<const R: usize, const WIDE: bool>(
         &self,
         g: usize,
-        rows: &[(__m512, __m512)],
+        rows: &[(__m512i, __m512i)],
         sums: &mut [f64],
         out: &mut Slots<'_>,
     ) {
@@ -167,65 +175,40 @@ impl Avx512Forest {
         // `2 index + 1 + right` is `at = 2 at + (16 - lane) + 16 right`: the walk keeps `at`
         // rather than the index, which saves two instructions a step.
         let step = _mm512_sub_epi32(sixteen, lane);
-        // The low and high halves of sixteen 64-bit nodes held in two registers.
-        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-        let lo: [__m512; R] = std::array::from_fn(|r| rows[r].0);
-        let hi: [__m512; R] = std::array::from_fn(|r| rows[r].1);
+        let lo: [__m512i; R] = std::array::from_fn(|r| rows[r].0);
+        let hi: [__m512i; R] = std::array::from_fn(|r| rows[r].1);
         let (nodes, leaves) = self.0.group(g);
-        // The thresholds and the features of sixteen 64-bit nodes held as two registers of eight.
-        let split = |a: __m512i, b: __m512i| -> (__m512, __m512i) {
-            (
-                _mm512_castsi512_ps(_mm512_permutex2var_epi32(a, even, b)),
-                _mm512_permutex2var_epi32(a, odd, b),
-            )
-        };
-        // The lanes whose row `r` goes right at nodes of thresholds `t` and features `f`.
-        let right = |t: __m512, f: __m512i, r: usize| -> __mmask16 {
+        // The lanes whose row `r` goes right at the nodes coded `w`: the row's value of each
+        // node's feature (the code's low five bits index the row; the permutes read no others)
+        // against the node's code ([`Ranks`]).
+        let right = |w: __m512i, r: usize| -> __mmask16 {
             let v = if WIDE {
-                _mm512_permutex2var_ps(lo[r], f, hi[r])
+                _mm512_permutex2var_epi32(lo[r], w, hi[r])
             } else {
-                _mm512_permutexvar_ps(f, lo[r])
+                _mm512_permutexvar_epi32(w, lo[r])
             };
-            _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, t)
+            _mm512_cmpgt_epi32_mask(v, w)
         };
         let mut at: [__m512i; R] = [lane; R];
         let mut level = 0;
         if self.0.depth >= 3 {
             // The first three levels (nodes 0 to 6) sit at fixed places for every lane, so they
-            // load and blend instead of gathering, split into thresholds and features once for
-            // all R rows.
-            // SAFETY: nodes 0 to 6 exist (width >= 8), each sixteen i64 long; every load reads
-            // eight i64 from inside one of them.
-            let n: [(__m512, __m512i); 7] = std::array::from_fn(|k| {
-                let (a, b) = unsafe {
-                    (
-                        _mm512_loadu_si512(nodes[k * 16..].as_ptr().cast()),
-                        _mm512_loadu_si512(nodes[k * 16 + 8..].as_ptr().cast()),
-                    )
-                };
-                split(a, b)
+            // load and blend instead of gathering.
+            // SAFETY: nodes 0 to 6 exist (width >= 8), each sixteen i32 long.
+            let n: [__m512i; 7] = std::array::from_fn(|k| unsafe {
+                _mm512_loadu_si512(nodes[k * 16..].as_ptr().cast())
             });
             let seventh = _mm512_add_epi32(lane, _mm512_set1_epi32(7 * 16));
             let (sixty_four, thirty_two) = (_mm512_set1_epi32(64), _mm512_set1_epi32(32));
             for (r, at) in at.iter_mut().enumerate() {
-                let m0 = right(n[0].0, n[0].1, r);
-                let m1 = right(
-                    _mm512_mask_blend_ps(m0, n[1].0, n[2].0),
-                    _mm512_mask_blend_epi32(m0, n[1].1, n[2].1),
-                    r,
-                );
+                let m0 = right(n[0], r);
+                let m1 = right(_mm512_mask_blend_epi32(m0, n[1], n[2]), r);
                 // Node 3 + 2 m0 + m1: pick within each pair by m1, then the pair by m0.
                 let m2 = right(
-                    _mm512_mask_blend_ps(
-                        m0,
-                        _mm512_mask_blend_ps(m1, n[3].0, n[4].0),
-                        _mm512_mask_blend_ps(m1, n[5].0, n[6].0),
-                    ),
                     _mm512_mask_blend_epi32(
                         m0,
-                        _mm512_mask_blend_epi32(m1, n[3].1, n[4].1),
-                        _mm512_mask_blend_epi32(m1, n[5].1, n[6].1),
+                        _mm512_mask_blend_epi32(m1, n[3], n[4]),
+                        _mm512_mask_blend_epi32(m1, n[5], n[6]),
                     ),
                     r,
                 );
@@ -241,17 +224,8 @@ impl Avx512Forest {
                 // SAFETY: after k < depth steps every lane's node index is below
                 // 2^(k+1) - 1 <= width - 1, so `at = index * 16 + lane < width * 16`, the length
                 // of `nodes`; 32-bit offsets hold it as depth <= 16.
-                let (a, b) = unsafe {
-                    (
-                        _mm512_i32gather_epi64::<8>(_mm512_castsi512_si256(*at), nodes.as_ptr()),
-                        _mm512_i32gather_epi64::<8>(
-                            _mm512_extracti64x4_epi64::<1>(*at),
-                            nodes.as_ptr(),
-                        ),
-                    )
-                };
-                let (t, f) = split(a, b);
-                let go = right(t, f, r);
+                let w = unsafe { _mm512_i32gather_epi32::<4>(*at, nodes.as_ptr()) };
+                let go = right(w, r);
                 let next = _mm512_add_epi32(_mm512_add_epi32(*at, *at), step);
                 *at = _mm512_mask_add_epi32(next, go, next, sixteen);
             }
@@ -350,5 +324,160 @@ fn add_leaves_by_tree(leaf_at: &[__m512i; SUM_ROWS], leaves: &[f64], sums: &mut 
             s = _mm512_add_pd(s, _mm512_i32gather_pd::<8>(at, leaves.as_ptr()));
         }
         _mm512_storeu_pd(sums.as_mut_ptr(), s);
+    }
+}
+
+/// Bits of a node's code below its rank: the feature, which the value permutes read.
+const FEATURE_BITS: u32 = 5;
+/// The rank of a split no value passes (`+inf`, and the padding): above every value's rank.
+const NEVER: i32 = i32::MAX >> FEATURE_BITS;
+
+/// The splits' thresholds of each feature, sorted and distinct, so that a node is coded as one
+/// 32-bit word, `rank << 5 | feature`, and a row's value `x` of feature `f` as
+/// `(thresholds of f below x) << 5`. For a threshold `t` of `f` and any `x` that is not NaN,
+/// `x > t` exactly when fewer thresholds lie below `t` than below `x` (every one below `t` is
+/// below `x`, and so is `t`), so comparing the value's code with the node's code as integers
+/// gives the float comparison bit for bit (the feature bits break no tie: equal ranks compare
+/// `0 > feature`, false). Nodes of 32 bits instead of 64 need no permutes to split a gathered
+/// node into threshold and feature, and one gather of sixteen words instead of two of eight.
+#[derive(Debug, Clone)]
+struct Ranks(Vec<Vec<f32>>);
+
+impl Ranks {
+    /// The thresholds of the splits `split(t, i)` for the `(t, i)` in `nodes`; `None` when a
+    /// feature has too many to code.
+    fn new(
+        n_features: usize,
+        nodes: impl Iterator<Item = (usize, usize)>,
+        split: impl Fn(usize, usize) -> (u32, f32),
+    ) -> Option<Self> {
+        let mut by_feature = vec![Vec::new(); n_features];
+        for (t, i) in nodes {
+            let (f, threshold) = split(t, i);
+            if threshold < f32::INFINITY {
+                by_feature.get_mut(f as usize)?.push(threshold);
+            }
+        }
+        for thresholds in &mut by_feature {
+            thresholds.sort_unstable_by(f32::total_cmp);
+            // `==` merges -0 with +0: they compare alike.
+            thresholds.dedup_by(|a, b| a == b);
+            if thresholds.len() >= NEVER as usize {
+                return None;
+            }
+        }
+        Some(Self(by_feature))
+    }
+
+    /// Codes the values of `codes.len()` rows of `xs` (f32, no NaN, `stride` apart) into
+    /// `codes[r][f]`. Sixteen rows' values of one feature are placed among its thresholds at once,
+    /// by a binary search whose steps gather sixteen thresholds, and a whole block's searches
+    /// step together so that their gathers overlap.
+    #[target_feature(enable = "avx512f")]
+    fn code_rows(&self, xs: &[f32], stride: usize, codes: &mut [[i32; MAX_FEATURES]]) {
+        const CHUNKS: usize = BLOCK / LANES;
+        let rows = codes.len();
+        for (f, thresholds) in self.0.iter().enumerate() {
+            if rows == BLOCK {
+                let x: [__m512; CHUNKS] =
+                    std::array::from_fn(|c| feature_values(xs, stride, f, c * LANES, LANES));
+                let below = below(thresholds, x);
+                for (c, &b) in below.iter().enumerate() {
+                    store_codes(b, f, &mut codes[c * LANES..][..LANES]);
+                }
+            } else {
+                for c in (0..rows).step_by(LANES) {
+                    let k = (rows - c).min(LANES);
+                    let [b] = below(thresholds, [feature_values(xs, stride, f, c, k)]);
+                    store_codes(b, f, &mut codes[c..c + k]);
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        crate::vec_bytes(&self.0) + self.0.iter().map(crate::vec_bytes).sum::<usize>()
+    }
+}
+
+/// Feature `f` of the `k <= 16` rows of `xs` from row `first` on (`stride` apart); lanes past
+/// `k` hold 0.
+#[target_feature(enable = "avx512f")]
+fn feature_values(xs: &[f32], stride: usize, f: usize, first: usize, k: usize) -> __m512 {
+    let mut x = [0f32; LANES];
+    for (l, x) in x[..k].iter_mut().enumerate() {
+        *x = xs[(first + l) * stride + f];
+    }
+    // SAFETY: the load reads sixteen f32 from `x`, which holds sixteen.
+    unsafe { _mm512_loadu_ps(x.as_ptr()) }
+}
+
+/// Writes the codes of the counts `below` (lane by lane) as feature `f` of `codes`' rows.
+#[target_feature(enable = "avx512f")]
+fn store_codes(below: __m512i, f: usize, codes: &mut [[i32; MAX_FEATURES]]) {
+    let mut out = [0i32; LANES];
+    // SAFETY: the store writes sixteen i32 into `out`, which holds sixteen.
+    unsafe {
+        _mm512_storeu_si512(
+            out.as_mut_ptr().cast(),
+            _mm512_slli_epi32::<FEATURE_BITS>(below),
+        );
+    }
+    for (code, &o) in codes.iter_mut().zip(&out) {
+        code[f] = o;
+    }
+}
+
+/// How many of the sorted `thresholds` lie below each lane of each `x[c]` (no NaN): a branch-free
+/// binary search, the same steps for every lane. The count is in `[base, base + n]` throughout;
+/// each step probes `base + n / 2` and keeps the half that holds it.
+#[target_feature(enable = "avx512f")]
+fn below<const C: usize>(thresholds: &[f32], x: [__m512; C]) -> [__m512i; C] {
+    let mut base = [_mm512_setzero_si512(); C];
+    let mut n = thresholds.len();
+    if n == 0 {
+        return base;
+    }
+    while n > 1 {
+        let half = n / 2;
+        let step = _mm512_set1_epi32(half as i32);
+        for (base, &x) in base.iter_mut().zip(&x) {
+            // SAFETY: `base + n <= thresholds.len()` throughout and `half < n`, so every probe
+            // `base + half` is in bounds; the length is below 2^26 (`Ranks::new`).
+            let probe = unsafe {
+                _mm512_i32gather_ps::<4>(_mm512_add_epi32(*base, step), thresholds.as_ptr())
+            };
+            *base = _mm512_mask_add_epi32(
+                *base,
+                _mm512_cmp_ps_mask::<_CMP_LT_OQ>(probe, x),
+                *base,
+                step,
+            );
+        }
+        n -= half;
+    }
+    let one = _mm512_set1_epi32(1);
+    for (base, &x) in base.iter_mut().zip(&x) {
+        // SAFETY: `base < thresholds.len()` (n = 1 above).
+        let probe = unsafe { _mm512_i32gather_ps::<4>(*base, thresholds.as_ptr()) };
+        *base = _mm512_mask_add_epi32(
+            *base,
+            _mm512_cmp_ps_mask::<_CMP_LT_OQ>(probe, x),
+            *base,
+            one,
+        );
+    }
+    base
+}
+
+impl NodeCode for Ranks {
+    type Word = i32;
+    fn encode(&self, feature: u32, threshold: f32) -> i32 {
+        let rank = if threshold < f32::INFINITY {
+            self.0[feature as usize].partition_point(|&t| t < threshold) as i32
+        } else {
+            NEVER
+        };
+        (rank << FEATURE_BITS) | feature as i32
     }
 }

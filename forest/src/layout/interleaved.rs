@@ -6,36 +6,57 @@
 /// AVX-512, four of eight for AVX2), so picking each lane's feature value is a permute, not a gather.
 pub(super) const MAX_FEATURES: usize = 32;
 
-/// A forest interleaved `LANES` trees to a group.
+/// A forest interleaved `LANES` trees to a group, each split held as one word of type `N`, as
+/// the kernel's [`NodeCode`] encodes it.
 #[derive(Debug, Clone)]
-pub(super) struct Interleaved<const LANES: usize> {
+pub(super) struct Interleaved<const LANES: usize, N> {
     pub(super) depth: usize,
     pub(super) n_features: usize,
     pub(super) groups: usize,
     /// Trees in the forest (the last group's lanes after them are padding).
     pub(super) n_trees: usize,
-    /// Split per `[group][node][lane]`: feature in the high 32 bits, threshold's bits in the low
-    /// 32, so one 64-bit load fetches both. Padding nodes hold feature 0 and `+inf` (every value
-    /// goes left).
-    nodes: Vec<i64>,
+    /// Split per `[group][node][lane]`, one word each, so one gather element fetches a node.
+    /// Padding nodes hold the code of feature 0 and `+inf` (every value goes left).
+    nodes: Vec<N>,
     /// Leaf path length per `[group][leaf][lane]`; lanes after the last tree hold `+0.0`, which
     /// leaves every sum unchanged.
     leaves: Vec<f64>,
 }
 
-impl<const LANES: usize> Interleaved<LANES> {
+/// How a kernel packs a split (feature, threshold) into the one word its gathers fetch.
+pub(super) trait NodeCode {
+    /// The word.
+    type Word: Copy;
+    /// The word of the split on `feature` at `threshold`.
+    fn encode(&self, feature: u32, threshold: f32) -> Self::Word;
+}
+
+/// Feature in the high 32 bits and the threshold's bits in the low 32, so one 64-bit load
+/// fetches both.
+pub(super) struct PlainCode;
+
+impl NodeCode for PlainCode {
+    type Word = i64;
+    fn encode(&self, feature: u32, threshold: f32) -> i64 {
+        (i64::from(feature) << 32) | i64::from(threshold.to_bits())
+    }
+}
+
+impl<const LANES: usize, N: Copy> Interleaved<LANES, N> {
     /// See [`crate::Model::heap_bytes`].
     pub(super) fn heap_bytes(&self) -> usize {
         crate::vec_bytes(&self.nodes) + crate::vec_bytes(&self.leaves)
     }
 
     /// Interleaves `n_trees` perfect trees of `depth`, whose split `i` of tree `t` is
-    /// `split(t, i)` and leaf `j` is `leaf(t, j)`. `None` when the rows are wider than
-    /// [`MAX_FEATURES`], there are no trees, or the depth is beyond what 32-bit lane offsets hold.
-    pub(super) fn build(
+    /// `split(t, i)` (packed by `code`) and leaf `j` is `leaf(t, j)`. `None` when the rows are
+    /// wider than [`MAX_FEATURES`], there are no trees, or the depth is beyond what 32-bit lane
+    /// offsets hold.
+    pub(super) fn build<C: NodeCode<Word = N>>(
         depth: usize,
         n_features: usize,
         n_trees: usize,
+        code: &C,
         split: impl Fn(usize, usize) -> (u32, f32),
         leaf: impl Fn(usize, usize) -> f64,
     ) -> Option<Self> {
@@ -50,7 +71,7 @@ impl<const LANES: usize> Interleaved<LANES> {
             n_features,
             groups,
             n_trees,
-            nodes: vec![i64::from(f32::INFINITY.to_bits()); len],
+            nodes: vec![code.encode(0, f32::INFINITY); len],
             leaves: vec![0.0; len],
         };
         for t in 0..n_trees {
@@ -58,7 +79,7 @@ impl<const LANES: usize> Interleaved<LANES> {
             for i in 0..width - 1 {
                 let (f, threshold) = split(t, i);
                 let at = (g * width + i) * LANES + lane;
-                forest.nodes[at] = (i64::from(f) << 32) | i64::from(threshold.to_bits());
+                forest.nodes[at] = code.encode(f, threshold);
             }
             for j in 0..width {
                 forest.leaves[(g * width + j) * LANES + lane] = leaf(t, j);
@@ -86,7 +107,7 @@ impl<const LANES: usize> Interleaved<LANES> {
     }
 
     /// The nodes and leaves of group `g`, each `2^depth * LANES` long.
-    pub(super) fn group(&self, g: usize) -> (&[i64], &[f64]) {
+    pub(super) fn group(&self, g: usize) -> (&[N], &[f64]) {
         let len = (1usize << self.depth) * LANES;
         (
             &self.nodes[g * len..][..len],
