@@ -7,7 +7,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::kernel::Kernel;
 use crate::layout::PerfectForest;
 use crate::model::Detector;
-use crate::tree::AxisTree;
+use crate::tree::{AxisNode, AxisTree};
 use crate::{Contamination, DetectorParams, ForestParams, MaxSamples, Model};
 
 /// A fitted forest's trees, from data with ties and repeated values so that rows land exactly on
@@ -127,5 +127,82 @@ fn rows_wider_than_the_registers_stay_scalar() {
     for kernel in Kernel::ALL {
         let forest = PerfectForest::build_for(&trees, 33, kernel).unwrap();
         assert_eq!(forest.kernel(), Kernel::Scalar);
+    }
+}
+
+/// Values where comparisons are easiest to get wrong: signed zeros, infinities, the extremes, the
+/// smallest subnormals, and a few plain ones.
+const EDGES: [f32; 13] = [
+    -0.0,
+    0.0,
+    1.0,
+    -1.0,
+    0.5,
+    3.0,
+    f32::MAX,
+    f32::MIN,
+    f32::MIN_POSITIVE,
+    1e-45,
+    -1e-45,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+];
+
+/// A tree of at most `depth` levels on `d` features whose thresholds are all drawn from [`EDGES`],
+/// with some leaves ending early.
+fn edge_tree(depth: usize, d: usize, rng: &mut Xoshiro256PlusPlus) -> AxisTree {
+    fn grow(
+        nodes: &mut Vec<AxisNode>,
+        level: usize,
+        depth: usize,
+        d: usize,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> u32 {
+        let at = nodes.len();
+        if level == depth || (level > 1 && rng.gen_range(0..6) == 0) {
+            nodes.push(AxisNode::leaf(level, rng.gen_range(1..9)));
+            return at as u32;
+        }
+        nodes.push(AxisNode {
+            feature: rng.gen_range(0..d) as u32,
+            threshold: EDGES[rng.gen_range(0..EDGES.len())],
+            left: 0,
+            right: 0,
+            nan_left: true,
+            value: 0.0,
+        });
+        let left = grow(nodes, level + 1, depth, d, rng);
+        let right = grow(nodes, level + 1, depth, d, rng);
+        nodes[at].left = left;
+        nodes[at].right = right;
+        at as u32
+    }
+    let mut nodes = Vec::new();
+    grow(&mut nodes, 0, depth, d, rng);
+    AxisTree { nodes }
+}
+
+/// Thresholds and values on signed zeros, infinities, extremes and subnormals, with rows equal to
+/// thresholds: every kernel still gives the scalar sums (the AVX-512 walk compares ranks of
+/// values among thresholds instead of the values).
+#[test]
+fn every_kernel_agrees_on_edge_values() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+    for (d, n_trees, depth) in [(3, 37, 8), (20, 19, 6)] {
+        let trees: Vec<AxisTree> = (0..n_trees).map(|_| edge_tree(depth, d, &mut rng)).collect();
+        let n = 150;
+        let xs: Vec<f32> = (0..n * d)
+            .map(|_| EDGES[rng.gen_range(0..EDGES.len())])
+            .collect();
+        let scalar = PerfectForest::build_for(&trees, d, Kernel::Scalar).unwrap();
+        let mut want = vec![0.0; n];
+        scalar.add_path_lengths(&xs, d, &mut want);
+        for kernel in Kernel::ALL.into_iter().filter(|k| k.is_supported()) {
+            let forest = PerfectForest::build_for(&trees, d, kernel).unwrap();
+            assert_eq!(forest.kernel(), kernel);
+            let mut got = vec![0.0; n];
+            forest.add_path_lengths(&xs, d, &mut got);
+            assert_eq!(got, want, "{kernel}: d = {d}");
+        }
     }
 }
