@@ -189,7 +189,9 @@ fn edge_tree(depth: usize, d: usize, rng: &mut Xoshiro256PlusPlus) -> AxisTree {
 fn every_kernel_agrees_on_edge_values() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
     for (d, n_trees, depth) in [(3, 37, 8), (20, 19, 6)] {
-        let trees: Vec<AxisTree> = (0..n_trees).map(|_| edge_tree(depth, d, &mut rng)).collect();
+        let trees: Vec<AxisTree> = (0..n_trees)
+            .map(|_| edge_tree(depth, d, &mut rng))
+            .collect();
         let n = 150;
         let xs: Vec<f32> = (0..n * d)
             .map(|_| EDGES[rng.gen_range(0..EDGES.len())])
