@@ -191,33 +191,41 @@ impl Avx512Forest {
         };
         let mut at: [__m512i; R] = [lane; R];
         let mut level = 0;
-        if self.0.depth >= 3 {
-            // The first three levels (nodes 0 to 6) sit at fixed places for every lane, so they
-            // load and blend instead of gathering.
-            // SAFETY: nodes 0 to 6 exist (width >= 8), each sixteen i32 long.
-            let n: [__m512i; 7] = std::array::from_fn(|k| unsafe {
+        if self.0.depth >= 4 {
+            // The first four levels (nodes 0 to 14) sit at fixed places for every lane, so they
+            // load once and blend instead of gathering.
+            // SAFETY: nodes 0 to 14 exist (width >= 16), each sixteen i32 long.
+            let n: [__m512i; 15] = std::array::from_fn(|k| unsafe {
                 _mm512_loadu_si512(nodes[k * 16..].as_ptr().cast())
             });
-            let seventh = _mm512_add_epi32(lane, _mm512_set1_epi32(7 * 16));
-            let (sixty_four, thirty_two) = (_mm512_set1_epi32(64), _mm512_set1_epi32(32));
+            let fifteenth = _mm512_add_epi32(lane, _mm512_set1_epi32(15 * 16));
+            let (one_28, sixty_four, thirty_two) = (
+                _mm512_set1_epi32(128),
+                _mm512_set1_epi32(64),
+                _mm512_set1_epi32(32),
+            );
+            let pick = |m: __mmask16, a: __m512i, b: __m512i| _mm512_mask_blend_epi32(m, a, b);
             for (r, at) in at.iter_mut().enumerate() {
                 let m0 = right(n[0], r);
-                let m1 = right(_mm512_mask_blend_epi32(m0, n[1], n[2]), r);
-                // Node 3 + 2 m0 + m1: pick within each pair by m1, then the pair by m0.
-                let m2 = right(
-                    _mm512_mask_blend_epi32(
+                let m1 = right(pick(m0, n[1], n[2]), r);
+                // Node 3 + 2 m0 + m1, then node 7 + 4 m0 + 2 m1 + m2: pick by the last step's
+                // mask first, then the earlier ones.
+                let m2 = right(pick(m0, pick(m1, n[3], n[4]), pick(m1, n[5], n[6])), r);
+                let m3 = right(
+                    pick(
                         m0,
-                        _mm512_mask_blend_epi32(m1, n[3], n[4]),
-                        _mm512_mask_blend_epi32(m1, n[5], n[6]),
+                        pick(m1, pick(m2, n[7], n[8]), pick(m2, n[9], n[10])),
+                        pick(m1, pick(m2, n[11], n[12]), pick(m2, n[13], n[14])),
                     ),
                     r,
                 );
-                // The heap index after three steps is 7 + 4 m0 + 2 m1 + m2.
-                let a = _mm512_mask_add_epi32(seventh, m0, seventh, sixty_four);
-                let a = _mm512_mask_add_epi32(a, m1, a, thirty_two);
-                *at = _mm512_mask_add_epi32(a, m2, a, sixteen);
+                // The heap index after four steps is 15 + 8 m0 + 4 m1 + 2 m2 + m3.
+                let a = _mm512_mask_add_epi32(fifteenth, m0, fifteenth, one_28);
+                let a = _mm512_mask_add_epi32(a, m1, a, sixty_four);
+                let a = _mm512_mask_add_epi32(a, m2, a, thirty_two);
+                *at = _mm512_mask_add_epi32(a, m3, a, sixteen);
             }
-            level = 3;
+            level = 4;
         }
         for _ in level..self.0.depth {
             for (r, at) in at.iter_mut().enumerate() {
