@@ -32,10 +32,11 @@ use std::arch::x86_64::{
     _mm512_castsi512_si256, _mm512_cmp_ps_mask, _mm512_cmpgt_epi32_mask, _mm512_extracti64x4_epi64,
     _mm512_i32gather_epi32, _mm512_i32gather_pd, _mm512_i32gather_ps, _mm512_loadu_pd,
     _mm512_loadu_ps, _mm512_loadu_si512, _mm512_mask_add_epi32, _mm512_mask_blend_epi32,
-    _mm512_permutex2var_epi32, _mm512_permutex2var_epi64, _mm512_permutexvar_epi32,
-    _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setr_epi64, _mm512_setzero_si512,
-    _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd, _mm512_storeu_si512, _mm512_sub_epi32,
-    _mm512_unpackhi_epi32, _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
+    _mm512_mask_blend_ps, _mm512_permutex2var_epi32, _mm512_permutex2var_epi64,
+    _mm512_permutexvar_epi32, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32,
+    _mm512_setr_epi64, _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32,
+    _mm512_storeu_pd, _mm512_storeu_si512, _mm512_sub_epi32, _mm512_unpackhi_epi32,
+    _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
 };
 
 use super::interleaved::{Interleaved, MAX_FEATURES, NodeCode, Slots};
@@ -445,6 +446,35 @@ fn below<const C: usize>(thresholds: &[f32], x: [__m512; C]) -> [__m512i; C] {
     let mut n = thresholds.len();
     if n == 0 {
         return base;
+    }
+    // The first two probes are at the same one or two places for every lane: broadcast and
+    // blended instead of gathered.
+    if n > 1 {
+        let first = n / 2;
+        let (step, probe) = (
+            _mm512_set1_epi32(first as i32),
+            _mm512_set1_ps(thresholds[first]),
+        );
+        let mut went = [0; C];
+        for ((base, went), &x) in base.iter_mut().zip(&mut went).zip(&x) {
+            *went = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(probe, x);
+            *base = _mm512_mask_add_epi32(*base, *went, *base, step);
+        }
+        n -= first;
+        if n > 1 {
+            let half = n / 2;
+            let step = _mm512_set1_epi32(half as i32);
+            let (low, high) = (
+                _mm512_set1_ps(thresholds[half]),
+                _mm512_set1_ps(thresholds[first + half]),
+            );
+            for ((base, &went), &x) in base.iter_mut().zip(&went).zip(&x) {
+                let probe = _mm512_mask_blend_ps(went, low, high);
+                let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(probe, x);
+                *base = _mm512_mask_add_epi32(*base, m, *base, step);
+            }
+            n -= half;
+        }
     }
     while n > 1 {
         let half = n / 2;
