@@ -202,9 +202,13 @@ fn every_kernel_agrees_on_edge_values() {
         for kernel in Kernel::ALL.into_iter().filter(|k| k.is_supported()) {
             let forest = PerfectForest::build_for(&trees, d, kernel).unwrap();
             assert_eq!(forest.kernel(), kernel);
-            let mut got = vec![0.0; n];
-            forest.add_path_lengths(&xs, d, &mut got);
-            assert_eq!(got, want, "{kernel}: d = {d}");
+            // Row counts that take every way of placing values (the AVX-512 walk searches a few
+            // rows one by one, more in one, two, four or eight vectors of sixteen).
+            for rows in [1, 15, 16, 20, 50, 100, 128, n] {
+                let mut got = vec![0.0; rows];
+                forest.add_path_lengths(&xs[..rows * d], d, &mut got);
+                assert_eq!(got, want[..rows], "{kernel}: d = {d}, {rows} rows");
+            }
         }
     }
 }
