@@ -1,9 +1,13 @@
 //! The AVX-512 walk of the perfect layout: sixteen trees at once, one per vector lane.
 //!
-//! Trees are grouped sixteen to a group and interleaved node by node ([`Interleaved`]), so one
-//! gather fetches the current node of sixteen trees. The row is held in one or two registers (at most 32 features), so picking each
-//! lane's feature value is a single permute instead of a third gather. A walk is still exactly
-//! `D` branch-free steps `i = 2i + 1 + (x > t)` over the same padded trees as the scalar path.
+//! Trees are grouped sixteen to a group and interleaved node by node ([`Interleaved`]), each
+//! split coded as one 32-bit word, `rank << 5 | feature` ([`Ranks`]): the threshold's place among
+//! its feature's thresholds. A row's values are coded the same way before the walk (how many of
+//! the feature's thresholds lie below the value), so `x > t` is an integer comparison of two codes
+//! and gives the float comparison bit for bit. The row's codes sit in one or two registers (at
+//! most 32 features), so one gather of sixteen words fetches the current node of sixteen trees,
+//! one permute picks each lane's value, and one comparison decides. A walk is still exactly `D`
+//! branch-free steps `i = 2i + 1 + (x > t)` over the same padded trees as the scalar path.
 //!
 //! Scores are the scalar path's bit for bit: each lane's leaf value is added to the row's sum in
 //! tree order (group by group, lane by lane), and the padding lanes after the last tree add `+0.0`.
@@ -12,14 +16,13 @@
 //! leaves stay close (25 % faster than walking each row through every group). Eight rows' leaf
 //! values are then added tree by tree with vector additions ([`add_leaves_by_tree`]).
 //!
-//! On the Intel Xeon (Sapphire Rapids class) this was tuned on, the walk is bound by port 5, the
-//! one port that runs 512-bit permutes and comparisons: taking the two splitting permutes out of a
-//! step (a wrong walk, for timing only) saved 0.9 cycles per permute removed. A step costs five
-//! port-5 instructions (the index's high half, two to split the nodes, the value's permute, the
-//! comparison) besides its two gathers, and port 0, the only other 512-bit port, takes the rest, so
-//! every instruction taken out of a step counts: the lane's place is kept instead of its index,
-//! the first three levels split their nodes once per call, and the leaf values are added by
-//! vector (together 9 % faster at d = 5).
+//! Why codes: on the Intel Xeon (Sapphire Rapids class) this was tuned on, the walk is bound by
+//! port 5, the one port that runs 512-bit permutes and comparisons (taking two permutes out of a
+//! step, in a wrong walk timed for the purpose, saved 0.9 cycles each). With 64-bit nodes holding
+//! the threshold and the feature, a step took five port-5 instructions (the index's high half, two
+//! permutes to split the nodes, the value's permute, the comparison); with 32-bit codes it takes
+//! two. Coding a block's values costs a vector binary search per feature
+//! (docs/benchmarks.md has what each change gave).
 //!
 //! This is the one place in the workspace with `unsafe`: the gathers take raw pointers, and the
 //! AVX-512 functions may only run on a CPU that has been checked for AVX-512F. Both conditions are
