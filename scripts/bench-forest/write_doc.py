@@ -16,11 +16,13 @@ import sys
 KERNELS = ("scalar", "avx2", "avx512")
 SCORE_ROWS = 20_000
 # Trees padded to a multiple of the vector's lanes, and the levels a vector walk gathers: the
-# forest's depth (8 for ψ = 256) minus the three levels it loads and blends, plus the leaf.
+# forest's depth (8 for ψ = 256) minus the levels it loads and blends (three for AVX2, four for
+# AVX-512), plus the leaf.
 TREES = 100
 DEPTH = 8
-GATHERED_LEVELS = DEPTH - 3 + 1
 LANES = {"avx2": 8, "avx512": 16}
+BLENDED = {"avx2": 3, "avx512": 4}
+GATHERED_LEVELS = {k: DEPTH - b + 1 for k, b in BLENDED.items()}
 
 
 def estimate(crit, *parts):
@@ -119,16 +121,19 @@ def write(root, crit, rounds_jsonl, fit_json):
         lines += [
             "",
             "How close the vector kernels are to what this CPU can gather: a walk fetches, per row and per "
-            f"group of lanes, {GATHERED_LEVELS} nodes by gather (depth {DEPTH} minus the three levels it loads "
-            "and blends, plus the leaf), for the 100 trees padded to whole groups. The bound is the rate of "
-            "the same gather instructions on an L1-resident table with nothing else to do "
-            "(`gather_bound` in the bench).",
+            f"group of lanes, {GATHERED_LEVELS['avx2']} nodes by gather with AVX2 and "
+            f"{GATHERED_LEVELS['avx512']} with AVX-512 (depth {DEPTH} minus the three or four levels it "
+            "loads and blends, plus the leaf), for the 100 trees padded to whole groups. The bound is the "
+            "rate of the walk's node gather instructions (AVX2: two of four 64-bit nodes; AVX-512: one of "
+            "sixteen 32-bit codes) on an L1-resident table with nothing else to do (`gather_bound` in the "
+            "bench). The AVX-512 walk also gathers its leaves as 64-bit values and, before the walk, "
+            "thresholds for the codes of the row's values, which this bound leaves out.",
             "",
             "| kernel | gathered nodes/s (d = 5) | gathered nodes/s (d = 20) | CPU's gather rate | share of the bound (d = 5; d = 20) |",
             "|---|---:|---:|---:|---:|",
         ]
         for k in vec:
-            per_row = -(-TREES // LANES[k]) * LANES[k] * GATHERED_LEVELS
+            per_row = -(-TREES // LANES[k]) * LANES[k] * GATHERED_LEVELS[k]
             n5 = median([r["score"][f"forest-{k}/d5"] for r in rounds]) * per_row
             n20 = median([r["score"][f"forest-{k}/d20"] for r in rounds]) * per_row
             bound = median([r["gather_bound"][k] for r in rounds])
@@ -164,7 +169,7 @@ def write(root, crit, rounds_jsonl, fit_json):
         lines.append(f"| one-row score < 2 µs, {k} kernel | {got:.2f} µs | {'yes' if got < 2 else '**no**'} |")
     lines += [
         "",
-        "The AVX2 figures come from this CPU with the AVX2 kernel forced; an AVX2-only CPU (AMD EPYC before Zen 4) gathers more slowly, and none was reachable to measure it, so its ratio is not known from this machine. Tried and dropped: 32-bit nodes holding a threshold's rank instead of its value (one gather per step instead of two); finding each row value's rank cost more per row (d searches of the sorted thresholds) than the gathers it saved, most at d = 20.",
+        "The AVX2 figures come from this CPU with the AVX2 kernel forced; an AVX2-only CPU (AMD EPYC before Zen 4) gathers more slowly, and none was reachable to measure it, so its ratio is not known from this machine. The AVX-512 walk codes each node as its threshold's rank among its feature's thresholds and each row value as the count of thresholds below it (`layout/avx512.rs`): one gather of sixteen 32-bit codes per step and no permutes to split nodes, which is what bounds that walk. The codes come from a binary search per feature that steps sixteen rows to a vector and eight vectors together; an earlier attempt with one scalar search per value cost more than it saved. The AVX2 walk keeps 64-bit nodes; codes were not tried there.",
         "",
         "Other CPUs: the layout is portable. The perfect trees, their interleaving (`layout/interleaved.rs`) "
         "and the kernel choice (`forest::Kernel`) carry no x86 assumption; a NEON walk for Graviton would be "
