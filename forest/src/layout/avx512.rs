@@ -120,7 +120,6 @@ impl Avx512Forest {
         slots: &mut [u16],
     ) {
         let total = sums.len();
-        let mut rows = [(_mm512_setzero_si512(), _mm512_setzero_si512()); BLOCK];
         let mut codes = [[0i32; MAX_FEATURES]; BLOCK];
         for (b, (xb, sb)) in xs
             .chunks(BLOCK * stride)
@@ -129,15 +128,7 @@ impl Avx512Forest {
         {
             let n = sb.len();
             self.1.code_rows(xb, stride, &mut codes[..n]);
-            for (r, code) in rows.iter_mut().zip(&codes[..n]) {
-                // SAFETY: each load reads 16 i32 from `code`, which holds 32.
-                *r = unsafe {
-                    (
-                        _mm512_loadu_si512(code.as_ptr().cast()),
-                        _mm512_loadu_si512(code[16..].as_ptr().cast()),
-                    )
-                };
-            }
+            let rows = &codes[..n];
             let full = n / ROWS * ROWS;
             let mut out = Slots {
                 slots: &mut *slots,
@@ -168,7 +159,7 @@ impl Avx512Forest {
     fn walk_group<const R: usize, const WIDE: bool>(
         &self,
         g: usize,
-        rows: &[(__m512i, __m512i)],
+        rows: &[[i32; MAX_FEATURES]],
         sums: &mut [f64],
         out: &mut Slots<'_>,
     ) {
@@ -179,8 +170,17 @@ impl Avx512Forest {
         // `2 index + 1 + right` is `at = 2 at + (16 - lane) + 16 right`: the walk keeps `at`
         // rather than the index, which saves two instructions a step.
         let step = _mm512_sub_epi32(sixteen, lane);
-        let lo: [__m512i; R] = std::array::from_fn(|r| rows[r].0);
-        let hi: [__m512i; R] = std::array::from_fn(|r| rows[r].1);
+        // SAFETY: each load reads sixteen i32 from a row's codes, which hold 32.
+        let lo: [__m512i; R] =
+            std::array::from_fn(|r| unsafe { _mm512_loadu_si512(rows[r].as_ptr().cast()) });
+        let hi: [__m512i; R] = std::array::from_fn(|r| {
+            if WIDE {
+                // SAFETY: as above, from the sixteenth code on.
+                unsafe { _mm512_loadu_si512(rows[r][16..].as_ptr().cast()) }
+            } else {
+                lo[r]
+            }
+        });
         let (nodes, leaves) = self.0.group(g);
         // The lanes whose row `r` goes right at the nodes coded `w`: the row's value of each
         // node's feature (the code's low five bits index the row; the permutes read no others)
