@@ -21,8 +21,9 @@
 //! step, in a wrong walk timed for the purpose, saved 0.9 cycles each). With 64-bit nodes holding
 //! the threshold and the feature, a step took five port-5 instructions (the index's high half, two
 //! permutes to split the nodes, the value's permute, the comparison); with 32-bit codes it takes
-//! two. Coding a block's values costs a vector binary search per feature
-//! (docs/benchmarks.md has what each change gave).
+//! two. Coding a block's values costs a search per feature: a bucket lookup and a few steps within
+//! the bucket ([`Buckets`]), or a vector binary search where the thresholds crowd into a few
+//! buckets (docs/benchmarks.md has what each change gave).
 //!
 //! This is the one place in the workspace with `unsafe`: the gathers take raw pointers, and the
 //! AVX-512 functions may only run on a CPU that has been checked for AVX-512F. Both conditions are
@@ -32,14 +33,16 @@
 
 use std::arch::x86_64::{
     __m512, __m512i, __mmask16, _CMP_LT_OQ, _mm256_setzero_si256, _mm512_add_epi32, _mm512_add_pd,
-    _mm512_castsi512_si256, _mm512_cmp_ps_mask, _mm512_cmpgt_epi32_mask, _mm512_extracti64x4_epi64,
-    _mm512_i32gather_epi32, _mm512_i32gather_pd, _mm512_i32gather_ps, _mm512_loadu_pd,
-    _mm512_loadu_ps, _mm512_loadu_si512, _mm512_mask_add_epi32, _mm512_mask_blend_epi32,
-    _mm512_mask_blend_ps, _mm512_permutex2var_epi32, _mm512_permutex2var_epi64,
-    _mm512_permutexvar_epi32, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32,
-    _mm512_setr_epi64, _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32,
-    _mm512_storeu_pd, _mm512_storeu_si512, _mm512_sub_epi32, _mm512_unpackhi_epi32,
-    _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
+    _mm512_castsi512_si256, _mm512_cmp_ps_mask, _mm512_cmpgt_epi32_mask, _mm512_cvttps_epi32,
+    _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd, _mm512_i32gather_ps,
+    _mm512_loadu_pd, _mm512_loadu_si512, _mm512_mask_add_epi32, _mm512_mask_blend_epi32,
+    _mm512_mask_blend_ps, _mm512_mask_i32gather_ps, _mm512_mask_i32scatter_epi32, _mm512_max_ps,
+    _mm512_min_ps, _mm512_mul_ps, _mm512_mullo_epi32, _mm512_permutex2var_epi32,
+    _mm512_permutex2var_epi64, _mm512_permutexvar_epi32, _mm512_set1_epi32, _mm512_set1_ps,
+    _mm512_setr_epi32, _mm512_setr_epi64, _mm512_setzero_ps, _mm512_setzero_si512,
+    _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd, _mm512_storeu_si512, _mm512_sub_epi32,
+    _mm512_sub_ps, _mm512_unpackhi_epi32, _mm512_unpackhi_epi64, _mm512_unpacklo_epi32,
+    _mm512_unpacklo_epi64,
 };
 
 use super::interleaved::{Interleaved, MAX_FEATURES, NodeCode, Slots};
@@ -353,7 +356,105 @@ const NEVER: i32 = i32::MAX >> FEATURE_BITS;
 /// `0 > feature`, false). Nodes of 32 bits instead of 64 need no permutes to split a gathered
 /// node into threshold and feature, and one gather of sixteen words instead of two of eight.
 #[derive(Debug, Clone)]
-struct Ranks(Vec<Vec<f32>>);
+struct Ranks(Vec<FeatureRanks>);
+
+/// One feature's split thresholds, sorted and distinct, and the buckets that narrow a search
+/// among them.
+#[derive(Debug, Clone)]
+struct FeatureRanks {
+    /// The `len` thresholds, then `+inf` as far as a bucket's window reaches past the last.
+    thresholds: Vec<f32>,
+    len: usize,
+    buckets: Option<Buckets>,
+}
+
+/// A monotone map from a value to a bucket, `clamp((x - lo) * scale, 0, top)` truncated, and for
+/// each bucket the count of thresholds in the buckets before it.
+///
+/// Why it is exact: the map is monotone (each f32 operation rounds monotonically, and the vector
+/// code runs the same operations as [`Buckets::of`]), so a threshold in an earlier bucket lies
+/// below `x` and one in a later bucket does not; only the thresholds of `x`'s own bucket need
+/// comparing, and those are the `2^window_log2 - 1` after `start[bucket]` at most. The ones
+/// beyond the bucket in that window compare as not below `x`, like the `+inf` padding.
+#[derive(Debug, Clone)]
+struct Buckets {
+    lo: f32,
+    scale: f32,
+    top: f32,
+    start: Vec<i32>,
+    window_log2: u32,
+}
+
+/// Buckets per threshold: more make each bucket's window shorter and the table larger.
+const BUCKETS_PER_THRESHOLD: usize = 1;
+
+impl Buckets {
+    /// Buckets for the sorted, distinct, finite-or-`-inf` `thresholds`, when a search through
+    /// them takes clearly fewer gathers than the binary search over all of them.
+    fn new(thresholds: &[f32]) -> Option<Self> {
+        let (&lo, &hi) = (thresholds.first()?, thresholds.last()?);
+        let n = (thresholds.len() * BUCKETS_PER_THRESHOLD).next_power_of_two();
+        let scale = (n as f64 / (f64::from(hi) - f64::from(lo))) as f32;
+        if !(lo.is_finite() && scale.is_finite() && scale > 0.0) {
+            return None;
+        }
+        let mut buckets = Self {
+            lo,
+            scale,
+            top: (n - 1) as f32,
+            start: vec![0; n],
+            window_log2: 0,
+        };
+        let mut counts = vec![0i32; n];
+        for &t in thresholds {
+            counts[buckets.of(t)] += 1;
+        }
+        let mut below = 0;
+        for (start, &count) in buckets.start.iter_mut().zip(&counts) {
+            *start = below;
+            below += count;
+        }
+        let widest = counts.iter().copied().max().unwrap_or(0) as usize;
+        buckets.window_log2 = (widest + 1).next_power_of_two().trailing_zeros();
+        // One gather for the bucket's start, then one per window step, against about log2(n)
+        // gathers of the binary search (its first two probes are broadcasts).
+        let binary = thresholds.len().ilog2().saturating_sub(1);
+        (buckets.window_log2 + 2 <= binary).then_some(buckets)
+    }
+
+    /// The bucket of `x` (not NaN): what the vector code computes, operation for operation.
+    fn of(&self, x: f32) -> usize {
+        ((x - self.lo) * self.scale).max(0.0).min(self.top) as usize
+    }
+}
+
+impl FeatureRanks {
+    fn new(mut thresholds: Vec<f32>) -> Self {
+        thresholds.sort_unstable_by(f32::total_cmp);
+        // `==` merges -0 with +0: they compare alike.
+        thresholds.dedup_by(|a, b| a == b);
+        let len = thresholds.len();
+        let buckets = Buckets::new(&thresholds);
+        if let Some(b) = &buckets {
+            thresholds.resize(len + (1 << b.window_log2), f32::INFINITY);
+        }
+        Self {
+            thresholds,
+            len,
+            buckets,
+        }
+    }
+
+    /// The thresholds without the padding.
+    fn sorted(&self) -> &[f32] {
+        &self.thresholds[..self.len]
+    }
+
+    /// How many thresholds lie below `x`.
+    fn rank(&self, x: f32) -> usize {
+        self.sorted().partition_point(|&t| t < x)
+    }
+}
 
 impl Ranks {
     /// The thresholds of the splits `split(t, i)` for the `(t, i)` in `nodes`; `None` when a
@@ -370,15 +471,11 @@ impl Ranks {
                 by_feature.get_mut(f as usize)?.push(threshold);
             }
         }
-        for thresholds in &mut by_feature {
-            thresholds.sort_unstable_by(f32::total_cmp);
-            // `==` merges -0 with +0: they compare alike.
-            thresholds.dedup_by(|a, b| a == b);
-            if thresholds.len() >= NEVER as usize {
-                return None;
-            }
+        let features: Vec<FeatureRanks> = by_feature.into_iter().map(FeatureRanks::new).collect();
+        if features.iter().any(|f| f.len >= NEVER as usize) {
+            return None;
         }
-        Some(Self(by_feature))
+        Some(Self(features))
     }
 
     /// Codes the values of `codes.len()` rows of `xs` (f32, no NaN, `stride` apart) into
@@ -393,9 +490,8 @@ impl Ranks {
         // 0.7 µs less); more rows step together in up to eight vectors of sixteen.
         if rows < LANES {
             for (r, code) in codes.iter_mut().enumerate() {
-                for (f, thresholds) in self.0.iter().enumerate() {
-                    let x = xs[r * stride + f];
-                    code[f] = (thresholds.partition_point(|&t| t < x) as i32) << FEATURE_BITS;
+                for (f, feature) in self.0.iter().enumerate() {
+                    code[f] = (feature.rank(xs[r * stride + f]) as i32) << FEATURE_BITS;
                 }
             }
             return;
@@ -418,12 +514,16 @@ impl Ranks {
         codes: &mut [[i32; MAX_FEATURES]],
     ) {
         let rows = codes.len();
-        for (f, thresholds) in self.0.iter().enumerate() {
+        for (f, feature) in self.0.iter().enumerate() {
             let x: [__m512; C] = std::array::from_fn(|c| {
                 let first = (c * LANES).min(rows);
                 feature_values(xs, stride, f, first, (rows - first).min(LANES))
             });
-            for (c, &b) in below(thresholds, x).iter().enumerate() {
+            let below = match &feature.buckets {
+                Some(buckets) => below_in_bucket(&feature.thresholds, buckets, x),
+                None => below(feature.sorted(), x),
+            };
+            for (c, &b) in below.iter().enumerate() {
                 let first = (c * LANES).min(rows);
                 store_codes(b, f, &mut codes[first..(first + LANES).min(rows)]);
             }
@@ -431,7 +531,11 @@ impl Ranks {
     }
 
     fn heap_bytes(&self) -> usize {
-        crate::vec_bytes(&self.0) + self.0.iter().map(crate::vec_bytes).sum::<usize>()
+        let feature = |f: &FeatureRanks| {
+            crate::vec_bytes(&f.thresholds)
+                + f.buckets.as_ref().map_or(0, |b| crate::vec_bytes(&b.start))
+        };
+        crate::vec_bytes(&self.0) + self.0.iter().map(feature).sum::<usize>()
     }
 }
 
@@ -439,27 +543,49 @@ impl Ranks {
 /// `k` hold 0.
 #[target_feature(enable = "avx512f")]
 fn feature_values(xs: &[f32], stride: usize, f: usize, first: usize, k: usize) -> __m512 {
-    let mut x = [0f32; LANES];
-    for (l, x) in x[..k].iter_mut().enumerate() {
-        *x = xs[(first + l) * stride + f];
+    if k == 0 {
+        return _mm512_setzero_ps();
     }
-    // SAFETY: the load reads sixteen f32 from `x`, which holds sixteen.
-    unsafe { _mm512_loadu_ps(x.as_ptr()) }
+    // One masked gather: sixteen scalar loads and stores, then a wide load of what was just
+    // stored, would stall on store forwarding.
+    assert!((first + k - 1) * stride + f < xs.len() && xs.len() <= i32::MAX as usize);
+    let at = _mm512_add_epi32(
+        _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(stride as i32),
+        ),
+        _mm512_set1_epi32((first * stride + f) as i32),
+    );
+    let lanes = (u32::MAX >> (32 - k)) as __mmask16;
+    // SAFETY: only the first `k` lanes load, and the last of them, `(first + k - 1) * stride + f`,
+    // is within `xs` (asserted), whose offsets fit 32 bits.
+    unsafe { _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), lanes, at, xs.as_ptr()) }
 }
 
 /// Writes the codes of the counts `below` (lane by lane) as feature `f` of `codes`' rows.
 #[target_feature(enable = "avx512f")]
 fn store_codes(below: __m512i, f: usize, codes: &mut [[i32; MAX_FEATURES]]) {
-    let mut out = [0i32; LANES];
-    // SAFETY: the store writes sixteen i32 into `out`, which holds sixteen.
+    let k = codes.len().min(LANES);
+    if k == 0 || f >= MAX_FEATURES {
+        return;
+    }
+    let at = _mm512_add_epi32(
+        _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(MAX_FEATURES as i32),
+        ),
+        _mm512_set1_epi32(f as i32),
+    );
+    let lanes = (u32::MAX >> (32 - k)) as __mmask16;
+    // SAFETY: only the first `k <= codes.len()` lanes store, lane `l` to `codes[l][f]` with
+    // `f < MAX_FEATURES`: within `codes`.
     unsafe {
-        _mm512_storeu_si512(
-            out.as_mut_ptr().cast(),
+        _mm512_mask_i32scatter_epi32::<4>(
+            codes.as_mut_ptr().cast(),
+            lanes,
+            at,
             _mm512_slli_epi32::<FEATURE_BITS>(below),
         );
-    }
-    for (code, &o) in codes.iter_mut().zip(&out) {
-        code[f] = o;
     }
 }
 
@@ -534,14 +660,59 @@ fn below<const C: usize>(thresholds: &[f32], x: [__m512; C]) -> [__m512i; C] {
     base
 }
 
+/// [`below`] through [`Buckets`]: each lane gathers its bucket's start, then searches the
+/// bucket's window, `2^window_log2 - 1` thresholds from there (`thresholds` is padded for it).
+#[target_feature(enable = "avx512f")]
+fn below_in_bucket<const C: usize>(
+    thresholds: &[f32],
+    buckets: &Buckets,
+    x: [__m512; C],
+) -> [__m512i; C] {
+    let (lo, scale, top) = (
+        _mm512_set1_ps(buckets.lo),
+        _mm512_set1_ps(buckets.scale),
+        _mm512_set1_ps(buckets.top),
+    );
+    let base: [__m512i; C] = std::array::from_fn(|c| {
+        let at = _mm512_mul_ps(_mm512_sub_ps(x[c], lo), scale);
+        let at = _mm512_min_ps(_mm512_max_ps(at, _mm512_setzero_ps()), top);
+        // SAFETY: `at` is in [0, top] and truncates to an index below `top + 1 = start.len()`.
+        unsafe { _mm512_i32gather_epi32::<4>(_mm512_cvttps_epi32(at), buckets.start.as_ptr()) }
+    });
+    let mut base = base;
+    let mut step = 1i32 << buckets.window_log2;
+    while step > 1 {
+        step /= 2;
+        let (offset, add) = (_mm512_set1_epi32(step - 1), _mm512_set1_epi32(step));
+        for (base, &x) in base.iter_mut().zip(&x) {
+            // SAFETY: the earlier steps added at most `window - 2 * step` to the bucket's start,
+            // which is at most `len`, so the probe `base + step - 1` is below `len + window`, the
+            // padded length of `thresholds`.
+            let probe = unsafe {
+                _mm512_i32gather_ps::<4>(_mm512_add_epi32(*base, offset), thresholds.as_ptr())
+            };
+            *base = _mm512_mask_add_epi32(
+                *base,
+                _mm512_cmp_ps_mask::<_CMP_LT_OQ>(probe, x),
+                *base,
+                add,
+            );
+        }
+    }
+    base
+}
+
 impl NodeCode for Ranks {
     type Word = i32;
     fn encode(&self, feature: u32, threshold: f32) -> i32 {
         let rank = if threshold < f32::INFINITY {
-            self.0[feature as usize].partition_point(|&t| t < threshold) as i32
+            self.0[feature as usize].rank(threshold) as i32
         } else {
             NEVER
         };
         (rank << FEATURE_BITS) | feature as i32
     }
 }
+
+#[cfg(test)]
+mod tests;
