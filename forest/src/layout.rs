@@ -24,6 +24,8 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod interleaved;
+#[cfg(target_arch = "x86_64")]
+mod ranks;
 #[cfg(test)]
 mod tests;
 

@@ -1,21 +1,22 @@
 //! The AVX2 walk of the perfect layout: eight trees at once, one per vector lane.
 //!
 //! The same interleaved trees as the AVX-512 walk ([`Interleaved`], eight to a group), the same
-//! branch-free steps `i = 2i + 1 + (x > t)`, and the same sums bit for bit: each lane's leaf value
-//! is added to the row's sum in tree order, and padding lanes add `+0.0`.
+//! splits coded as ranks ([`Ranks`]: one 32-bit word per node, `rank << 5 | feature`, and a row's
+//! values coded as how many of the feature's thresholds lie below them), the same branch-free
+//! steps `i = 2i + 1 + (x > t)`, and the same sums bit for bit: each lane's leaf value is added to
+//! the row's sum in tree order, and padding lanes add `+0.0`.
 //!
-//! What differs is what AVX2 lacks. A gather of 64-bit nodes takes four 32-bit offsets, so one
-//! step gathers two halves, and there are no mask registers or two-table permutes:
-//! - the halves are gathered as trees (0, 1, 4, 5) and (2, 3, 6, 7), so that one in-lane shuffle
-//!   per field puts the thresholds and the features of trees 0 to 7 back in order;
-//! - the row is held in up to four registers of eight features, and a lane's feature value is
-//!   picked by permuting each register and blending on the feature index's bits 3 and 4;
-//! - a comparison gives all-ones lanes (-1), so the next index is `2i + 1 - mask`.
+//! A step is one gather of eight node words, one comparison of 32-bit integers, and the pick of
+//! each lane's row code. AVX2 has no two-table permutes, so the row is held in up to four
+//! registers of eight codes, and a lane's code is picked by permuting each register with the node
+//! word itself (its low three bits are the feature's) and blending on the feature's bits 3 and 4.
+//! A comparison gives all-ones lanes (-1), so the next index is `2i + 1 - mask`.
 //!
 //! The first three levels (nodes 0 to 6) sit at the same place for every lane, so they are
-//! loaded once per group and blended instead of gathered, as in the AVX-512 walk. Four rows are
+//! loaded once per group and blended instead of gathered, as in the AVX-512 walk. Eight rows are
 //! walked together so their gathers overlap, in blocks of rows per group so that a group stays in
-//! L1.
+//! L1. A block's values are coded first, eight rows of one feature at a time, by a bucket lookup
+//! and a short search in the bucket (or a binary search), with eight-lane gathers.
 //!
 //! `unsafe` here, as in the AVX-512 walk: the gathers and loads take raw pointers, and these
 //! functions may only run on a CPU checked for AVX2 ([`Avx2Forest::build`]); each block says why
@@ -24,16 +25,18 @@
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::{
-    __m128i, __m256, __m256i, _CMP_GT_OQ, _mm256_add_epi32, _mm256_blendv_pd, _mm256_blendv_ps,
-    _mm256_castpd_si256, _mm256_castps_si256, _mm256_castsi256_pd, _mm256_castsi256_ps,
-    _mm256_castsi256_si128, _mm256_cmp_ps, _mm256_cvtepi32_epi64, _mm256_extracti128_si256,
-    _mm256_i32gather_epi64, _mm256_i32gather_pd, _mm256_loadu_ps, _mm256_loadu_si256,
-    _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_permutevar8x32_ps,
-    _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_ps,
-    _mm256_slli_epi32, _mm256_storeu_pd, _mm256_storeu_si256, _mm256_sub_epi32,
+    __m128i, __m256, __m256i, _CMP_LT_OQ, _mm256_add_epi32, _mm256_and_si256, _mm256_blendv_epi8,
+    _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_castsi256_si128,
+    _mm256_cmp_ps, _mm256_cmpgt_epi32, _mm256_cvttps_epi32, _mm256_extracti128_si256,
+    _mm256_i32gather_epi32, _mm256_i32gather_pd, _mm256_i32gather_ps, _mm256_loadu_si256,
+    _mm256_mask_i32gather_ps, _mm256_max_ps, _mm256_min_ps, _mm256_mul_ps, _mm256_mullo_epi32,
+    _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
+    _mm256_setzero_ps, _mm256_setzero_si256, _mm256_slli_epi32, _mm256_storeu_pd,
+    _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_ps,
 };
 
-use super::interleaved::{Interleaved, MAX_FEATURES, PlainCode, Slots};
+use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
+use super::ranks::{Buckets, FEATURE_BITS, Ranks};
 
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 8;
@@ -41,20 +44,18 @@ const LANES: usize = 8;
 const ROWS: usize = 8;
 /// Rows walked through one group before the next group.
 const BLOCK: usize = 128;
+/// Vectors of eight rows whose searches step together while coding, so their gathers overlap.
+const CODE_CHUNKS: usize = 4;
 
-/// One row's values, aligned for vector loads.
-#[derive(Clone, Copy)]
-#[repr(C, align(32))]
-struct Row([f32; MAX_FEATURES]);
-
-/// A forest interleaved eight trees to a group. Exists only on a CPU with AVX2.
+/// A forest interleaved eight trees to a group, its splits coded as ranks. Exists only on a CPU
+/// with AVX2.
 #[derive(Debug, Clone)]
-pub(super) struct Avx2Forest(Interleaved<LANES, i64>);
+pub(super) struct Avx2Forest(Interleaved<LANES, i32>, Ranks);
 
 impl Avx2Forest {
     /// See [`crate::Model::heap_bytes`].
     pub(super) fn heap_bytes(&self) -> usize {
-        self.0.heap_bytes()
+        self.0.heap_bytes() + self.1.heap_bytes()
     }
 
     /// The interleaved forest ([`Interleaved::build`]), or `None` when the CPU lacks AVX2 or the
@@ -69,7 +70,9 @@ impl Avx2Forest {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return None;
         }
-        Interleaved::build(depth, n_features, n_trees, &PlainCode, split, leaf).map(Self)
+        let ranks = Ranks::for_trees(depth, n_features, n_trees, &split)?;
+        let forest = Interleaved::build(depth, n_features, n_trees, &ranks, split, leaf)?;
+        Some(Self(forest, ranks))
     }
 
     /// Adds each row's path length summed over all trees to `sums` (`xs` holds `sums.len()` rows
@@ -96,7 +99,8 @@ impl Avx2Forest {
         }
     }
 
-    /// Walks blocks of [`BLOCK`] rows one group at a time; `REGS` registers hold a row.
+    /// Codes blocks of [`BLOCK`] rows and walks each one group at a time; `REGS` registers hold a
+    /// row's codes.
     #[target_feature(enable = "avx2")]
     fn add_blocks<const REGS: usize>(
         &self,
@@ -105,18 +109,15 @@ impl Avx2Forest {
         sums: &mut [f64],
         slots: &mut [u16],
     ) {
-        let n_features = self.0.n_features;
         let total = sums.len();
-        let mut rows = [Row([0.0; MAX_FEATURES]); BLOCK];
+        let mut codes = [[0i32; MAX_FEATURES]; BLOCK];
         for (b, (xb, sb)) in xs
             .chunks(BLOCK * stride)
             .zip(sums.chunks_mut(BLOCK))
             .enumerate()
         {
-            for (r, x) in rows.iter_mut().zip(xb.chunks(stride)) {
-                r.0[..n_features].copy_from_slice(&x[..n_features]);
-            }
             let n = sb.len();
+            code_rows(&self.1, xb, stride, &mut codes[..n]);
             let full = n / ROWS * ROWS;
             let mut out = Slots {
                 slots: &mut *slots,
@@ -128,135 +129,94 @@ impl Avx2Forest {
                     out.first = b * BLOCK + c;
                     self.walk_group::<ROWS, REGS>(
                         g,
-                        &rows[c..c + ROWS],
+                        &codes[c..c + ROWS],
                         &mut sb[c..c + ROWS],
                         &mut out,
                     );
                 }
                 for c in full..n {
                     out.first = b * BLOCK + c;
-                    self.walk_group::<1, REGS>(g, &rows[c..c + 1], &mut sb[c..c + 1], &mut out);
+                    self.walk_group::<1, REGS>(g, &codes[c..c + 1], &mut sb[c..c + 1], &mut out);
                 }
             }
         }
     }
 
-    /// Walks `R` rows through group `g` and adds its trees' leaf values to their sums, in tree
-    /// order.
+    /// Walks `R` coded rows through group `g` and adds its trees' leaf values to their sums, in
+    /// tree order.
     #[target_feature(enable = "avx2")]
     fn walk_group<const R: usize, const REGS: usize>(
         &self,
         g: usize,
-        rows: &[Row],
+        rows: &[[i32; MAX_FEATURES]],
         sums: &mut [f64],
         out: &mut Slots<'_>,
     ) {
         let depth = self.0.depth;
         let width = 1usize << depth;
         let (nodes, leaves) = self.0.group(g);
-        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        // Gathered halves hold trees (0, 1, 4, 5) and (2, 3, 6, 7); see `split`.
-        let halves = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+        let lane = lane_numbers();
         let one = _mm256_set1_epi32(1);
         let first_leaf = _mm256_set1_epi32(width as i32 - 1);
-        // A row lives in REGS registers of eight features (spilled to the stack and folded into
-        // the permutes as memory operands when the registers run out).
-        let x: [[__m256; 4]; R] = std::array::from_fn(|r| {
+        // A row's codes live in REGS registers of eight features (spilled to the stack and
+        // folded into the permutes as memory operands when the registers run out).
+        let x: [[__m256i; 4]; R] = std::array::from_fn(|r| {
             std::array::from_fn(|k| {
-                // SAFETY: each load reads eight f32 from a row of 32 (k < 4).
-                unsafe { _mm256_loadu_ps(rows[r].0[k * LANES..].as_ptr()) }
+                // SAFETY: each load reads eight i32 from a row of 32 (k < 4).
+                unsafe { _mm256_loadu_si256(rows[r][k * LANES..].as_ptr().cast()) }
             })
         });
 
-        // The value of each lane's feature in row `r`: `f` indexes the row's 8 * REGS values.
-        // Each register is permuted by the index's low three bits, then bits 3 and 4 pick the
-        // register: about 30 % faster at d = 20 than gathering from the row, measured on an AMD
-        // EPYC (docs/benchmarks.md).
-        let value = |f: __m256i, r: usize| -> __m256 {
+        // The code of each lane's feature in row `r`, picked by the node words `w`: each register
+        // is permuted by the word's low three bits (the feature's), then the feature's bits 3 and
+        // 4 pick the register: about 30 % faster at d = 20 than gathering from the row, measured
+        // on an AMD EPYC (docs/benchmarks.md).
+        let value = |w: __m256i, r: usize| -> __m256i {
             let x = &x[r];
-            let p0 = _mm256_permutevar8x32_ps(x[0], f);
+            let p0 = _mm256_permutevar8x32_epi32(x[0], w);
             if REGS == 1 {
                 return p0;
             }
-            let bit3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(f));
-            let low = _mm256_blendv_ps(p0, _mm256_permutevar8x32_ps(x[1], f), bit3);
+            let pick = |bit: __m256i, a: __m256i, b: __m256i| {
+                _mm256_castps_si256(_mm256_blendv_ps(
+                    _mm256_castsi256_ps(a),
+                    _mm256_castsi256_ps(b),
+                    _mm256_castsi256_ps(bit),
+                ))
+            };
+            let bit3 = _mm256_slli_epi32::<28>(w);
+            let low = pick(bit3, p0, _mm256_permutevar8x32_epi32(x[1], w));
             if REGS == 2 {
                 return low;
             }
-            let p2 = _mm256_permutevar8x32_ps(x[2], f);
+            let p2 = _mm256_permutevar8x32_epi32(x[2], w);
             let high = if REGS == 3 {
                 p2
             } else {
-                _mm256_blendv_ps(p2, _mm256_permutevar8x32_ps(x[3], f), bit3)
+                pick(bit3, p2, _mm256_permutevar8x32_epi32(x[3], w))
             };
-            let bit4 = _mm256_castsi256_ps(_mm256_slli_epi32::<27>(f));
-            _mm256_blendv_ps(low, high, bit4)
+            pick(_mm256_slli_epi32::<27>(w), low, high)
         };
-        // -1 in the lanes whose row goes right at the node held by `a` (trees 0, 1, 4, 5) and
-        // `b` (trees 2, 3, 6, 7). Each 64-bit node reads as (threshold, feature) in 32-bit
-        // halves; the in-lane shuffle takes a's two then b's two per 128-bit lane, which is trees
-        // 0 to 3 in the low lane and 4 to 7 in the high lane.
-        let right = |a: __m256i, b: __m256i, r: usize| -> __m256i {
-            let (a, b) = (_mm256_castsi256_ps(a), _mm256_castsi256_ps(b));
-            let t = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
-            let f = _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(a, b));
-            _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(value(f, r), t))
-        };
-        // Per-lane masks (natural order) widened to the 64-bit lanes of the two halves.
-        let widen = |m: __m256i| -> (__m256i, __m256i) {
-            let m = _mm256_permutevar8x32_epi32(m, halves);
-            (
-                _mm256_cvtepi32_epi64(_mm256_castsi256_si128(m)),
-                _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(m)),
-            )
-        };
-        let blend = |m: __m256i, a: __m256i, b: __m256i| -> __m256i {
-            _mm256_castpd_si256(_mm256_blendv_pd(
-                _mm256_castsi256_pd(a),
-                _mm256_castsi256_pd(b),
-                _mm256_castsi256_pd(m),
-            ))
-        };
+        // -1 in the lanes whose row goes right at the nodes `w`: the row's code above the node's.
+        let right = |w: __m256i, r: usize| -> __m256i { _mm256_cmpgt_epi32(value(w, r), w) };
 
         let mut idx: [__m256i; R] = [_mm256_setzero_si256(); R];
         let mut level = 0;
         if depth >= 3 {
-            // Nodes 0 to 6 as the halves a step gathers.
-            let node: [(__m256i, __m256i); 7] = std::array::from_fn(|k| {
-                // SAFETY: node k < 7 < width - 1 exists; its eight i64 start at 8k and each load
-                // reads four of them.
-                let (lo, hi) = unsafe {
-                    (
-                        _mm256_loadu_si256(nodes[k * LANES..].as_ptr().cast()),
-                        _mm256_loadu_si256(nodes[k * LANES + 4..].as_ptr().cast()),
-                    )
-                };
-                (
-                    _mm256_permute2x128_si256::<0x20>(lo, hi),
-                    _mm256_permute2x128_si256::<0x31>(lo, hi),
-                )
+            let node: [__m256i; 7] = std::array::from_fn(|k| {
+                // SAFETY: node k < 7 < width - 1 exists; its eight words start at 8k.
+                unsafe { _mm256_loadu_si256(nodes[k * LANES..].as_ptr().cast()) }
             });
             let seven = _mm256_set1_epi32(7);
             for (r, i) in idx.iter_mut().enumerate() {
-                let m0 = right(node[0].0, node[0].1, r);
-                let (m0a, m0b) = widen(m0);
-                let m1 = right(
-                    blend(m0a, node[1].0, node[2].0),
-                    blend(m0b, node[1].1, node[2].1),
-                    r,
-                );
-                let (m1a, m1b) = widen(m1);
+                let m0 = right(node[0], r);
+                let m1 = right(_mm256_blendv_epi8(node[1], node[2], m0), r);
                 // Node 3 + 2 m0 + m1: pick within each pair by m1, then the pair by m0.
                 let m2 = right(
-                    blend(
-                        m0a,
-                        blend(m1a, node[3].0, node[4].0),
-                        blend(m1a, node[5].0, node[6].0),
-                    ),
-                    blend(
-                        m0b,
-                        blend(m1b, node[3].1, node[4].1),
-                        blend(m1b, node[5].1, node[6].1),
+                    _mm256_blendv_epi8(
+                        _mm256_blendv_epi8(node[3], node[4], m1),
+                        _mm256_blendv_epi8(node[5], node[6], m1),
+                        m0,
                     ),
                     r,
                 );
@@ -270,21 +230,12 @@ impl Avx2Forest {
         for _ in level..depth {
             for (r, i) in idx.iter_mut().enumerate() {
                 let at = _mm256_add_epi32(_mm256_slli_epi32::<3>(*i), lane);
-                let at = _mm256_permutevar8x32_epi32(at, halves);
                 // SAFETY: after k < depth steps every lane's node index is below
                 // 2^(k+1) - 1 <= width - 1, so `at = index * 8 + lane < width * 8`, the length of
                 // `nodes`; 32-bit offsets hold it as depth <= 16.
-                let (a, b) = unsafe {
-                    (
-                        _mm256_i32gather_epi64::<8>(nodes.as_ptr(), _mm256_castsi256_si128(at)),
-                        _mm256_i32gather_epi64::<8>(
-                            nodes.as_ptr(),
-                            _mm256_extracti128_si256::<1>(at),
-                        ),
-                    )
-                };
+                let w = unsafe { _mm256_i32gather_epi32::<4>(nodes.as_ptr(), at) };
                 let left = _mm256_add_epi32(_mm256_add_epi32(*i, *i), one);
-                *i = _mm256_sub_epi32(left, right(a, b, r));
+                *i = _mm256_sub_epi32(left, right(w, r));
             }
         }
         let mut values = [[0f64; LANES]; R];
@@ -319,4 +270,160 @@ impl Avx2Forest {
             }
         }
     }
+}
+
+/// Codes the values of `codes.len()` rows of `xs` (f32, no NaN, `stride` apart) into
+/// `codes[r][f]` ([`Ranks`]): a few rows by the scalar search, more eight rows of one feature at a
+/// time, [`CODE_CHUNKS`] such vectors stepping together.
+#[target_feature(enable = "avx2")]
+pub(super) fn code_rows(
+    ranks: &Ranks,
+    xs: &[f32],
+    stride: usize,
+    codes: &mut [[i32; MAX_FEATURES]],
+) {
+    if codes.len() < LANES {
+        ranks.code_rows_scalar(xs, stride, codes);
+        return;
+    }
+    for (c, codes) in codes.chunks_mut(CODE_CHUNKS * LANES).enumerate() {
+        let xs = &xs[c * CODE_CHUNKS * LANES * stride..];
+        let rows = codes.len();
+        for (f, feature) in ranks.0.iter().enumerate() {
+            let x: [__m256; CODE_CHUNKS] = std::array::from_fn(|k| {
+                let first = (k * LANES).min(rows);
+                feature_values(xs, stride, f, first, (rows - first).min(LANES))
+            });
+            let below = match &feature.buckets {
+                Some(buckets) => below_in_bucket(&feature.thresholds, buckets, x),
+                None => below(feature.sorted(), x),
+            };
+            for (k, &b) in below.iter().enumerate() {
+                let first = (k * LANES).min(rows);
+                store_codes(b, f, &mut codes[first..(first + LANES).min(rows)]);
+            }
+        }
+    }
+}
+
+/// Feature `f` of the `k <= 8` rows of `xs` from row `first` on (`stride` apart); lanes past `k`
+/// hold 0.
+#[target_feature(enable = "avx2")]
+fn feature_values(xs: &[f32], stride: usize, f: usize, first: usize, k: usize) -> __m256 {
+    if k == 0 {
+        return _mm256_setzero_ps();
+    }
+    // One masked gather: eight scalar loads and stores, then a wide load of what was just stored,
+    // would stall on store forwarding.
+    assert!((first + k - 1) * stride + f < xs.len() && xs.len() <= i32::MAX as usize);
+    let at = _mm256_add_epi32(
+        _mm256_mullo_epi32(lane_numbers(), _mm256_set1_epi32(stride as i32)),
+        _mm256_set1_epi32((first * stride + f) as i32),
+    );
+    // All ones (sign bit set) in the first `k` lanes.
+    let lanes = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+        _mm256_set1_epi32(k as i32),
+        lane_numbers(),
+    ));
+    // SAFETY: only the first `k` lanes load, and the last of them, `(first + k - 1) * stride + f`,
+    // is within `xs` (asserted), whose offsets fit 32 bits.
+    unsafe { _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), xs.as_ptr(), at, lanes) }
+}
+
+/// 0 to 7, lane by lane.
+#[target_feature(enable = "avx2")]
+fn lane_numbers() -> __m256i {
+    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+}
+
+/// Writes the codes of the counts `below` (lane by lane) as feature `f` of `codes`' rows.
+#[target_feature(enable = "avx2")]
+fn store_codes(below: __m256i, f: usize, codes: &mut [[i32; MAX_FEATURES]]) {
+    let mut out = [0i32; LANES];
+    // SAFETY: the store writes eight i32 into `out`, which holds eight.
+    unsafe {
+        _mm256_storeu_si256(
+            out.as_mut_ptr().cast(),
+            _mm256_slli_epi32::<{ FEATURE_BITS as i32 }>(below),
+        );
+    }
+    for (code, &o) in codes.iter_mut().zip(&out) {
+        code[f] = o;
+    }
+}
+
+/// `base + step` in the lanes where `probe < x`: one step of a search.
+#[target_feature(enable = "avx2")]
+fn step_if_below(base: __m256i, probe: __m256, x: __m256, step: __m256i) -> __m256i {
+    let below = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(probe, x));
+    _mm256_add_epi32(base, _mm256_and_si256(below, step))
+}
+
+/// How many of the sorted `thresholds` lie below each lane of each `x[k]` (no NaN): a branch-free
+/// binary search, the same steps for every lane. The count is in `[base, base + n]` throughout;
+/// each step probes `base + n / 2` and keeps the half that holds it.
+#[target_feature(enable = "avx2")]
+fn below<const C: usize>(thresholds: &[f32], x: [__m256; C]) -> [__m256i; C] {
+    let mut base = [_mm256_setzero_si256(); C];
+    let mut n = thresholds.len();
+    if n == 0 {
+        return base;
+    }
+    while n > 1 {
+        let half = n / 2;
+        let step = _mm256_set1_epi32(half as i32);
+        for (base, &x) in base.iter_mut().zip(&x) {
+            // SAFETY: `base + n <= thresholds.len()` throughout and `half < n`, so every probe
+            // `base + half` is in bounds; the length is below 2^26 (`Ranks::new`).
+            let probe = unsafe {
+                _mm256_i32gather_ps::<4>(thresholds.as_ptr(), _mm256_add_epi32(*base, step))
+            };
+            *base = step_if_below(*base, probe, x, step);
+        }
+        n -= half;
+    }
+    let one = _mm256_set1_epi32(1);
+    for (base, &x) in base.iter_mut().zip(&x) {
+        // SAFETY: `base < thresholds.len()` (n = 1 above).
+        let probe = unsafe { _mm256_i32gather_ps::<4>(thresholds.as_ptr(), *base) };
+        *base = step_if_below(*base, probe, x, one);
+    }
+    base
+}
+
+/// [`below`] through [`Buckets`]: each lane gathers its bucket's start, then searches the
+/// bucket's window, `2^window_log2 - 1` thresholds from there (`thresholds` is padded for it).
+#[target_feature(enable = "avx2")]
+fn below_in_bucket<const C: usize>(
+    thresholds: &[f32],
+    buckets: &Buckets,
+    x: [__m256; C],
+) -> [__m256i; C] {
+    let (lo, scale, top) = (
+        _mm256_set1_ps(buckets.lo),
+        _mm256_set1_ps(buckets.scale),
+        _mm256_set1_ps(buckets.top),
+    );
+    let mut base: [__m256i; C] = std::array::from_fn(|k| {
+        // The operations of `Buckets::of`, in its order.
+        let at = _mm256_mul_ps(_mm256_sub_ps(x[k], lo), scale);
+        let at = _mm256_min_ps(_mm256_max_ps(at, _mm256_setzero_ps()), top);
+        // SAFETY: `at` is in [0, top] and truncates to an index below `top + 1 = start.len()`.
+        unsafe { _mm256_i32gather_epi32::<4>(buckets.start.as_ptr(), _mm256_cvttps_epi32(at)) }
+    });
+    let mut step = 1i32 << buckets.window_log2;
+    while step > 1 {
+        step /= 2;
+        let (offset, add) = (_mm256_set1_epi32(step - 1), _mm256_set1_epi32(step));
+        for (base, &x) in base.iter_mut().zip(&x) {
+            // SAFETY: the earlier steps added at most `window - 2 * step` to the bucket's start,
+            // which is at most `len`, so the probe `base + step - 1` is below `len + window`, the
+            // padded length of `thresholds`.
+            let probe = unsafe {
+                _mm256_i32gather_ps::<4>(thresholds.as_ptr(), _mm256_add_epi32(*base, offset))
+            };
+            *base = step_if_below(*base, probe, x, add);
+        }
+    }
+    base
 }

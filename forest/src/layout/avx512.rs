@@ -45,7 +45,8 @@ use std::arch::x86_64::{
     _mm512_unpacklo_epi64,
 };
 
-use super::interleaved::{Interleaved, MAX_FEATURES, NodeCode, Slots};
+use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
+use super::ranks::{Buckets, FEATURE_BITS, Ranks};
 
 /// Trees per group: the lanes of one vector of 32-bit indices.
 const LANES: usize = 16;
@@ -77,12 +78,7 @@ impl Avx512Forest {
         if !std::arch::is_x86_feature_detected!("avx512f") {
             return None;
         }
-        let width = 1usize << depth;
-        let ranks = Ranks::new(
-            n_features,
-            (0..n_trees).flat_map(|t| (0..width - 1).map(move |i| (t, i))),
-            &split,
-        )?;
+        let ranks = Ranks::for_trees(depth, n_features, n_trees, &split)?;
         let forest = Interleaved::build(depth, n_features, n_trees, &ranks, split, leaf)?;
         Some(Self(forest, ranks))
     }
@@ -130,7 +126,7 @@ impl Avx512Forest {
             .enumerate()
         {
             let n = sb.len();
-            self.1.code_rows(xb, stride, &mut codes[..n]);
+            code_rows(&self.1, xb, stride, &mut codes[..n]);
             let rows = &codes[..n];
             let full = n / ROWS * ROWS;
             let mut out = Slots {
@@ -342,200 +338,56 @@ fn add_leaves_by_tree(leaf_at: &[__m512i; SUM_ROWS], leaves: &[f64], sums: &mut 
     }
 }
 
-/// Bits of a node's code below its rank: the feature, which the value permutes read.
-const FEATURE_BITS: u32 = 5;
-/// The rank of a split no value passes (`+inf`, and the padding): above every value's rank.
-const NEVER: i32 = i32::MAX >> FEATURE_BITS;
-
-/// The splits' thresholds of each feature, sorted and distinct, so that a node is coded as one
-/// 32-bit word, `rank << 5 | feature`, and a row's value `x` of feature `f` as
-/// `(thresholds of f below x) << 5`. For a threshold `t` of `f` and any `x` that is not NaN,
-/// `x > t` exactly when fewer thresholds lie below `t` than below `x` (every one below `t` is
-/// below `x`, and so is `t`), so comparing the value's code with the node's code as integers
-/// gives the float comparison bit for bit (the feature bits break no tie: equal ranks compare
-/// `0 > feature`, false). Nodes of 32 bits instead of 64 need no permutes to split a gathered
-/// node into threshold and feature, and one gather of sixteen words instead of two of eight.
-#[derive(Debug, Clone)]
-struct Ranks(Vec<FeatureRanks>);
-
-/// One feature's split thresholds, sorted and distinct, and the buckets that narrow a search
-/// among them.
-#[derive(Debug, Clone)]
-struct FeatureRanks {
-    /// The `len` thresholds, then `+inf` as far as a bucket's window reaches past the last.
-    thresholds: Vec<f32>,
-    len: usize,
-    buckets: Option<Buckets>,
+/// Codes the values of `codes.len()` rows of `xs` (f32, no NaN, `stride` apart) into
+/// `codes[r][f]`. Sixteen rows' values of one feature are placed among its thresholds at once,
+/// by a binary search whose steps gather sixteen thresholds, and up to eight such searches
+/// step together so that their gathers overlap.
+#[target_feature(enable = "avx512f")]
+pub(super) fn code_rows(
+    ranks: &Ranks,
+    xs: &[f32],
+    stride: usize,
+    codes: &mut [[i32; MAX_FEATURES]],
+) {
+    let rows = codes.len();
+    // A search's steps depend on each other, so a few rows alone are placed by the scalar
+    // search, which is quicker than one vector search's chain of gathers (one row: about
+    // 0.7 µs less); more rows step together in up to eight vectors of sixteen.
+    if rows < LANES {
+        ranks.code_rows_scalar(xs, stride, codes);
+        return;
+    }
+    match rows.div_ceil(LANES) {
+        1 => code_chunks::<1>(ranks, xs, stride, codes),
+        2 => code_chunks::<2>(ranks, xs, stride, codes),
+        3 | 4 => code_chunks::<4>(ranks, xs, stride, codes),
+        _ => code_chunks::<8>(ranks, xs, stride, codes),
+    }
 }
 
-/// A monotone map from a value to a bucket, `clamp((x - lo) * scale, 0, top)` truncated, and for
-/// each bucket the count of thresholds in the buckets before it.
-///
-/// Why it is exact: the map is monotone (each f32 operation rounds monotonically, and the vector
-/// code runs the same operations as [`Buckets::of`]), so a threshold in an earlier bucket lies
-/// below `x` and one in a later bucket does not; only the thresholds of `x`'s own bucket need
-/// comparing, and those are the `2^window_log2 - 1` after `start[bucket]` at most. The ones
-/// beyond the bucket in that window compare as not below `x`, like the `+inf` padding.
-#[derive(Debug, Clone)]
-struct Buckets {
-    lo: f32,
-    scale: f32,
-    top: f32,
-    start: Vec<i32>,
-    window_log2: u32,
-}
-
-/// Buckets per threshold: more make each bucket's window shorter and the table larger.
-const BUCKETS_PER_THRESHOLD: usize = 1;
-
-impl Buckets {
-    /// Buckets for the sorted, distinct, finite-or-`-inf` `thresholds`, when a search through
-    /// them takes clearly fewer gathers than the binary search over all of them.
-    fn new(thresholds: &[f32]) -> Option<Self> {
-        let (&lo, &hi) = (thresholds.first()?, thresholds.last()?);
-        let n = (thresholds.len() * BUCKETS_PER_THRESHOLD).next_power_of_two();
-        let scale = (n as f64 / (f64::from(hi) - f64::from(lo))) as f32;
-        if !(lo.is_finite() && scale.is_finite() && scale > 0.0) {
-            return None;
-        }
-        let mut buckets = Self {
-            lo,
-            scale,
-            top: (n - 1) as f32,
-            start: vec![0; n],
-            window_log2: 0,
+/// [`code_rows`] for at most `C` chunks of sixteen rows; missing rows are searched
+/// for 0 and dropped.
+#[target_feature(enable = "avx512f")]
+fn code_chunks<const C: usize>(
+    ranks: &Ranks,
+    xs: &[f32],
+    stride: usize,
+    codes: &mut [[i32; MAX_FEATURES]],
+) {
+    let rows = codes.len();
+    for (f, feature) in ranks.0.iter().enumerate() {
+        let x: [__m512; C] = std::array::from_fn(|c| {
+            let first = (c * LANES).min(rows);
+            feature_values(xs, stride, f, first, (rows - first).min(LANES))
+        });
+        let below = match &feature.buckets {
+            Some(buckets) => below_in_bucket(&feature.thresholds, buckets, x),
+            None => below(feature.sorted(), x),
         };
-        let mut counts = vec![0i32; n];
-        for &t in thresholds {
-            counts[buckets.of(t)] += 1;
+        for (c, &b) in below.iter().enumerate() {
+            let first = (c * LANES).min(rows);
+            store_codes(b, f, &mut codes[first..(first + LANES).min(rows)]);
         }
-        let mut below = 0;
-        for (start, &count) in buckets.start.iter_mut().zip(&counts) {
-            *start = below;
-            below += count;
-        }
-        let widest = counts.iter().copied().max().unwrap_or(0) as usize;
-        buckets.window_log2 = (widest + 1).next_power_of_two().trailing_zeros();
-        // One gather for the bucket's start, then one per window step, against about log2(n)
-        // gathers of the binary search (its first two probes are broadcasts).
-        let binary = thresholds.len().ilog2().saturating_sub(1);
-        (buckets.window_log2 + 2 <= binary).then_some(buckets)
-    }
-
-    /// The bucket of `x` (not NaN): what the vector code computes, operation for operation.
-    fn of(&self, x: f32) -> usize {
-        ((x - self.lo) * self.scale).max(0.0).min(self.top) as usize
-    }
-}
-
-impl FeatureRanks {
-    fn new(mut thresholds: Vec<f32>) -> Self {
-        thresholds.sort_unstable_by(f32::total_cmp);
-        // `==` merges -0 with +0: they compare alike.
-        thresholds.dedup_by(|a, b| a == b);
-        let len = thresholds.len();
-        let buckets = Buckets::new(&thresholds);
-        if let Some(b) = &buckets {
-            thresholds.resize(len + (1 << b.window_log2), f32::INFINITY);
-        }
-        Self {
-            thresholds,
-            len,
-            buckets,
-        }
-    }
-
-    /// The thresholds without the padding.
-    fn sorted(&self) -> &[f32] {
-        &self.thresholds[..self.len]
-    }
-
-    /// How many thresholds lie below `x`.
-    fn rank(&self, x: f32) -> usize {
-        self.sorted().partition_point(|&t| t < x)
-    }
-}
-
-impl Ranks {
-    /// The thresholds of the splits `split(t, i)` for the `(t, i)` in `nodes`; `None` when a
-    /// feature has too many to code.
-    fn new(
-        n_features: usize,
-        nodes: impl Iterator<Item = (usize, usize)>,
-        split: impl Fn(usize, usize) -> (u32, f32),
-    ) -> Option<Self> {
-        let mut by_feature = vec![Vec::new(); n_features];
-        for (t, i) in nodes {
-            let (f, threshold) = split(t, i);
-            if threshold < f32::INFINITY {
-                by_feature.get_mut(f as usize)?.push(threshold);
-            }
-        }
-        let features: Vec<FeatureRanks> = by_feature.into_iter().map(FeatureRanks::new).collect();
-        if features.iter().any(|f| f.len >= NEVER as usize) {
-            return None;
-        }
-        Some(Self(features))
-    }
-
-    /// Codes the values of `codes.len()` rows of `xs` (f32, no NaN, `stride` apart) into
-    /// `codes[r][f]`. Sixteen rows' values of one feature are placed among its thresholds at once,
-    /// by a binary search whose steps gather sixteen thresholds, and up to eight such searches
-    /// step together so that their gathers overlap.
-    #[target_feature(enable = "avx512f")]
-    fn code_rows(&self, xs: &[f32], stride: usize, codes: &mut [[i32; MAX_FEATURES]]) {
-        let rows = codes.len();
-        // A search's steps depend on each other, so a few rows alone are placed by the scalar
-        // search, which is quicker than one vector search's chain of gathers (one row: about
-        // 0.7 µs less); more rows step together in up to eight vectors of sixteen.
-        if rows < LANES {
-            for (r, code) in codes.iter_mut().enumerate() {
-                for (f, feature) in self.0.iter().enumerate() {
-                    code[f] = (feature.rank(xs[r * stride + f]) as i32) << FEATURE_BITS;
-                }
-            }
-            return;
-        }
-        match rows.div_ceil(LANES) {
-            1 => self.code_chunks::<1>(xs, stride, codes),
-            2 => self.code_chunks::<2>(xs, stride, codes),
-            3 | 4 => self.code_chunks::<4>(xs, stride, codes),
-            _ => self.code_chunks::<8>(xs, stride, codes),
-        }
-    }
-
-    /// [`Ranks::code_rows`] for at most `C` chunks of sixteen rows; missing rows are searched
-    /// for 0 and dropped.
-    #[target_feature(enable = "avx512f")]
-    fn code_chunks<const C: usize>(
-        &self,
-        xs: &[f32],
-        stride: usize,
-        codes: &mut [[i32; MAX_FEATURES]],
-    ) {
-        let rows = codes.len();
-        for (f, feature) in self.0.iter().enumerate() {
-            let x: [__m512; C] = std::array::from_fn(|c| {
-                let first = (c * LANES).min(rows);
-                feature_values(xs, stride, f, first, (rows - first).min(LANES))
-            });
-            let below = match &feature.buckets {
-                Some(buckets) => below_in_bucket(&feature.thresholds, buckets, x),
-                None => below(feature.sorted(), x),
-            };
-            for (c, &b) in below.iter().enumerate() {
-                let first = (c * LANES).min(rows);
-                store_codes(b, f, &mut codes[first..(first + LANES).min(rows)]);
-            }
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        let feature = |f: &FeatureRanks| {
-            crate::vec_bytes(&f.thresholds)
-                + f.buckets.as_ref().map_or(0, |b| crate::vec_bytes(&b.start))
-        };
-        crate::vec_bytes(&self.0) + self.0.iter().map(feature).sum::<usize>()
     }
 }
 
@@ -701,18 +553,3 @@ fn below_in_bucket<const C: usize>(
     }
     base
 }
-
-impl NodeCode for Ranks {
-    type Word = i32;
-    fn encode(&self, feature: u32, threshold: f32) -> i32 {
-        let rank = if threshold < f32::INFINITY {
-            self.0[feature as usize].rank(threshold) as i32
-        } else {
-            NEVER
-        };
-        (rank << FEATURE_BITS) | feature as i32
-    }
-}
-
-#[cfg(test)]
-mod tests;

@@ -31,17 +31,6 @@ pub(super) trait NodeCode {
     fn encode(&self, feature: u32, threshold: f32) -> Self::Word;
 }
 
-/// Feature in the high 32 bits and the threshold's bits in the low 32, so one 64-bit load
-/// fetches both.
-pub(super) struct PlainCode;
-
-impl NodeCode for PlainCode {
-    type Word = i64;
-    fn encode(&self, feature: u32, threshold: f32) -> i64 {
-        (i64::from(feature) << 32) | i64::from(threshold.to_bits())
-    }
-}
-
 impl<const LANES: usize, N: Copy> Interleaved<LANES, N> {
     /// See [`crate::Model::heap_bytes`].
     pub(super) fn heap_bytes(&self) -> usize {

@@ -1,8 +1,32 @@
-//! The bucketed rank search against the plain count of thresholds below a value, over threshold
+//! Each kernel's rank coder against the plain count of thresholds below a value, over threshold
 //! sets chosen to strain the bucket map: uniform, clustered with outliers, heavy-tailed, and the
 //! float edges (±MAX, subnormals, signed zeros, neighbours one ulp apart).
 
+// The coders are `#[target_feature]` functions: calling one is unsafe, and sound here because
+// only the kernels this CPU runs are called.
+#![allow(unsafe_code)]
+
 use super::*;
+use crate::layout::{avx2, avx512};
+
+/// A kernel's coder: what the walk runs to code a block of rows.
+type Coder = unsafe fn(&Ranks, &[f32], usize, &mut [[i32; MAX_FEATURES]]);
+
+/// The coders this CPU can run, by kernel name; the others are reported as not tested.
+fn coders() -> Vec<(&'static str, Coder)> {
+    let mut coders: Vec<(&'static str, Coder)> = Vec::new();
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        coders.push(("avx512", avx512::code_rows));
+    } else {
+        println!("rank coder avx512: NOT TESTED, this CPU cannot run it");
+    }
+    if std::arch::is_x86_feature_detected!("avx2") {
+        coders.push(("avx2", avx2::code_rows));
+    } else {
+        println!("rank coder avx2: NOT TESTED, this CPU cannot run it");
+    }
+    coders
+}
 
 /// Named threshold sets, and whether the buckets must be in use for each (so the test cannot
 /// pass on the plain search alone).
@@ -59,39 +83,40 @@ fn probes(thresholds: &[f32]) -> Vec<f32> {
 }
 
 #[test]
-fn bucketed_ranks_count_the_thresholds_below_every_value() {
-    if !std::arch::is_x86_feature_detected!("avx512f") {
-        println!("bucketed rank search (avx512): NOT TESTED, this CPU cannot run it");
-        return;
+fn every_coder_counts_the_thresholds_below_every_value() {
+    for (kernel, code_rows) in coders() {
+        check_coder(kernel, code_rows);
+        println!("rank coder {kernel}: tested against the plain count");
     }
+}
+
+fn check_coder(kernel: &str, code_rows: Coder) {
     for (name, thresholds, bucketed) in threshold_sets() {
         let ranks = Ranks(vec![FeatureRanks::new(thresholds.clone())]);
-        let feature = &ranks.0[0];
         if bucketed {
-            assert!(feature.buckets.is_some(), "{name}: buckets not in use");
+            assert!(ranks.0[0].buckets.is_some(), "{name}: buckets not in use");
         }
         // Ranks count distinct thresholds (-0 and +0 are one).
         let mut distinct = thresholds.clone();
         distinct.sort_by(f32::total_cmp);
         distinct.dedup_by(|a, b| a == b);
         let xs = probes(&thresholds);
-        // Blocks of every size the coder splits differently: one row, under sixteen, one to
-        // eight vectors.
-        for block in [1, 15, 16, 40, 64, 128] {
+        // Blocks of every size the coders split differently: one row, under eight and sixteen,
+        // one to eight vectors.
+        for block in [1, 7, 8, 15, 16, 40, 64, 128] {
             for chunk in xs.chunks(block) {
                 let mut codes = vec![[0i32; MAX_FEATURES]; chunk.len()];
-                // SAFETY: AVX-512F was detected above.
-                unsafe { ranks.code_rows(chunk, 1, &mut codes) };
+                // SAFETY: `coders` lists only the kernels this CPU runs.
+                unsafe { code_rows(&ranks, chunk, 1, &mut codes) };
                 for (&x, code) in chunk.iter().zip(&codes) {
                     let want = distinct.iter().filter(|&&t| t < x).count() as i32;
                     assert_eq!(
                         code[0] >> FEATURE_BITS,
                         want,
-                        "{name}: x = {x:e}, block {block}"
+                        "{kernel}, {name}: x = {x:e}, block {block}"
                     );
                 }
             }
         }
     }
-    println!("bucketed rank search (avx512): tested against the plain count");
 }
