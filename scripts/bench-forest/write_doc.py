@@ -124,9 +124,9 @@ def write(root, crit, rounds_jsonl, fit_json):
             f"group of lanes, {GATHERED_LEVELS['avx2']} nodes by gather with AVX2 and "
             f"{GATHERED_LEVELS['avx512']} with AVX-512 (depth {DEPTH} minus the three or four levels it "
             "loads and blends, plus the leaf), for the 100 trees padded to whole groups. The bound is the "
-            "rate of the walk's node gather instructions (AVX2: two of four 64-bit nodes; AVX-512: one of "
+            "rate of the walk's node gather instructions (AVX2: one of eight 32-bit codes; AVX-512: one of "
             "sixteen 32-bit codes) on an L1-resident table with nothing else to do (`gather_bound` in the "
-            "bench). The AVX-512 walk also gathers its leaves as 64-bit values and, before the walk, "
+            "bench). Both walks also gather their leaves as 64-bit values and, before the walk, "
             "thresholds for the codes of the row's values, which this bound leaves out.",
             "",
             "| kernel | gathered nodes/s (d = 5) | gathered nodes/s (d = 20) | CPU's gather rate | share of the bound (d = 5; d = 20) |",
@@ -169,7 +169,7 @@ def write(root, crit, rounds_jsonl, fit_json):
         lines.append(f"| one-row score < 2 µs, {k} kernel | {got:.2f} µs | {'yes' if got < 2 else '**no**'} |")
     lines += [
         "",
-        "The AVX2 figures come from this CPU with the AVX2 kernel forced; an AVX2-only CPU (AMD EPYC before Zen 4) gathers more slowly, and none was reachable to measure it, so its ratio is not known from this machine. The AVX-512 walk codes each node as its threshold's rank among its feature's thresholds and each row value as the count of thresholds below it (`layout/avx512.rs`): one gather of sixteen 32-bit codes per step and no permutes to split nodes, which is what bounds that walk. The codes come from a binary search per feature that steps sixteen rows to a vector and eight vectors together; an earlier attempt with one scalar search per value cost more than it saved. The AVX2 walk keeps 64-bit nodes; codes were not tried there.",
+        "The AVX2 figures come from this CPU with the AVX2 kernel forced; an AVX2-only CPU (AMD EPYC before Zen 4) gathers more slowly, and none was reachable to measure it, so its ratio is not known from this machine. Both vector walks code each node as its threshold's rank among its feature's thresholds and each row value as the count of thresholds below it (`layout/ranks.rs`): one gather of sixteen (AVX-512) or eight (AVX2) 32-bit codes per step, an integer comparison, and no permutes to split nodes. A block's values are coded before the walk, sixteen or eight rows of one feature at a time: a bucket lookup (a monotone map of the value onto as many buckets as the feature has thresholds) and a search of at most a few steps within the bucket, or a binary search over all the feature's thresholds where they crowd into a few buckets; an earlier attempt with one scalar search per value cost more than it saved.",
         "",
         "Other CPUs: the layout is portable. The perfect trees, their interleaving (`layout/interleaved.rs`) "
         "and the kernel choice (`forest::Kernel`) carry no x86 assumption; a NEON walk for Graviton would be "
