@@ -39,8 +39,9 @@ cargo test --workspace --release --locked
 # The vector walks are chosen at run time: say which of them this CPU could test. A kernel it
 # cannot run is printed as NOT TESTED, never passed silently. (Same build as above, filtered.)
 step "forest walk kernels on this CPU"
-kernels=$(cargo test --workspace --release --locked --lib -q -- layout::tests::kernel --nocapture --test-threads=1 2>&1)
+kernels=$(cargo test --workspace --release --locked --lib -q -- layout::tests::kernel layout::ranks::tests --nocapture --test-threads=1 2>&1)
 grep -o "kernel [a-z0-9]*: .*" <<<"$kernels" || { echo "$kernels"; echo "no kernel test reported" >&2; exit 1; }
+grep -o "rank coder [a-z0-9]*: .*" <<<"$kernels" || { echo "$kernels"; echo "no rank coder test reported" >&2; exit 1; }
 
 [ "$mode" = quick ] && exit 0
 
