@@ -338,10 +338,11 @@ fn add_leaves_by_tree(leaf_at: &[__m512i; SUM_ROWS], leaves: &[f64], sums: &mut 
     }
 }
 
-/// Codes the values of `codes.len()` rows of `xs` (f32, no NaN, `stride` apart) into
-/// `codes[r][f]`. Sixteen rows' values of one feature are placed among its thresholds at once,
-/// by a binary search whose steps gather sixteen thresholds, and up to eight such searches
-/// step together so that their gathers overlap.
+/// Codes the values of `codes.len() <= 128` rows of `xs` (f32, no NaN, `stride` apart) into
+/// `codes[r][f]` ([`Ranks`]). Sixteen rows' values of one feature are placed among its
+/// thresholds at once, by a search in their buckets (or a binary search) whose steps gather
+/// sixteen thresholds, and up to eight such searches step together so that their gathers
+/// overlap.
 #[target_feature(enable = "avx512f")]
 pub(super) fn code_rows(
     ranks: &Ranks,
@@ -350,6 +351,11 @@ pub(super) fn code_rows(
     codes: &mut [[i32; MAX_FEATURES]],
 ) {
     let rows = codes.len();
+    // At most eight vectors of sixteen rows step together below: a block is never longer.
+    assert!(
+        rows <= 8 * LANES,
+        "a block of {rows} rows is longer than the coder takes"
+    );
     // A search's steps depend on each other, so a few rows alone are placed by the scalar
     // search, which is quicker than one vector search's chain of gathers (one row: about
     // 0.7 µs less); more rows step together in up to eight vectors of sixteen.

@@ -18,7 +18,8 @@ pub(super) const NEVER: i32 = i32::MAX >> FEATURE_BITS;
 /// below `x`, and so is `t`), so comparing the value's code with the node's code as integers
 /// gives the float comparison bit for bit (the feature bits break no tie: equal ranks compare
 /// `0 > feature`, false). Nodes of 32 bits instead of 64 need no permutes to split a gathered
-/// node into threshold and feature, and one gather of sixteen words instead of two of eight.
+/// node into threshold and feature, and one gather fetches a whole vector of them (sixteen with
+/// AVX-512, eight with AVX2) instead of two gathers of half as many.
 #[derive(Debug, Clone)]
 pub(super) struct Ranks(pub(super) Vec<FeatureRanks>);
 
