@@ -82,7 +82,7 @@ impl Buckets {
         let widest = counts.iter().copied().max().unwrap_or(0) as usize;
         buckets.window_log2 = (widest + 1).next_power_of_two().trailing_zeros();
         // One gather for the bucket's start, then one per window step, against about log2(n)
-        // gathers of the binary search (its first two probes are broadcasts).
+        // gathers of the binary search (the AVX-512 one broadcasts its first two probes).
         let binary = thresholds.len().ilog2().saturating_sub(1);
         (buckets.window_log2 + 2 <= binary).then_some(buckets)
     }
