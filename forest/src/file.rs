@@ -126,9 +126,9 @@ impl Model {
         let metadata: Metadata = serde_json::from_slice(r.take(meta_len)?)
             .map_err(|e| inconsistent(format!("metadata JSON: {e}")))?;
         let detector = match tag {
-            TAG_AXIS => Detector::Axis(read_axis(&mut r)?),
-            TAG_EXTENDED => Detector::Extended(read_ext(&mut r)?),
-            _ => Detector::KMeans(read_kmeans(&mut r)?),
+            TAG_AXIS => Detector::Axis(read_axis(&mut r, &metadata)?),
+            TAG_EXTENDED => Detector::Extended(read_ext(&mut r, &metadata)?),
+            _ => Detector::KMeans(read_kmeans(&mut r, &metadata)?),
         };
         if !r.0.is_empty() {
             return Err(inconsistent(format!(
@@ -172,13 +172,7 @@ fn check_consistent(m: &Metadata, det: &Detector) -> Result<(), ModelFileError> 
             m.params.kind()
         )));
     }
-    if m.n_features != d || m.feature_names.len() != d {
-        return Err(inconsistent(format!(
-            "payload has {d} features, metadata n_features {} with {} names",
-            m.n_features,
-            m.feature_names.len()
-        )));
-    }
+    check_features(d, m)?;
     if m.threshold.is_nan() {
         return Err(inconsistent("threshold is NaN"));
     }
@@ -236,9 +230,9 @@ fn write_axis(w: &mut Writer, f: &AxisForest) {
     }
 }
 
-fn read_axis(r: &mut Reader<'_>) -> Result<AxisForest, ModelFileError> {
+fn read_axis(r: &mut Reader<'_>, metadata: &Metadata) -> Result<AxisForest, ModelFileError> {
     let (d, psi, n_trees) = (r.len()?, r.len()?, r.len()?);
-    check_features(d)?;
+    check_features(d, metadata)?;
     let mut trees = Vec::with_capacity(n_trees.min(1 << 16));
     for t in 0..n_trees {
         let n = r.len()?;
@@ -283,9 +277,9 @@ fn write_ext(w: &mut Writer, f: &ExtForest) {
     }
 }
 
-fn read_ext(r: &mut Reader<'_>) -> Result<ExtForest, ModelFileError> {
+fn read_ext(r: &mut Reader<'_>, metadata: &Metadata) -> Result<ExtForest, ModelFileError> {
     let (d, psi, k, n_trees) = (r.len()?, r.len()?, r.len()?, r.len()?);
-    check_features(d)?;
+    check_features(d, metadata)?;
     if k == 0 || k > d {
         return Err(inconsistent(format!(
             "{k} coefficients per split for {d} features"
@@ -315,9 +309,9 @@ fn read_ext(r: &mut Reader<'_>) -> Result<ExtForest, ModelFileError> {
     Ok(ExtForest::new(d, psi, k, trees))
 }
 
-fn read_kmeans(r: &mut Reader<'_>) -> Result<KMeansDetector, ModelFileError> {
+fn read_kmeans(r: &mut Reader<'_>, metadata: &Metadata) -> Result<KMeansDetector, ModelFileError> {
     let d = r.len()?;
-    check_features(d)?;
+    check_features(d, metadata)?;
     let distance_threshold = r.f64()?;
     let len = r.len()?;
     if len == 0 || !len.is_multiple_of(d) {
@@ -333,9 +327,17 @@ fn read_kmeans(r: &mut Reader<'_>) -> Result<KMeansDetector, ModelFileError> {
     })
 }
 
-fn check_features(d: usize) -> Result<(), ModelFileError> {
+/// The payload's feature count, checked against the metadata before anything is sized by it:
+/// a damaged or hostile file may claim any count.
+fn check_features(d: usize, metadata: &Metadata) -> Result<(), ModelFileError> {
     if d == 0 {
         Err(inconsistent("payload has 0 features"))
+    } else if d != metadata.n_features || d != metadata.feature_names.len() {
+        Err(inconsistent(format!(
+            "payload has {d} features, metadata n_features {} with {} names",
+            metadata.n_features,
+            metadata.feature_names.len()
+        )))
     } else {
         Ok(())
     }

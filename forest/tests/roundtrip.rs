@@ -185,3 +185,19 @@ fn a_tree_whose_node_has_two_parents_is_refused() {
     let err = Model::from_bytes(&bytes).unwrap_err().to_string();
     assert!(err.contains("node 5 has two parents"), "{err}");
 }
+
+#[test]
+fn a_payload_claiming_more_features_than_its_metadata_is_refused_before_use() {
+    // Found by the model_file fuzz target: metadata for 2 features, a payload claiming 2^64 - 2046.
+    // The vector layout sized a table by that count before the metadata was compared with it.
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/huge-feature-count.isof"
+    ))
+    .unwrap();
+    let err = Model::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        err.contains("payload has 18446744073709549570 features, metadata n_features 2"),
+        "{err}"
+    );
+}

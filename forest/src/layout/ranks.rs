@@ -123,13 +123,19 @@ impl FeatureRanks {
 
 impl Ranks {
     /// The ranks of the splits of `n_trees` trees padded to `depth` (`split(t, i)` is node `i` of
-    /// tree `t`); `None` when a feature has too many thresholds to code.
+    /// tree `t`); `None` when the forest has more than [`MAX_FEATURES`] features or a feature has
+    /// too many thresholds to code.
     pub(super) fn for_trees(
         depth: usize,
         n_features: usize,
         n_trees: usize,
         split: impl Fn(usize, usize) -> (u32, f32),
     ) -> Option<Self> {
+        // A row's codes are held in registers of at most MAX_FEATURES: a wider forest has no
+        // vector walk (and a model file may claim any count, so nothing is sized by it first).
+        if n_features > MAX_FEATURES {
+            return None;
+        }
         let width = 1usize << depth;
         Self::new(
             n_features,
