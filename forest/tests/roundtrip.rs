@@ -173,16 +173,18 @@ fn damaged_files_name_the_problem() {
     );
 }
 
+/// Why the model file `tests/fixtures/<name>` does not load.
+fn fixture_error(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Model::from_bytes(&bytes).unwrap_err().to_string()
+}
+
 #[test]
 fn a_tree_whose_node_has_two_parents_is_refused() {
     // Found by the model_file fuzz target: a sealed file whose tree is a DAG (node 5 is a child
     // of nodes 2 and 3). Its depth was under-counted and the layout indexed past its end.
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/two-parents.isof"
-    ))
-    .unwrap();
-    let err = Model::from_bytes(&bytes).unwrap_err().to_string();
+    let err = fixture_error("two-parents.isof");
     assert!(err.contains("node 5 has two parents"), "{err}");
 }
 
@@ -190,12 +192,7 @@ fn a_tree_whose_node_has_two_parents_is_refused() {
 fn a_payload_claiming_more_features_than_its_metadata_is_refused_before_use() {
     // Found by the model_file fuzz target: metadata for 2 features, a payload claiming 2^64 - 2046.
     // The vector layout sized a table by that count before the metadata was compared with it.
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/huge-feature-count.isof"
-    ))
-    .unwrap();
-    let err = Model::from_bytes(&bytes).unwrap_err().to_string();
+    let err = fixture_error("huge-feature-count.isof");
     assert!(
         err.contains("payload has 18446744073709549570 features, metadata n_features 2"),
         "{err}"

@@ -374,7 +374,7 @@ fn below<const C: usize>(thresholds: &[f32], x: [__m256; C]) -> [__m256i; C] {
         let step = _mm256_set1_epi32(half as i32);
         for (base, &x) in base.iter_mut().zip(&x) {
             // SAFETY: `base + n <= thresholds.len()` throughout and `half < n`, so every probe
-            // `base + half` is in bounds; the length is below 2^26 (`Ranks::new`).
+            // `base + half` is in bounds; the length is below 2^26 (`Ranks::for_trees`).
             let probe = unsafe {
                 _mm256_i32gather_ps::<4>(thresholds.as_ptr(), _mm256_add_epi32(*base, step))
             };

@@ -137,22 +137,8 @@ impl Ranks {
             return None;
         }
         let width = 1usize << depth;
-        Self::new(
-            n_features,
-            (0..n_trees).flat_map(|t| (0..width - 1).map(move |i| (t, i))),
-            split,
-        )
-    }
-
-    /// The thresholds of the splits `split(t, i)` for the `(t, i)` in `nodes`; `None` when a
-    /// feature has too many to code.
-    fn new(
-        n_features: usize,
-        nodes: impl Iterator<Item = (usize, usize)>,
-        split: impl Fn(usize, usize) -> (u32, f32),
-    ) -> Option<Self> {
         let mut by_feature = vec![Vec::new(); n_features];
-        for (t, i) in nodes {
+        for (t, i) in (0..n_trees).flat_map(|t| (0..width - 1).map(move |i| (t, i))) {
             let (f, threshold) = split(t, i);
             if threshold < f32::INFINITY {
                 by_feature.get_mut(f as usize)?.push(threshold);
