@@ -163,7 +163,10 @@ for workers in 1 2; do
   label="gunicorn $workers worker"
   [ "$workers" -gt 1 ] && label+=s
   PORT[$label]=$((OURS_PORT + workers))
-  MODEL_PATH="$WORK/model.joblib" "${server_cpu[@]}" "$PY/gunicorn" --workers "$workers" \
+  # One BLAS/OpenMP thread per worker, as in the forest bench: the Python side gets no extra
+  # threads contending for its one core, and the comparison stays fair.
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+    MODEL_PATH="$WORK/model.joblib" "${server_cpu[@]}" "$PY/gunicorn" --workers "$workers" \
     --worker-class sync --bind "127.0.0.1:${PORT[$label]}" --chdir "$HERE" --log-level warning \
     app:app &
   PIDS+=($!)
@@ -210,7 +213,7 @@ fi
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 pinning+=" Load average at the end of the run (other work on the machine included): $load."
 
-setup="$(nproc) × $cpu; wrk, $CONNECTIONS connections, interleaved rounds of ${DURATION} s per cell after a 1 s warm-up, loopback. $pinning Reference stack: $versions. Both models: 100 trees, max_samples=auto, fitted on the same 10,000 × 5 generated rows; the payloads are its first rows."
+setup="$(nproc) × $cpu; wrk, $CONNECTIONS connections, interleaved rounds of ${DURATION} s per cell after a 1 s warm-up, loopback. $pinning Reference stack: $versions, one BLAS/OpenMP thread per worker. Both models: 100 trees, max_samples=auto, fitted on the same 10,000 × 5 generated rows; the payloads are its first rows."
 "$PY/python" - "$WORK/context.json" "$CONNECTIONS" "$setup" "$ROUNDS" "$MAX_STEAL" <<'EOF'
 import datetime, json, sys
 json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
