@@ -106,12 +106,10 @@ impl AxisForest {
             xs.clear();
             pos.clear();
             for (r, row) in block.chunks_exact(d).enumerate() {
-                if row.iter().any(|v| v.is_nan()) {
-                    out_block[r] = self.score_row(row);
-                } else {
-                    xs.extend(row.iter().map(|&v| v as f32));
-                    xs.resize(xs.len() + stride - d, 0.0);
+                if push_row(&mut xs, row, stride) {
                     pos.push(r);
+                } else {
+                    out_block[r] = self.score_row(row);
                 }
             }
             let sums = &mut sums[..pos.len()];
@@ -164,11 +162,9 @@ impl AxisForest {
                 clean.clear();
                 netted.clear();
                 for (r, row) in rows.chunks_exact(d).enumerate() {
-                    if row.iter().any(|v| v.is_nan()) {
+                    if !push_row(xs, row, stride) {
                         walked.push(r);
                     } else {
-                        xs.extend(row.iter().map(|&v| v as f32));
-                        xs.resize(xs.len() + stride - d, 0.0);
                         clean.push(r);
                         // The direction comes from the difference to the typical value unless it
                         // is zero (or there is none): then it needs both sides' gains.
@@ -521,4 +517,22 @@ impl LeafPaths {
             }
         }
     }
+}
+
+/// Appends `row` to `xs` as the vector walks read it (f32, zero-padded to `stride`) and returns
+/// true, or returns false and leaves `xs` as it was when the row holds a NaN (such rows walk the
+/// stored trees). The check runs over the whole row without an early exit, alongside the
+/// conversion, so both vectorise: at d = 20 this loop was a tenth of the scoring time.
+fn push_row(xs: &mut Vec<f32>, row: &[f64], stride: usize) -> bool {
+    let start = xs.len();
+    xs.resize(start + stride, 0.0);
+    let mut nan = false;
+    for (x, &v) in xs[start..].iter_mut().zip(row) {
+        *x = v as f32;
+        nan |= v.is_nan();
+    }
+    if nan {
+        xs.truncate(start);
+    }
+    !nan
 }
