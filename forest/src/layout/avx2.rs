@@ -25,14 +25,14 @@
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::{
-    __m128i, __m256, __m256i, _CMP_LT_OQ, _mm256_add_epi32, _mm256_and_si256, _mm256_blendv_epi8,
-    _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_castsi256_si128,
-    _mm256_cmp_ps, _mm256_cmpgt_epi32, _mm256_cvttps_epi32, _mm256_extracti128_si256,
-    _mm256_i32gather_epi32, _mm256_i32gather_pd, _mm256_i32gather_ps, _mm256_loadu_si256,
-    _mm256_mask_i32gather_ps, _mm256_max_ps, _mm256_min_ps, _mm256_mul_ps, _mm256_mullo_epi32,
-    _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
-    _mm256_setzero_ps, _mm256_setzero_si256, _mm256_slli_epi32, _mm256_storeu_pd,
-    _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_ps,
+    __m128i, __m256, __m256i, _CMP_LT_OQ, _mm_i32gather_epi32, _mm256_add_epi32, _mm256_and_si256,
+    _mm256_blendv_epi8, _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps,
+    _mm256_castsi256_si128, _mm256_cmp_ps, _mm256_cmpgt_epi32, _mm256_cvttps_epi32,
+    _mm256_extracti128_si256, _mm256_i32gather_epi32, _mm256_i32gather_pd, _mm256_i32gather_ps,
+    _mm256_loadu_si256, _mm256_mask_i32gather_ps, _mm256_max_ps, _mm256_min_ps, _mm256_mul_ps,
+    _mm256_mullo_epi32, _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_ps,
+    _mm256_setr_epi32, _mm256_setzero_ps, _mm256_setzero_si256, _mm256_slli_epi32,
+    _mm256_storeu_pd, _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_ps, _mm256_zextsi128_si256,
 };
 
 use super::interleaved::{Interleaved, MAX_FEATURES, Slots};
@@ -125,27 +125,50 @@ impl Avx2Forest {
                 first: b * BLOCK,
             };
             for g in 0..self.0.groups {
-                for c in (0..full).step_by(ROWS) {
-                    out.first = b * BLOCK + c;
-                    self.walk_group::<ROWS, REGS>(
-                        g,
-                        &codes[c..c + ROWS],
-                        &mut sb[c..c + ROWS],
-                        &mut out,
-                    );
-                }
-                for c in full..n {
-                    out.first = b * BLOCK + c;
-                    self.walk_group::<1, REGS>(g, &codes[c..c + 1], &mut sb[c..c + 1], &mut out);
+                // A last group of at most four trees gathers only their lanes, as in the
+                // AVX-512 walk.
+                if self.0.n_trees - g * LANES <= 4 {
+                    self.walk_rows::<REGS, 4>(g, &codes[..n], sb, &mut out, b * BLOCK, full);
+                } else {
+                    self.walk_rows::<REGS, LANES>(g, &codes[..n], sb, &mut out, b * BLOCK, full);
                 }
             }
         }
     }
 
-    /// Walks `R` coded rows through group `g` and adds its trees' leaf values to their sums, in
-    /// tree order.
+    /// Walks a block's coded rows (`first` is the first one's index in the call) through group
+    /// `g`, [`ROWS`] at a time up to row `full`, then one at a time.
     #[target_feature(enable = "avx2")]
-    fn walk_group<const R: usize, const REGS: usize>(
+    fn walk_rows<const REGS: usize, const TREES: usize>(
+        &self,
+        g: usize,
+        codes: &[[i32; MAX_FEATURES]],
+        sums: &mut [f64],
+        out: &mut Slots<'_>,
+        first: usize,
+        full: usize,
+    ) {
+        for c in (0..full).step_by(ROWS) {
+            out.first = first + c;
+            self.walk_group::<ROWS, REGS, TREES>(
+                g,
+                &codes[c..c + ROWS],
+                &mut sums[c..c + ROWS],
+                out,
+            );
+        }
+        for c in full..codes.len() {
+            out.first = first + c;
+            self.walk_group::<1, REGS, TREES>(g, &codes[c..c + 1], &mut sums[c..c + 1], out);
+        }
+    }
+
+    /// Walks `R` coded rows through group `g` and adds its trees' leaf values to their sums, in
+    /// tree order. Only the first `TREES` lanes (8 or 4) are gathered: the group's trees must all
+    /// lie in them. The other lanes then read node word 0 and walk some path of a padding tree,
+    /// whose leaves are `+0.0` and are not added.
+    #[target_feature(enable = "avx2")]
+    fn walk_group<const R: usize, const REGS: usize, const TREES: usize>(
         &self,
         g: usize,
         rows: &[[i32; MAX_FEATURES]],
@@ -233,7 +256,16 @@ impl Avx2Forest {
                 // SAFETY: after k < depth steps every lane's node index is below
                 // 2^(k+1) - 1 <= width - 1, so `at = index * 8 + lane < width * 8`, the length of
                 // `nodes`; 32-bit offsets hold it as depth <= 16.
-                let w = unsafe { _mm256_i32gather_epi32::<4>(nodes.as_ptr(), at) };
+                let w = unsafe {
+                    if TREES <= 4 {
+                        _mm256_zextsi128_si256(_mm_i32gather_epi32::<4>(
+                            nodes.as_ptr(),
+                            _mm256_castsi256_si128(at),
+                        ))
+                    } else {
+                        _mm256_i32gather_epi32::<4>(nodes.as_ptr(), at)
+                    }
+                };
                 let left = _mm256_add_epi32(_mm256_add_epi32(*i, *i), one);
                 *i = _mm256_sub_epi32(left, right(w, r));
             }
@@ -258,13 +290,16 @@ impl Avx2Forest {
             // into a half of `v`, which holds eight.
             unsafe {
                 let a = _mm256_i32gather_pd::<8>(leaves.as_ptr(), lo);
-                let b = _mm256_i32gather_pd::<8>(leaves.as_ptr(), hi);
                 _mm256_storeu_pd(v.as_mut_ptr(), a);
-                _mm256_storeu_pd(v[4..].as_mut_ptr(), b);
+                if TREES > 4 {
+                    let b = _mm256_i32gather_pd::<8>(leaves.as_ptr(), hi);
+                    _mm256_storeu_pd(v[4..].as_mut_ptr(), b);
+                }
             }
         }
-        // Tree order: the lanes of a group are consecutive trees.
-        for l in 0..LANES {
+        // Tree order: the lanes of a group are consecutive trees. Lanes from `TREES` on are
+        // padding, whose `+0.0` would leave every (positive) sum as it is.
+        for l in 0..TREES {
             for (s, v) in sums.iter_mut().zip(&values) {
                 *s += v[l];
             }
