@@ -159,6 +159,16 @@ RUST_LOG=warn "${server_cpu[@]}" "$ISOSERVE" serve --bind 127.0.0.1 --port "$OUR
   --model "$WORK/model.isof" &
 PIDS+=($!)
 declare -A PORT=([isoserve]=$OURS_PORT) PID=([isoserve]=$!)
+# The same server capped at the AVX2 walk (FOREST_KERNEL), which is what an AVX2-only CPU runs,
+# measured at 1 and 1000 rows: no AVX2-only machine is reachable to measure it natively.
+AVX2=0
+if grep -qw avx2 /proc/cpuinfo; then
+  AVX2=1
+  FOREST_KERNEL=avx2 RUST_LOG=warn "${server_cpu[@]}" "$ISOSERVE" serve --bind 127.0.0.1 \
+    --port $((OURS_PORT + 3)) --model "$WORK/model.isof" &
+  PIDS+=($!)
+  PORT["isoserve avx2"]=$((OURS_PORT + 3)) PID["isoserve avx2"]=$!
+fi
 for workers in 1 2; do
   label="gunicorn $workers worker"
   [ "$workers" -gt 1 ] && label+=s
@@ -185,6 +195,9 @@ while [ "$quiet" -lt "$ROUNDS" ] && [ "$round" -lt "$MAX_ROUNDS" ]; do
   for rows in "${SIZES[@]}"; do
     for kind in "${kinds[@]}"; do
       cell "$round" isoserve "$OURS_PORT" "$kind" "$rows"
+      if [ "$AVX2" = 1 ] && [ "$rows" != 100 ]; then
+        cell "$round" "isoserve avx2" "${PORT[isoserve avx2]}" "$kind" "$rows"
+      fi
     done
     for label in "gunicorn 1 worker" "gunicorn 2 workers"; do
       cell "$round" "$label" "${PORT[$label]}" json "$rows"
