@@ -125,7 +125,7 @@ for rows in sizes:
             best = min(statistics.median(round_ratios(body, p, rows, OURS_AVX2)) for p in PYTHON
                        if round_ratios(body, p, rows, OURS_AVX2))
             ratios[(body, "avx2", rows)] = best
-            avx2_ratios.append(f"{rows} rows {body.upper()} {best:,.0f}×")
+            avx2_ratios.append(f"{rows} row{'s' if rows != 1 else ''} {body.upper()} {best:,.0f}×")
 if avx2_ratios:
     out.append("\nWith the AVX2 walk forced (`FOREST_KERNEL=avx2`, what an AVX2-only CPU runs; no such CPU "
                "was reachable), against the Python container's best: " + ", ".join(avx2_ratios) + ".")
