@@ -115,9 +115,18 @@ impl FeatureRanks {
         &self.thresholds[..self.len]
     }
 
-    /// How many thresholds lie below `x`.
+    /// How many thresholds lie below `x` (not NaN). With buckets only `x`'s own bucket is
+    /// searched, as the vector coders do ([`Buckets`]): the window may run into the `+inf`
+    /// padding, which is never below `x`.
     pub(super) fn rank(&self, x: f32) -> usize {
-        self.sorted().partition_point(|&t| t < x)
+        match &self.buckets {
+            Some(b) => {
+                let start = b.start[b.of(x)] as usize;
+                let window = &self.thresholds[start..start + (1 << b.window_log2) - 1];
+                start + window.partition_point(|&t| t < x)
+            }
+            None => self.sorted().partition_point(|&t| t < x),
+        }
     }
 }
 
