@@ -120,12 +120,11 @@ for rows in sizes:
 avx2_ratios = []
 for rows in sizes:
     for body in ["json", "csv"]:
-        per_round = [r for p in PYTHON for r in round_ratios(body, p, rows, OURS_AVX2)]
-        if per_round:
-            best = min(statistics.median(round_ratios(body, p, rows, OURS_AVX2)) for p in PYTHON
-                       if round_ratios(body, p, rows, OURS_AVX2))
-            ratios[(body, "avx2", rows)] = best
-            avx2_ratios.append(f"{rows} row{'s' if rows != 1 else ''} {body.upper()} {best:,.0f}×")
+        # Against the Python container's best, as for the main server: the smaller median ratio.
+        medians = [statistics.median(rs) for p in PYTHON if (rs := round_ratios(body, p, rows, OURS_AVX2))]
+        if medians:
+            ratios[(body, "avx2", rows)] = min(medians)
+            avx2_ratios.append(f"{rows} row{'s' if rows != 1 else ''} {body.upper()} {min(medians):,.0f}×")
 if avx2_ratios:
     out.append("\nWith the AVX2 walk forced (`FOREST_KERNEL=avx2`, what an AVX2-only CPU runs; no such CPU "
                "was reachable), against the Python container's best: " + ", ".join(avx2_ratios) + ".")

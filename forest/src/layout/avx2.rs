@@ -118,7 +118,6 @@ impl Avx2Forest {
         {
             let n = sb.len();
             code_rows(&self.1, xb, stride, &mut codes[..n]);
-            let full = n / ROWS * ROWS;
             let mut out = Slots {
                 slots: &mut *slots,
                 rows: total,
@@ -128,16 +127,16 @@ impl Avx2Forest {
                 // A last group of at most four trees gathers only their lanes, as in the
                 // AVX-512 walk.
                 if self.0.n_trees - g * LANES <= 4 {
-                    self.walk_rows::<REGS, 4>(g, &codes[..n], sb, &mut out, b * BLOCK, full);
+                    self.walk_rows::<REGS, 4>(g, &codes[..n], sb, &mut out, b * BLOCK);
                 } else {
-                    self.walk_rows::<REGS, LANES>(g, &codes[..n], sb, &mut out, b * BLOCK, full);
+                    self.walk_rows::<REGS, LANES>(g, &codes[..n], sb, &mut out, b * BLOCK);
                 }
             }
         }
     }
 
     /// Walks a block's coded rows (`first` is the first one's index in the call) through group
-    /// `g`, [`ROWS`] at a time up to row `full`, then one at a time.
+    /// `g`, [`ROWS`] at a time, the rows after the last whole run one at a time.
     #[target_feature(enable = "avx2")]
     fn walk_rows<const REGS: usize, const TREES: usize>(
         &self,
@@ -146,8 +145,8 @@ impl Avx2Forest {
         sums: &mut [f64],
         out: &mut Slots<'_>,
         first: usize,
-        full: usize,
     ) {
+        let full = codes.len() / ROWS * ROWS;
         for c in (0..full).step_by(ROWS) {
             out.first = first + c;
             self.walk_group::<ROWS, REGS, TREES>(
